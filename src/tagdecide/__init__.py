@@ -1,0 +1,90 @@
+"""tagdecide: turn auto-tagging networks' scores into tag decisions.
+
+Learns from a labelled sample how to decide each (track, tag) so that support-weighted F1
+over tags is as high as possible, explains and evaluates those decisions, and applies them
+to whole catalogues.
+"""
+
+from tagdecide._version import __version__
+from tagdecide.batch import predict_file
+from tagdecide.data import ID_COLUMN, LabelledSet, TrackScores
+from tagdecide.errors import InputError, ModelFileError, TagdecideError, TagdecideWarning
+from tagdecide.evaluation import (
+    CrossValidation,
+    Leaderboard,
+    compare_strategies,
+    cross_validate,
+    make_folds,
+)
+from tagdecide.io import (
+    DecisionWriter,
+    iter_scores,
+    read_decisions,
+    read_groups,
+    read_labelled,
+    read_scores,
+    read_truth,
+)
+from tagdecide.metrics import (
+    ScoreReport,
+    f1_per_tag,
+    macro_f1_score,
+    micro_f1_score,
+    samples_f1_score,
+    score_report,
+    weighted_f1_score,
+)
+from tagdecide.model_file import load_model, save_model
+from tagdecide.search import best_f1_thresholds
+from tagdecide.strategies import (
+    ConstantThreshold,
+    PerTagThresholds,
+    Strategy,
+    ThresholdStrategy,
+    available_strategies,
+    make_strategy,
+)
+from tagdecide.taxonomy import Taxonomy, read_taxonomy, write_taxonomy
+
+__all__ = [
+    "ID_COLUMN",
+    "ConstantThreshold",
+    "CrossValidation",
+    "DecisionWriter",
+    "InputError",
+    "LabelledSet",
+    "Leaderboard",
+    "ModelFileError",
+    "PerTagThresholds",
+    "ScoreReport",
+    "Strategy",
+    "TagdecideError",
+    "TagdecideWarning",
+    "Taxonomy",
+    "ThresholdStrategy",
+    "TrackScores",
+    "__version__",
+    "available_strategies",
+    "best_f1_thresholds",
+    "compare_strategies",
+    "cross_validate",
+    "f1_per_tag",
+    "iter_scores",
+    "load_model",
+    "macro_f1_score",
+    "make_folds",
+    "make_strategy",
+    "micro_f1_score",
+    "predict_file",
+    "read_decisions",
+    "read_groups",
+    "read_labelled",
+    "read_scores",
+    "read_taxonomy",
+    "read_truth",
+    "samples_f1_score",
+    "save_model",
+    "score_report",
+    "weighted_f1_score",
+    "write_taxonomy",
+]

@@ -1,0 +1,40 @@
+"""Applying a fitted model to a whole scores file, batch by batch (bounded memory)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from tagdecide.io import DEFAULT_BATCH_ROWS, DecisionFormat, DecisionWriter, iter_scores
+from tagdecide.strategies import Strategy
+
+__all__ = ["predict_file"]
+
+
+def predict_file(
+    model: Strategy,
+    scores_path: str | Path,
+    out_path: str | Path,
+    *,
+    format: DecisionFormat = "csv",
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    on_batch: Callable[[int], None] | None = None,
+) -> int:
+    """Decide every track of ``scores_path`` and write the decisions to ``out_path``.
+
+    The output appears only when every batch succeeded; an existing file is untouched on
+    error. Returns the number of tracks written. ``on_batch`` receives each batch's size.
+    """
+    category_names = model.required_categories
+    with DecisionWriter(out_path, model.tag_names_, format) as writer:
+        for batch in iter_scores(
+            scores_path,
+            model.tag_names_,
+            category_names,
+            require_categories=bool(category_names),
+            batch_rows=batch_rows,
+        ):
+            writer.write(batch.ids, model.predict(batch))
+            if on_batch is not None:
+                on_batch(batch.n_tracks)
+    return writer.n_tracks

@@ -1,0 +1,508 @@
+"""The ``tagdecide`` command line: parses arguments, calls the library, prints.
+
+Every :class:`~tagdecide.errors.TagdecideError` becomes one line on stderr and exit code 2.
+Heavy modules are imported inside the commands so that ``predict`` starts fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tagdecide._version import __version__
+from tagdecide.errors import TagdecideError, TagdecideWarning
+
+__all__ = ["cli", "main", "run"]
+
+_EXISTING_FILE = click.Path(exists=False, dir_okay=True, path_type=Path)
+
+
+def _console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+@contextlib.contextmanager
+def _progress(quiet: bool, description: str, total: int | None) -> Iterator[Callable[..., None]]:
+    """A progress bar on stderr; yields ``advance(amount=1)``. Silent with ``--quiet``."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=_console(stderr=True),
+        transient=True,
+        disable=quiet,
+    )
+    with progress:
+        task = progress.add_task(description, total=total)
+
+        def advance(amount: int = 1) -> None:
+            progress.advance(task, amount)
+
+        yield advance
+
+
+def _say(quiet: bool, message: str) -> None:
+    if not quiet:
+        click.echo(message, err=True)
+
+
+quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bars or notes.")
+labels_option = click.option(
+    "--labels",
+    type=click.Path(path_type=Path),
+    help="Taxonomy (labels.csv: tags, their categories, their classes). Optional.",
+)
+groups_option = click.option(
+    "--groups",
+    type=click.Path(path_type=Path),
+    help="CSV/Parquet with ChallengeID and a group column (album, artist or label); "
+    "cross-validation keeps each group in one fold.",
+)
+group_by_option = click.option(
+    "--group-by", help="Which group column of --groups to use when it has several."
+)
+
+
+def _read_taxonomy(labels: Path | None) -> Any:
+    if labels is None:
+        return None
+    from tagdecide.taxonomy import read_taxonomy
+
+    return read_taxonomy(labels)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="tagdecide")
+def cli() -> None:
+    """Turn auto-tagging networks' scores into yes/no tag decisions.
+
+    Learns from a labelled sample how to decide each (track, tag) so that support-weighted
+    F1 over tags is as high as possible, then applies that to whole catalogues.
+
+    \b
+    Files: CSV or Parquet (by extension), tracks matched by ChallengeID, columns by name.
+    Start with:  tagdecide demo
+    """
+
+
+@cli.command()
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=Path("tagdecide-demo"),
+    show_default=True,
+    help="Folder for the catalogue, model and decisions.",
+)
+@click.option("--tracks", type=int, default=None, help="Catalogue size (default: built-in size).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@quiet_option
+def demo(out_dir: Path, tracks: int | None, seed: int, quiet: bool) -> None:
+    """Run the whole workflow on the built-in synthetic catalogue.
+
+    Generates a catalogue (train and test parts, new albums in test), compares every
+    strategy by album-grouped cross-validation on train, fits the best, predicts test and
+    prints CV estimates beside held-out figures.
+    """
+    from tagdecide.demo import run_demo
+    from tagdecide.strategies import available_strategies
+
+    n_folds = 5
+    with _progress(quiet, "cross-validating", n_folds * len(available_strategies())) as advance:
+        result = run_demo(
+            out_dir,
+            n_tracks=tracks,
+            seed=seed,
+            n_folds=n_folds,
+            on_step=lambda message: _say(quiet, message),
+            on_fold=advance,
+        )
+    from rich.table import Table
+
+    table = Table(title="weighted F1 (support-weighted over tags)")
+    table.add_column("strategy")
+    table.add_column(f"CV estimate ({n_folds} folds by album)", justify="right")
+    table.add_column("held-out test", justify="right")
+    table.add_column("train (in-sample)", justify="right")
+    for row in result.leaderboard.results:
+        marker = "  <- chosen" if row.strategy == result.best else ""
+        table.add_row(
+            row.strategy + marker,
+            f"{row.mean:.4f} ± {row.std:.4f}",
+            f"{result.held_out[row.strategy]:.4f}",
+            f"{result.train_fit[row.strategy]:.4f}",
+        )
+    console = _console()
+    console.print(table)
+    console.print("files written:")
+    for path in result.files:
+        console.print(f"  {path}")
+
+
+@cli.command()
+@click.argument("train_x", type=click.Path(path_type=Path))
+@click.argument("train_y", type=click.Path(path_type=Path))
+@labels_option
+@groups_option
+@group_by_option
+@click.option(
+    "--strategy",
+    default="thresholds",
+    show_default=True,
+    help="Decision strategy (see `tagdecide strategies`).",
+)
+@click.option(
+    "--threshold",
+    type=float,
+    default=None,
+    help="For --strategy constant: the threshold (default 0.5).",
+)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Model file to write (JSON).",
+)
+@quiet_option
+def fit(
+    train_x: Path,
+    train_y: Path,
+    labels: Path | None,
+    groups: Path | None,
+    group_by: str | None,
+    strategy: str,
+    threshold: float | None,
+    out_path: Path,
+    quiet: bool,
+) -> None:
+    """Learn decisions from training scores TRAIN_X and truth TRAIN_Y; write a model file."""
+    from tagdecide.io import read_labelled
+    from tagdecide.model_file import save_model
+    from tagdecide.strategies import make_strategy, strategy_class
+
+    params = {} if threshold is None else {"threshold": threshold}
+    model = make_strategy(strategy, **params)
+    data = read_labelled(
+        train_x,
+        train_y,
+        taxonomy=_read_taxonomy(labels),
+        groups_path=groups,
+        group_by=group_by,
+        require_categories=strategy_class(strategy).uses_categories,
+    )
+    model.fit(data.scores, data.truth, groups=data.groups, taxonomy=data.taxonomy)
+    save_model(model, out_path)
+    never = int((data.truth.sum(axis=0) == 0).sum())
+    _say(
+        quiet,
+        f"fitted {model.name!r} on {data.scores.n_tracks} tracks x {data.scores.n_tags} tags"
+        + (f" ({never} tags have no positives and are never predicted)" if never else "")
+        + f"; model written to {out_path}",
+    )
+
+
+def _infer_format(path: Path, given: str | None) -> str:
+    if given is not None:
+        return given
+    suffix = path.suffix.lower()
+    return {".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl"}.get(suffix, "csv")
+
+
+@cli.command()
+@click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))
+@click.argument("x_path", metavar="X", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Decisions file to write.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["csv", "parquet", "jsonl"]),
+    default=None,
+    help="Output format (default: from --out's extension, else csv).",
+)
+@click.option(
+    "--batch-rows",
+    type=click.IntRange(min=1),
+    default=50_000,
+    show_default=True,
+    help="Tracks per batch (Parquet input); bounds memory.",
+)
+@quiet_option
+def predict(
+    model_path: Path,
+    x_path: Path,
+    out_path: Path,
+    output_format: str | None,
+    batch_rows: int,
+    quiet: bool,
+) -> None:
+    """Decide every track of scores file X with MODEL; write DECISIONS.
+
+    \b
+    csv/parquet: ChallengeID then one 0/1 column per tag (the training truth's order);
+    jsonl: one line per track, {"ChallengeID": 12, "tags": ["blues-rock", "happy"]}.
+    """
+    from tagdecide.batch import predict_file
+    from tagdecide.model_file import load_model
+
+    model = load_model(model_path)
+    with _progress(quiet, "predicting", None) as advance:
+        n_tracks = predict_file(
+            model,
+            x_path,
+            out_path,
+            format=_infer_format(out_path, output_format),  # type: ignore[arg-type]
+            batch_rows=batch_rows,
+            on_batch=advance,
+        )
+    _say(quiet, f"decided {n_tracks} tracks x {len(model.tag_names_)} tags; wrote {out_path}")
+
+
+@cli.command()
+@click.argument("truth_path", metavar="TRUTH", type=click.Path(path_type=Path))
+@click.argument("decisions_path", metavar="DECISIONS", type=click.Path(path_type=Path))
+@labels_option
+@click.option("--json", "as_json", is_flag=True, help="Print every figure as JSON.")
+@click.option(
+    "--worst",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="How many of the costliest tags to list.",
+)
+def score(
+    truth_path: Path, decisions_path: Path, labels: Path | None, as_json: bool, worst: int
+) -> None:
+    """Score DECISIONS against TRUTH: weighted F1 and its breakdown."""
+    from tagdecide.io import read_decisions, read_truth
+    from tagdecide.metrics import score_report
+
+    taxonomy = _read_taxonomy(labels)
+    tag_names = list(taxonomy.tags) if taxonomy is not None else None
+    truth = read_truth(truth_path, tag_names)
+    decisions = read_decisions(decisions_path, truth.names)
+    aligned = decisions.align_to(truth.ids, other_source=str(truth_path))
+    report = score_report(truth.values, aligned, truth.names, taxonomy)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(worst), indent=1))
+        return
+    from rich.table import Table
+
+    console = _console()
+    console.print(
+        f"[bold]weighted F1 {report.weighted_f1:.4f}[/bold]  "
+        f"({report.n_tracks} tracks, {report.n_tags} tags)"
+    )
+    console.print(
+        f"micro F1 {report.micro_f1:.4f}   macro F1 {report.macro_f1:.4f}   "
+        f"samples F1 {report.samples_f1:.4f}"
+    )
+    for title, values in (("class", report.per_class), ("category", report.per_category)):
+        if values:
+            table = Table(title=f"weighted F1 per {title}")
+            table.add_column(title)
+            table.add_column("weighted F1", justify="right")
+            for name, value in values.items():
+                table.add_row(name, f"{value:.4f}")
+            console.print(table)
+    if worst:
+        table = Table(title=f"the {worst} tags that cost the most weighted F1")
+        for column in ("tag", "support", "predicted", "precision", "recall", "F1", "cost"):
+            table.add_column(column, justify="left" if column == "tag" else "right")
+        for tag in report.worst_tags(worst):
+            table.add_row(
+                tag.tag,
+                str(tag.support),
+                str(tag.predicted),
+                f"{tag.precision:.3f}",
+                f"{tag.recall:.3f}",
+                f"{tag.f1:.3f}",
+                f"{tag.weighted_loss:.4f}",
+            )
+        console.print(table)
+
+
+@cli.command()
+@click.argument("train_x", type=click.Path(path_type=Path))
+@click.argument("train_y", type=click.Path(path_type=Path))
+@labels_option
+@groups_option
+@group_by_option
+@click.option("--folds", type=click.IntRange(min=2), default=5, show_default=True)
+@click.option(
+    "--strategies", "names", default=None, help="Comma-separated strategy names (default: all)."
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Fold shuffling seed.")
+@click.option("--json", "as_json", is_flag=True, help="Print the leaderboard as JSON.")
+@quiet_option
+def compare(
+    train_x: Path,
+    train_y: Path,
+    labels: Path | None,
+    groups: Path | None,
+    group_by: str | None,
+    folds: int,
+    names: str | None,
+    seed: int,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """Cross-validated leaderboard of strategies (mean ± sd of weighted F1 over folds)."""
+    from tagdecide.evaluation import NO_GROUPS_NOTE, compare_strategies
+    from tagdecide.io import read_labelled
+    from tagdecide.strategies import available_strategies, make_strategy, strategy_class
+
+    chosen = (
+        [name.strip() for name in names.split(",") if name.strip()]
+        if names
+        else (available_strategies())
+    )
+    strategies = [make_strategy(name) for name in chosen]
+    data = read_labelled(
+        train_x,
+        train_y,
+        taxonomy=_read_taxonomy(labels),
+        groups_path=groups,
+        group_by=group_by,
+        require_categories=any(strategy_class(name).uses_categories for name in chosen),
+    )
+    with _progress(quiet, "cross-validating", folds * len(strategies)) as advance:
+        board = compare_strategies(
+            strategies,
+            data.scores,
+            data.truth,
+            n_folds=folds,
+            groups=data.groups,
+            taxonomy=data.taxonomy,
+            seed=seed,
+            on_fold=advance,
+        )
+    if as_json:
+        click.echo(json.dumps(board.to_dict(), indent=1))
+    else:
+        from rich.table import Table
+
+        table = Table(
+            title=f"weighted F1, {folds}-fold cross-validation "
+            + ("(groups kept within folds)" if board.grouped else "(random folds)")
+        )
+        table.add_column("rank", justify="right")
+        table.add_column("strategy")
+        table.add_column("mean ± sd", justify="right")
+        classes = list(board.results[0].per_class)
+        for name in classes:
+            table.add_column(name, justify="right")
+        table.add_column("fit s/fold", justify="right")
+        for rank, result in enumerate(board.results, start=1):
+            table.add_row(
+                str(rank),
+                result.strategy,
+                f"{result.mean:.4f} ± {result.std:.4f}",
+                *[f"{result.per_class[name].mean():.4f}" for name in classes],
+                f"{result.fit_seconds:.2f}",
+            )
+        _console().print(table)
+    if not board.grouped:
+        _say(quiet, f"note: {NO_GROUPS_NOTE}")
+
+
+@cli.command()
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Folder to write the catalogue into.",
+)
+@click.option("--tracks", type=int, default=None, help="Total tracks (default: built-in size).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@quiet_option
+def synth(out_dir: Path, tracks: int | None, seed: int, quiet: bool) -> None:
+    """Write a synthetic catalogue in the reference format.
+
+    \b
+    train_X.csv, train_y.csv, test_X.csv, test_y.csv, labels.csv,
+    train_groups.csv and test_groups.csv (each track's album).
+    """
+    from tagdecide.demo import write_catalogue
+    from tagdecide.synth import make_catalogue
+
+    catalogue = make_catalogue(seed=seed) if tracks is None else make_catalogue(tracks, seed=seed)
+    for path in write_catalogue(catalogue, out_dir):
+        _say(quiet, f"wrote {path}")
+
+
+@cli.command("strategies")
+def list_strategies() -> None:
+    """List the decision strategies."""
+    from tagdecide.strategies import available_strategies, strategy_class
+
+    for name in available_strategies():
+        click.echo(f"{name:<12} {strategy_class(name).summary}")
+
+
+def _show_warning(
+    message: Warning | str, category: type[Warning], *args: object, **kwargs: object
+) -> None:
+    click.echo(f"tagdecide: warning: {message}", err=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv``; return the exit code (2 for bad input)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", TagdecideWarning)
+        warnings.showwarning = _show_warning  # type: ignore[assignment]
+        try:
+            cli.main(
+                args=list(argv) if argv is not None else None,
+                prog_name="tagdecide",
+                standalone_mode=False,
+            )
+        except TagdecideError as error:
+            click.echo(f"tagdecide: error: {error}", err=True)
+            return 2
+        except click.exceptions.Exit as done:
+            return int(done.exit_code)
+        except click.ClickException as error:
+            error.show()
+            return error.exit_code
+        except click.Abort:
+            click.echo("tagdecide: aborted", err=True)
+            return 130
+        except KeyboardInterrupt:
+            click.echo("tagdecide: interrupted", err=True)
+            return 130
+        except OSError as error:
+            # Disk full, permission denied...: name the file, no traceback.
+            click.echo(f"tagdecide: error: {error}", err=True)
+            return 2
+    return 0
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

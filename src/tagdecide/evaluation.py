@@ -1,0 +1,178 @@
+"""Cross-validation and the strategy leaderboard.
+
+Whenever tagdecide cross-validates and groups (albums, artists, labels) are known, every
+group's tracks stay in one fold: tracks of one album share style and score patterns, and a
+random split would let a strategy learn the album rather than the tags.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import GroupKFold, KFold
+
+from tagdecide.data import TrackScores
+from tagdecide.errors import InputError
+from tagdecide.metrics import score_report
+from tagdecide.strategies import Strategy
+from tagdecide.taxonomy import Taxonomy
+
+__all__ = [
+    "NO_GROUPS_NOTE",
+    "CrossValidation",
+    "Leaderboard",
+    "compare_strategies",
+    "cross_validate",
+    "make_folds",
+]
+
+NO_GROUPS_NOTE = (
+    "no groups given: folds split tracks at random, so the estimate assumes new tracks "
+    "resemble known albums/artists (give --groups for an honest estimate on new ones)"
+)
+
+Progress = Callable[[], None]
+
+
+def make_folds(
+    n_tracks: int, n_folds: int, *, groups: np.ndarray | None = None, seed: int = 0
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Train/test row indices of each fold; a group's tracks stay in one fold.
+
+    Parameters
+    ----------
+    n_tracks : int
+    n_folds : int
+        At least 2.
+    groups : ndarray of shape (n_tracks,), optional
+        Group label of each track.
+    seed : int
+        Shuffles tracks (or groups) before assigning folds.
+    """
+    if n_folds < 2:
+        raise InputError(f"need at least 2 folds; got {n_folds}")
+    if groups is None:
+        if n_tracks < n_folds:
+            raise InputError(f"{n_tracks} tracks cannot fill {n_folds} folds")
+        splitter = KFold(n_splits=n_folds, shuffle=True, random_state=seed)
+        return list(splitter.split(np.zeros(n_tracks)))
+    n_groups = len(set(groups.tolist()))
+    if n_groups < n_folds:
+        raise InputError(f"only {n_groups} groups for {n_folds} folds; use fewer --folds")
+    grouped = GroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    return list(grouped.split(np.zeros(n_tracks), groups=groups))
+
+
+@dataclass(frozen=True)
+class CrossValidation:
+    """One strategy's cross-validated figures."""
+
+    strategy: str
+    fold_scores: np.ndarray  # (n_folds,) weighted F1 of each fold's held-out tracks
+    per_class: dict[str, np.ndarray] = field(default_factory=dict)  # class -> (n_folds,)
+    fit_seconds: float = 0.0
+
+    @property
+    def mean(self) -> float:
+        """Mean weighted F1 over folds."""
+        return float(np.mean(self.fold_scores))
+
+    @property
+    def std(self) -> float:
+        """Standard deviation of weighted F1 over folds."""
+        return float(np.std(self.fold_scores, ddof=1)) if self.fold_scores.size > 1 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "strategy": self.strategy,
+            "mean": self.mean,
+            "std": self.std,
+            "folds": self.fold_scores.tolist(),
+            "per_class": {name: float(np.mean(values)) for name, values in self.per_class.items()},
+            "fit_seconds": self.fit_seconds,
+        }
+
+
+def cross_validate(
+    strategy: Strategy,
+    X: TrackScores,
+    Y: np.ndarray,
+    folds: Sequence[tuple[np.ndarray, np.ndarray]],
+    *,
+    groups: np.ndarray | None = None,
+    taxonomy: Taxonomy | None = None,
+    on_fold: Progress | None = None,
+) -> CrossValidation:
+    """Fit a clone of ``strategy`` on each fold's training part, score its held-out part."""
+    import time
+
+    scores, per_class = [], {}
+    seconds = 0.0
+    for train, test in folds:
+        started = time.perf_counter()
+        model = strategy.clone().fit(
+            X.subset(train),
+            Y[train],
+            groups=None if groups is None else groups[train],
+            taxonomy=taxonomy,
+        )
+        seconds += time.perf_counter() - started
+        report = score_report(Y[test], model.predict(X.subset(test)), X.tag_names, taxonomy)
+        scores.append(report.weighted_f1)
+        for name, value in report.per_class.items():
+            per_class.setdefault(name, []).append(value)
+        if on_fold is not None:
+            on_fold()
+    return CrossValidation(
+        strategy=strategy.name,
+        fold_scores=np.array(scores),
+        per_class={name: np.array(values) for name, values in per_class.items()},
+        fit_seconds=seconds / max(len(folds), 1),
+    )
+
+
+@dataclass(frozen=True)
+class Leaderboard:
+    """Cross-validated results of several strategies, best first."""
+
+    results: list[CrossValidation]
+    n_folds: int
+    grouped: bool
+
+    @property
+    def best(self) -> CrossValidation:
+        """The strategy with the highest mean weighted F1."""
+        return self.results[0]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "n_folds": self.n_folds,
+            "grouped": self.grouped,
+            "results": [result.to_dict() for result in self.results],
+        }
+
+
+def compare_strategies(
+    strategies: Sequence[Strategy],
+    X: TrackScores,
+    Y: np.ndarray,
+    *,
+    n_folds: int = 5,
+    groups: np.ndarray | None = None,
+    taxonomy: Taxonomy | None = None,
+    seed: int = 0,
+    on_fold: Progress | None = None,
+) -> Leaderboard:
+    """Cross-validate each strategy on the same folds; rank by mean weighted F1."""
+    folds = make_folds(X.n_tracks, n_folds, groups=groups, seed=seed)
+    results = [
+        cross_validate(strategy, X, Y, folds, groups=groups, taxonomy=taxonomy, on_fold=on_fold)
+        for strategy in strategies
+    ]
+    results.sort(key=lambda result: result.mean, reverse=True)
+    return Leaderboard(results=results, n_folds=n_folds, grouped=groups is not None)

@@ -1,0 +1,244 @@
+"""The contract every decision strategy follows, and the registry of strategies by name.
+
+A strategy is a small estimator in the scikit-learn style: ``__init__`` stores keyword
+parameters, :meth:`Strategy.fit` learns attributes ending in ``_`` and returns ``self``,
+:meth:`Strategy.predict` returns 0/1 decisions. Its learned state is plain data
+(:meth:`Strategy.get_state`), so model files never hold code.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, ClassVar, Self, TypeVar
+
+import numpy as np
+
+from tagdecide.data import TrackScores
+from tagdecide.errors import InputError, ModelFileError, list_some
+from tagdecide.search import NEVER
+from tagdecide.taxonomy import Taxonomy
+
+__all__ = [
+    "Strategy",
+    "ThresholdStrategy",
+    "available_strategies",
+    "make_strategy",
+    "register",
+    "strategy_class",
+]
+
+_REGISTRY: dict[str, type[Strategy]] = {}
+StrategyType = TypeVar("StrategyType", bound="type[Strategy]")
+
+
+def register(cls: StrategyType) -> StrategyType:
+    """Class decorator: make a strategy available by its ``name``."""
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def available_strategies() -> list[str]:
+    """Names of every registered strategy."""
+    return list(_REGISTRY)
+
+
+def strategy_class(name: str) -> type[Strategy]:
+    """The strategy class registered as ``name``."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise InputError(
+            f"unknown strategy {name!r}; choose one of {', '.join(_REGISTRY)}"
+        ) from None
+
+
+def make_strategy(name: str, **params: Any) -> Strategy:
+    """A new, unfitted strategy by name, with the given keyword parameters."""
+    cls = strategy_class(name)
+    accepted = cls.param_names()
+    unknown = [key for key in params if key not in accepted]
+    if unknown:
+        raise InputError(
+            f"strategy {name!r} takes no parameter(s) {list_some(unknown)}; "
+            f"it takes {', '.join(accepted) or 'none'}"
+        )
+    return cls(**params)
+
+
+class Strategy:
+    """Base class: learns from scores and truth how to decide each (track, tag).
+
+    Subclasses set :attr:`name`, implement :meth:`_fit` and :meth:`_predict`, and list
+    their learned state in :meth:`get_state` / :meth:`_set_state`.
+    """
+
+    name: ClassVar[str] = ""
+    #: One line for ``--help`` and the leaderboard.
+    summary: ClassVar[str] = ""
+    #: Whether the strategy reads category scores (they must then be present in X).
+    uses_categories: ClassVar[bool] = False
+
+    tag_names_: tuple[str, ...]
+    category_names_: tuple[str, ...]
+    taxonomy_: Taxonomy | None
+    n_tracks_: int
+    n_positives_: np.ndarray
+
+    # -- parameters -------------------------------------------------------------------
+    @classmethod
+    def param_names(cls) -> list[str]:
+        """Names of the keyword parameters of ``__init__``."""
+        signature = inspect.signature(cls.__init__)
+        return [name for name in signature.parameters if name != "self"]
+
+    def get_params(self) -> dict[str, Any]:
+        """Parameters as given to ``__init__``."""
+        return {name: getattr(self, name) for name in self.param_names()}
+
+    def clone(self) -> Self:
+        """A new, unfitted strategy with the same parameters."""
+        return type(self)(**self.get_params())
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{key}={value!r}" for key, value in self.get_params().items())
+        return f"{type(self).__name__}({params})"
+
+    # -- fitting and deciding ---------------------------------------------------------
+    def fit(
+        self,
+        X: TrackScores,
+        Y: np.ndarray,
+        *,
+        groups: np.ndarray | None = None,
+        taxonomy: Taxonomy | None = None,
+    ) -> Self:
+        """Learn decisions from scores ``X`` and 0/1 truth ``Y``.
+
+        Parameters
+        ----------
+        X : TrackScores
+            Scores of the training tracks.
+        Y : ndarray of shape (n_tracks, n_tags)
+            0/1 truth, columns in the order of ``X.tag_names``.
+        groups : ndarray of shape (n_tracks,), optional
+            Album/artist of each track; strategies that cross-validate keep a group in one
+            fold.
+        taxonomy : Taxonomy, optional
+            Categories and classes of the tags.
+
+        Returns
+        -------
+        self
+        """
+        Y = np.asarray(Y)
+        if Y.shape != X.tag_scores.shape:
+            raise InputError(f"truth has shape {Y.shape} but scores {X.tag_scores.shape}")
+        if groups is not None and len(groups) != X.n_tracks:
+            raise InputError(f"{len(groups)} groups for {X.n_tracks} tracks")
+        if self.uses_categories and X.category_scores is None:
+            raise InputError(
+                f"strategy {self.name!r} needs category scores: give a taxonomy and scores "
+                "with its category columns"
+            )
+        self.tag_names_ = X.tag_names
+        self.category_names_ = X.category_names if self.uses_categories else ()
+        self.taxonomy_ = taxonomy
+        self.n_tracks_ = X.n_tracks
+        self.n_positives_ = Y.sum(axis=0).astype(np.int64)
+        self._fit(X, Y.astype(np.uint8, copy=False), groups)
+        return self
+
+    def predict(self, X: TrackScores) -> np.ndarray:
+        """0/1 decisions of shape ``(n_tracks, n_tags)``, dtype uint8."""
+        self._check_input(X)
+        return self._predict(X).astype(np.uint8, copy=False)
+
+    def _check_input(self, X: TrackScores) -> None:
+        if not hasattr(self, "tag_names_"):
+            raise InputError(f"strategy {self.name!r} is not fitted; call fit first")
+        if X.tag_names != self.tag_names_:
+            raise InputError("scores' tag columns differ from the ones the model was fitted on")
+        if self.uses_categories and X.category_names != self.category_names_:
+            raise InputError("scores' category columns differ from the ones the model needs")
+
+    @property
+    def required_categories(self) -> tuple[str, ...]:
+        """Category columns that prediction needs."""
+        return self.category_names_ if self.uses_categories else ()
+
+    def _fit(self, X: TrackScores, Y: np.ndarray, groups: np.ndarray | None) -> None:
+        raise NotImplementedError
+
+    def _predict(self, X: TrackScores) -> np.ndarray:
+        raise NotImplementedError
+
+    # -- learned state as data --------------------------------------------------------
+    def get_state(self) -> dict[str, Any]:
+        """Learned attributes as JSON-ready data (for model files)."""
+        raise NotImplementedError
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    @classmethod
+    def from_state(
+        cls,
+        params: dict[str, Any],
+        state: dict[str, Any],
+        *,
+        tag_names: tuple[str, ...],
+        category_names: tuple[str, ...],
+        taxonomy: Taxonomy | None,
+        n_tracks: int,
+        n_positives: np.ndarray,
+    ) -> Self:
+        """Rebuild a fitted strategy from a model file's data."""
+        try:
+            strategy = cls(**params)
+        except TypeError as error:
+            raise ModelFileError(f"bad parameters for strategy {cls.name!r}: {error}") from None
+        strategy.tag_names_ = tag_names
+        strategy.category_names_ = category_names
+        strategy.taxonomy_ = taxonomy
+        strategy.n_tracks_ = n_tracks
+        strategy.n_positives_ = n_positives
+        strategy._set_state(state)
+        return strategy
+
+
+def _thresholds_to_json(thresholds: np.ndarray) -> list[float | None]:
+    return [None if np.isinf(value) else float(value) for value in thresholds]
+
+
+def _thresholds_from_json(values: Any, n_tags: int) -> np.ndarray:
+    if not isinstance(values, list) or len(values) != n_tags:
+        raise ModelFileError(f"expected {n_tags} thresholds")
+    try:
+        return np.array([NEVER if value is None else float(value) for value in values])
+    except (TypeError, ValueError):
+        raise ModelFileError("thresholds must be numbers or null") from None
+
+
+class ThresholdStrategy(Strategy):
+    """A strategy that compares one decision score per (track, tag) with a per-tag threshold.
+
+    Subclasses compute ``thresholds_`` in :meth:`_fit` and may override
+    :meth:`decision_scores` (the default is the tag's own score). A threshold of ``inf``
+    means the tag is never predicted. Ties decide yes: ``score >= threshold``.
+    """
+
+    thresholds_: np.ndarray
+
+    def decision_scores(self, X: TrackScores) -> np.ndarray:
+        """The values compared with ``thresholds_``, shape ``(n_tracks, n_tags)``."""
+        self._check_input(X)
+        return X.tag_scores
+
+    def _predict(self, X: TrackScores) -> np.ndarray:
+        return self.decision_scores(X) >= self.thresholds_
+
+    def get_state(self) -> dict[str, Any]:
+        return {"thresholds": _thresholds_to_json(self.thresholds_)}
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        self.thresholds_ = _thresholds_from_json(state.get("thresholds"), len(self.tag_names_))
