@@ -25,13 +25,17 @@ def predict_file(
     The output appears only when every batch succeeded; an existing file is untouched on
     error. Returns the number of tracks written. ``on_batch`` receives each batch's size.
     """
-    category_names = model.required_categories
+    required = model.required_categories
+    # The taxonomy's category columns are expected in X even when the strategy ignores
+    # them: naming them keeps them from being reported as unknown columns.
+    taxonomy = model.taxonomy_
+    category_names = required or (taxonomy.categories if taxonomy is not None else ())
     with DecisionWriter(out_path, model.tag_names_, format) as writer:
         for batch in iter_scores(
             scores_path,
             model.tag_names_,
             category_names,
-            require_categories=bool(category_names),
+            require_categories=bool(required),
             batch_rows=batch_rows,
         ):
             writer.write(batch.ids, model.predict(batch))

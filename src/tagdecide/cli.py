@@ -41,14 +41,17 @@ def _progress(quiet: bool, description: str, total: int | None) -> Iterator[Call
         TimeElapsedColumn,
     )
 
+    console = _console(stderr=True)
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=_console(stderr=True),
+        console=console,
         transient=True,
-        disable=quiet,
+        # Off when stderr is a file or pipe: rich would print an empty line there, and the
+        # only line on stderr must be the error (or note) itself.
+        disable=quiet or not console.is_terminal,
     )
     with progress:
         task = progress.add_task(description, total=total)
@@ -475,7 +478,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv``; return the exit code (2 for bad input)."""
     with warnings.catch_warnings():
         warnings.simplefilter("always", TagdecideWarning)
-        warnings.showwarning = _show_warning  # type: ignore[assignment]
+        warnings.showwarning = _show_warning
         try:
             cli.main(
                 args=list(argv) if argv is not None else None,

@@ -93,18 +93,23 @@ class TrackScores:
 
     @classmethod
     def concatenate(cls, parts: Sequence[TrackScores]) -> TrackScores:
-        """Stack batches of the same columns into one."""
+        """Stack batches of the same columns into one (column-major, like the batches)."""
         first = parts[0]
         categories = None
         if first.category_scores is not None:
-            categories = np.concatenate([part.category_scores for part in parts])  # type: ignore[misc]
+            categories = _stack_rows([part.category_scores for part in parts])  # type: ignore[misc]
         return cls(
             ids=np.concatenate([part.ids for part in parts]),
             tag_names=first.tag_names,
-            tag_scores=np.concatenate([part.tag_scores for part in parts]),
+            tag_scores=_stack_rows([part.tag_scores for part in parts]),
             category_names=first.category_names,
             category_scores=categories,
         )
+
+
+def _stack_rows(parts: Sequence[np.ndarray]) -> np.ndarray:
+    """Stack matrices by rows into a column-major result (cheap for column-major parts)."""
+    return np.concatenate([part.T for part in parts], axis=1).T
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,12 @@ random split would let a strategy learn the album rather than the tags.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sklearn.model_selection import GroupKFold, KFold
 
 from tagdecide.data import TrackScores
 from tagdecide.errors import InputError
@@ -52,6 +52,9 @@ def make_folds(
     seed : int
         Shuffles tracks (or groups) before assigning folds.
     """
+    # scikit-learn takes a second to import: only commands that cross-validate pay for it.
+    from sklearn.model_selection import GroupKFold, KFold
+
     if n_folds < 2:
         raise InputError(f"need at least 2 folds; got {n_folds}")
     if groups is None:
@@ -59,6 +62,8 @@ def make_folds(
             raise InputError(f"{n_tracks} tracks cannot fill {n_folds} folds")
         splitter = KFold(n_splits=n_folds, shuffle=True, random_state=seed)
         return list(splitter.split(np.zeros(n_tracks)))
+    if len(groups) != n_tracks:
+        raise InputError(f"{len(groups)} groups for {n_tracks} tracks")
     n_groups = len(set(groups.tolist()))
     if n_groups < n_folds:
         raise InputError(f"only {n_groups} groups for {n_folds} folds; use fewer --folds")
@@ -108,9 +113,8 @@ def cross_validate(
     on_fold: Progress | None = None,
 ) -> CrossValidation:
     """Fit a clone of ``strategy`` on each fold's training part, score its held-out part."""
-    import time
-
-    scores, per_class = [], {}
+    scores: list[float] = []
+    per_class: dict[str, list[float]] = {}
     seconds = 0.0
     for train, test in folds:
         started = time.perf_counter()

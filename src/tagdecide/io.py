@@ -13,7 +13,7 @@ import contextlib
 import csv
 import json
 import os
-import tempfile
+import secrets
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -22,6 +22,7 @@ from typing import IO, Literal
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
@@ -79,14 +80,27 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise InputError(f"{path}: folder {folder} does not exist")
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    os.close(handle)
-    temporary = Path(name)
+    temporary = _new_temporary(folder, path.name)
     try:
         yield temporary
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def _new_temporary(folder: Path, name: str) -> Path:
+    """A new empty file in ``folder``, with the permissions an ordinary write would give.
+
+    Not ``tempfile.mkstemp``: its files are private (0600) and the output would keep that
+    mode after the rename; 0o666 filtered by the umask is what ``open(path, "w")`` gives.
+    """
+    while True:
+        candidate = folder / f".{name}.{secrets.token_hex(6)}.tmp"
+        try:
+            os.close(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return candidate
 
 
 def file_format(path: str | Path) -> Literal["csv", "parquet"]:
@@ -196,15 +210,16 @@ def _cast_batch(batch: pa.RecordBatch, types: dict[str, pa.DataType], path: Path
 
 def _explain_csv_error(path: Path, columns: Sequence[str], error: pa.ArrowInvalid) -> InputError:
     """Find the cell pyarrow could not convert, reading the file again as text (error path)."""
-    reader = pa_csv.open_csv(
-        path,
-        read_options=pa_csv.ReadOptions(block_size=_CSV_BLOCK_BYTES),
-        convert_options=pa_csv.ConvertOptions(
-            include_columns=[ID_COLUMN, *columns],
-            column_types=dict.fromkeys([ID_COLUMN, *columns], pa.string()),
-        ),
-    )
     try:
+        # Opening reads the first block, so a malformed row there raises here already.
+        reader = pa_csv.open_csv(
+            path,
+            read_options=pa_csv.ReadOptions(block_size=_CSV_BLOCK_BYTES),
+            convert_options=pa_csv.ConvertOptions(
+                include_columns=[ID_COLUMN, *columns],
+                column_types=dict.fromkeys([ID_COLUMN, *columns], pa.string()),
+            ),
+        )
         for batch in reader:
             ids = batch.column(ID_COLUMN).to_pylist()
             for name in [ID_COLUMN, *columns]:
@@ -243,11 +258,13 @@ def _raise_first_unparsable(
 
 
 def _batch_matrix(batch: pa.RecordBatch, columns: Sequence[str]) -> np.ndarray:
-    matrix = np.empty((batch.num_rows, len(columns)), dtype=np.float64)
+    """Shape ``(n_rows, n_columns)``, column-major (Fortran order): a column is contiguous,
+    which is how per-tag work reads it and what pyarrow hands over cheaply."""
+    by_column = np.empty((len(columns), batch.num_rows), dtype=np.float64)
     for j, name in enumerate(columns):
         # Nulls (empty cells) become NaN here; they are reported by _check_cells.
-        matrix[:, j] = batch.column(name).to_numpy(zero_copy_only=False)
-    return matrix
+        by_column[j] = batch.column(name).to_numpy(zero_copy_only=False)
+    return by_column.T
 
 
 def _batch_ids(batch: pa.RecordBatch, path: Path, first_row: int) -> np.ndarray:
@@ -276,7 +293,7 @@ def _check_cells(
     rows, cols = np.nonzero(bad)
     order = np.lexsort((rows, cols))  # report column by column, in file order
     row, col = int(rows[order[0]]), int(cols[order[0]])
-    value = matrix[row, col]
+    value = float(matrix[row, col])  # a Python float: numpy 2's repr is 'np.float64(2.0)'
     if null_mask is not None and null_mask[row, col]:
         problem = "empty cell"
     elif np.isnan(value):
@@ -330,6 +347,51 @@ def _resolve_score_columns(
     return categories
 
 
+def _column_is_clean(column: pa.Array, kind: CellKind) -> bool:
+    """Fast check with Arrow kernels; the slow, precise report runs only when this fails."""
+    if column.null_count:
+        return False
+    if len(column) == 0:
+        return True
+    if kind == "truth":
+        return bool(pc.all(pc.is_in(column, value_set=pa.array([0.0, 1.0]))).as_py())
+    if pc.any(pc.is_nan(column)).as_py():
+        return False
+    extremes = pc.min_max(column)
+    return bool(extremes["min"].as_py() >= 0.0 and extremes["max"].as_py() <= 1.0)
+
+
+def _checked_batches(
+    path: Path, columns: Sequence[str], kind: CellKind, batch_rows: int
+) -> Iterator[tuple[np.ndarray, pa.RecordBatch]]:
+    """Batches whose ids and cells passed every check, with their ids as int64."""
+    first_row = 0
+    for batch in _iter_batches(path, columns, batch_rows):
+        ids = _batch_ids(batch, path, first_row)
+        if not all(_column_is_clean(batch.column(name), kind) for name in columns):
+            matrix = _batch_matrix(batch, columns)
+            _check_cells(matrix, ids, columns, path, kind, _null_mask(batch, columns))
+        first_row += batch.num_rows
+        yield ids, batch
+    if first_row == 0:
+        raise InputError(f"{path}: no tracks (only a header line)")
+
+
+def _stacked_matrix(
+    batches: Sequence[pa.RecordBatch], columns: Sequence[str], dtype: type = np.float64
+) -> np.ndarray:
+    """All batches as one column-major ``(n_rows, n_columns)`` matrix, one copy per cell."""
+    n_rows = sum(batch.num_rows for batch in batches)
+    by_column = np.empty((len(columns), n_rows), dtype=dtype)
+    for j, name in enumerate(columns):
+        start = 0
+        for batch in batches:
+            stop = start + batch.num_rows
+            by_column[j, start:stop] = batch.column(name).to_numpy(zero_copy_only=False)
+            start = stop
+    return by_column.T
+
+
 def iter_scores(
     path: str | Path,
     tag_names: Sequence[str],
@@ -364,13 +426,9 @@ def iter_scores(
     categories = _resolve_score_columns(path, names, tag_names, category_names, require_categories)
     columns = [*tag_names, *categories]
     seen_ids: list[np.ndarray] = []
-    first_row = 0
-    for batch in _iter_batches(path, columns, batch_rows):
-        ids = _batch_ids(batch, path, first_row)
-        matrix = _batch_matrix(batch, columns)
-        _check_cells(matrix, ids, columns, path, "score", _null_mask(batch, columns))
+    for ids, batch in _checked_batches(path, columns, "score", batch_rows):
         seen_ids.append(ids)
-        first_row += batch.num_rows
+        matrix = _batch_matrix(batch, columns)
         yield TrackScores(
             ids=ids,
             tag_names=tuple(tag_names),
@@ -378,8 +436,6 @@ def iter_scores(
             category_names=categories,
             category_scores=matrix[:, len(tag_names) :] if categories else None,
         )
-    if first_row == 0:
-        raise InputError(f"{path}: no tracks (only a header line)")
     _check_unique(np.concatenate(seen_ids), path)
 
 
@@ -391,10 +447,21 @@ def read_scores(
     require_categories: bool = False,
 ) -> TrackScores:
     """Read a whole scores file; see :func:`iter_scores` for the parameters."""
-    batches = list(
-        iter_scores(path, tag_names, category_names, require_categories=require_categories)
+    path = Path(path)
+    names = read_columns(path)
+    categories = _resolve_score_columns(path, names, tag_names, category_names, require_categories)
+    columns = [*tag_names, *categories]
+    checked = list(_checked_batches(path, columns, "score", DEFAULT_BATCH_ROWS))
+    ids = np.concatenate([batch_ids for batch_ids, _ in checked])
+    _check_unique(ids, path)
+    matrix = _stacked_matrix([batch for _, batch in checked], columns)
+    return TrackScores(
+        ids=ids,
+        tag_names=tuple(tag_names),
+        tag_scores=matrix[:, : len(tag_names)],
+        category_names=categories,
+        category_scores=matrix[:, len(tag_names) :] if categories else None,
     )
-    return TrackScores.concatenate(batches)
 
 
 def _check_unique(ids: np.ndarray, path: Path) -> None:
@@ -429,20 +496,11 @@ def read_truth(path: str | Path, tag_names: Sequence[str] | None = None) -> TagT
         missing = [name for name in columns if name not in names]
         if missing:
             raise InputError(f"{path}: {len(missing)} tag column(s) missing: {list_some(missing)}")
-    id_parts, matrix_parts = [], []
-    first_row = 0
-    for batch in _iter_batches(path, columns, DEFAULT_BATCH_ROWS):
-        ids = _batch_ids(batch, path, first_row)
-        matrix = _batch_matrix(batch, columns)
-        _check_cells(matrix, ids, columns, path, "truth", _null_mask(batch, columns))
-        id_parts.append(ids)
-        matrix_parts.append(matrix.astype(np.uint8))
-        first_row += batch.num_rows
-    if first_row == 0:
-        raise InputError(f"{path}: no tracks (only a header line)")
-    ids = np.concatenate(id_parts)
+    checked = list(_checked_batches(path, columns, "truth", DEFAULT_BATCH_ROWS))
+    ids = np.concatenate([batch_ids for batch_ids, _ in checked])
     _check_unique(ids, path)
-    return TagTable(ids, tuple(columns), np.concatenate(matrix_parts), str(path))
+    values = _stacked_matrix([batch for _, batch in checked], columns, np.uint8)
+    return TagTable(ids, tuple(columns), values, str(path))
 
 
 def _match_ids(
@@ -501,16 +559,19 @@ def read_groups(
         raise InputError(
             f"{path}: no group column {group_by!r}; it has {list_some(candidates, most=6)}"
         )
-    if file_format(path) == "parquet":
-        table = pq.read_table(path, columns=[ID_COLUMN, group_by])
-    else:
-        table = pa_csv.read_csv(
-            path,
-            convert_options=pa_csv.ConvertOptions(
-                include_columns=[ID_COLUMN, group_by],
-                column_types={ID_COLUMN: pa.string(), group_by: pa.string()},
-            ),
-        )
+    try:
+        if file_format(path) == "parquet":
+            table = pq.read_table(path, columns=[ID_COLUMN, group_by])
+        else:
+            table = pa_csv.read_csv(
+                path,
+                convert_options=pa_csv.ConvertOptions(
+                    include_columns=[ID_COLUMN, group_by],
+                    column_types={ID_COLUMN: pa.string(), group_by: pa.string()},
+                ),
+            )
+    except pa.ArrowException as error:
+        raise InputError(f"{path}: malformed groups file ({_first_line(error)})") from None
     raw_ids = table.column(ID_COLUMN).to_pylist()
     labels = table.column(group_by).cast(pa.string()).to_pylist()
     group_ids = np.empty(len(raw_ids), dtype=np.int64)
@@ -725,7 +786,11 @@ def read_decisions(path: str | Path, tag_names: Sequence[str]) -> TagTable:
                 raise InputError(
                     f'{path}: line {line_number} is not {{"{ID_COLUMN}": <int>, "tags": [<names>]}}'
                 ) from None
-            if not isinstance(track, int) or not isinstance(tags, list):
+            if (
+                not isinstance(track, int)
+                or not isinstance(tags, list)
+                or not all(isinstance(tag, str) for tag in tags)
+            ):
                 raise InputError(f"{path}: line {line_number}: bad {ID_COLUMN} or tags")
             unknown = [tag for tag in tags if tag not in column]
             if unknown:

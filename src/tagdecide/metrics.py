@@ -90,7 +90,9 @@ def f1_per_tag(truth: np.ndarray, decisions: np.ndarray, zero_division: float = 
 def _weighted(f1: np.ndarray, support: np.ndarray, zero_division: float) -> float:
     total = support.sum()
     if total == 0:
-        return float(zero_division)
+        # Like scikit-learn: with no positives at all, every weight is 0 and the plain mean
+        # of the per-tag F1 stands in (each tag's F1 is then 0 or ``zero_division``).
+        return float(np.mean(f1)) if f1.size else float(zero_division)
     return float(np.dot(f1, support) / total)
 
 

@@ -1,9 +1,12 @@
 """Exact search for each tag's F1-optimal threshold (SCut).
 
-For every tag the candidate thresholds are the tag's distinct scores. Deciding
-``score >= threshold``, the cut just below a run of equal scores predicts every track in
-the run, so one descending sort and a cumulative count of positives give every candidate's
-F1 in O(n log n). Ties in F1 go to the highest threshold (fewest positive decisions).
+The candidates are every distinct score of the tag, deciding ``score >= threshold``. The
+best cut always sits at a positive track's score: moving a cut up from a negative's score
+to the next positive's score only drops false positives, which raises F1. So the search
+sorts the (few) positives' scores, counts how many negatives reach each of them with one
+binary search per negative, and reads every candidate's F1 off cumulative counts:
+O(n log p) per tag for n tracks and p positives, with no full sort. Ties in F1 go to the
+highest threshold (fewest positive decisions).
 """
 
 from __future__ import annotations
@@ -14,35 +17,42 @@ import numpy as np
 
 from tagdecide.errors import InputError
 
-__all__ = ["NEVER", "best_f1_thresholds"]
+__all__ = ["NEVER", "best_f1_threshold", "best_f1_thresholds"]
 
 #: The threshold of a tag that is never predicted (no positives to learn from).
 NEVER = np.inf
 
-_TAGS_PER_BLOCK = 16
 
+def best_f1_threshold(scores: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+    """The F1-optimal threshold of one tag and the F1 it reaches.
 
-def _search_block(scores: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``scores`` and ``truth`` of shape (n_tags_in_block, n_tracks), C-contiguous."""
-    n_block, n_tracks = scores.shape
-    order = np.argsort(-scores, axis=1, kind="stable")
-    sorted_scores = np.take_along_axis(scores, order, axis=1)
-    true_positives = np.cumsum(np.take_along_axis(truth, order, axis=1), axis=1, dtype=np.int64)
-    positives = true_positives[:, -1]
-    predicted = np.arange(1, n_tracks + 1)
-    f1 = 2.0 * true_positives / (predicted + positives[:, None])
-    # Only the last position of a run of equal scores is a real cut.
-    inside_run = np.zeros((n_block, n_tracks), dtype=bool)
-    inside_run[:, :-1] = sorted_scores[:, :-1] == sorted_scores[:, 1:]
-    f1[inside_run] = -1.0
-    best = np.argmax(f1, axis=1)  # first maximum: the highest threshold among ties
-    rows = np.arange(n_block)
-    thresholds = sorted_scores[rows, best]
-    best_f1 = f1[rows, best]
-    no_positives = positives == 0
-    thresholds[no_positives] = NEVER
-    best_f1[no_positives] = 0.0
-    return thresholds, best_f1
+    Parameters
+    ----------
+    scores : ndarray of shape (n_tracks,)
+    truth : ndarray of shape (n_tracks,), 0/1 or boolean
+
+    Returns
+    -------
+    threshold : float
+        Decide ``score >= threshold``; :data:`NEVER` when there are no positives.
+    f1 : float
+    """
+    positive = truth.astype(bool, copy=False)
+    # Distinct positive scores, ascending, and how many positives sit at each.
+    candidates, at_candidate = np.unique(scores[positive], return_counts=True)
+    if candidates.size == 0:
+        return NEVER, 0.0
+    n_positives = int(at_candidate.sum())
+    # A negative scoring v counts as a false positive for every candidate <= v.
+    reached = np.searchsorted(candidates, scores[~positive], side="right")
+    negatives_from = np.bincount(reached, minlength=candidates.size + 1)
+    # Counts at or above each candidate: suffix sums.
+    true_positives = np.cumsum(at_candidate[::-1])[::-1]
+    false_positives = np.cumsum(negatives_from[::-1])[::-1][1:]
+    f1 = 2.0 * true_positives / (true_positives + false_positives + n_positives)
+    # Highest threshold among ties: the last maximum in ascending order.
+    best = candidates.size - 1 - int(np.argmax(f1[::-1]))
+    return float(candidates[best]), float(f1[best])
 
 
 def best_f1_thresholds(
@@ -57,7 +67,7 @@ def best_f1_thresholds(
     truth : ndarray of shape (n_tracks, n_tags)
         0/1 truth.
     n_jobs : int
-        Threads that share the tags (numpy's sort releases the GIL).
+        Threads that share the tags.
 
     Returns
     -------
@@ -79,16 +89,14 @@ def best_f1_thresholds(
     truth = np.asarray(truth)
     if scores.ndim != 2 or scores.shape != truth.shape:
         raise InputError(f"scores {scores.shape} and truth {truth.shape} must share a 2-D shape")
-    n_tracks, n_tags = scores.shape
-    if n_tracks == 0:
-        return np.full(n_tags, NEVER), np.zeros(n_tags)
+    n_tags = scores.shape[1]
+    # Per-tag work reads columns: make each one contiguous once (free for column-major input).
     scores_by_tag = np.ascontiguousarray(scores.T)
-    truth_by_tag = np.ascontiguousarray(truth.T, dtype=np.uint8)
-    blocks = [slice(start, start + _TAGS_PER_BLOCK) for start in range(0, n_tags, _TAGS_PER_BLOCK)]
+    truth_by_tag = np.ascontiguousarray(truth.T)
     with ThreadPoolExecutor(max_workers=max(1, n_jobs)) as pool:
         results = list(
-            pool.map(lambda block: _search_block(scores_by_tag[block], truth_by_tag[block]), blocks)
+            pool.map(lambda j: best_f1_threshold(scores_by_tag[j], truth_by_tag[j]), range(n_tags))
         )
-    thresholds = np.concatenate([result[0] for result in results]) if results else np.empty(0)
-    f1 = np.concatenate([result[1] for result in results]) if results else np.empty(0)
+    thresholds = np.array([result[0] for result in results], dtype=np.float64)
+    f1 = np.array([result[1] for result in results], dtype=np.float64)
     return thresholds, f1

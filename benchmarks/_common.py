@@ -1,0 +1,67 @@
+"""Shared helpers for the benchmark scripts: large synthetic files and process measurement."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+
+N_TAGS, N_CATEGORIES = 248, 41
+TAGS = [f"tag-{j:03d}" for j in range(N_TAGS)]
+CATEGORIES = [f"category-{j:02d}" for j in range(N_CATEGORIES)]
+
+_WRAPPER = """
+import json, resource, subprocess, sys, time
+started = time.perf_counter()
+done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+seconds = time.perf_counter() - started
+peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps({"seconds": seconds, "peak_mib": peak_kib / 1024, "code": done.returncode,
+                  "stderr": done.stderr.decode()[-500:]}))
+"""
+
+
+def measure(command: list[str]) -> dict[str, float]:
+    """Wall time and peak RSS of ``command`` as a whole process (fresh interpreter)."""
+    output = subprocess.run(
+        [sys.executable, "-c", _WRAPPER, *command], capture_output=True, text=True, check=True
+    ).stdout
+    result = json.loads(output)
+    if result["code"] != 0:
+        raise SystemExit(f"{' '.join(command)} failed: {result['stderr']}")
+    return result
+
+
+def write_large_catalogue(folder: Path, n_tracks: int, seed: int = 0) -> tuple[Path, Path]:
+    """Random scores (248 tags + 41 categories, 6 decimals) and truth, written in chunks."""
+    folder.mkdir(parents=True, exist_ok=True)
+    x_path, y_path = folder / f"X_{n_tracks}.csv", folder / f"y_{n_tracks}.csv"
+    if x_path.exists() and y_path.exists():
+        return x_path, y_path
+    rng = np.random.default_rng(seed)
+    prevalence = np.clip(rng.pareto(1.2, N_TAGS) * 0.01, 0.0005, 0.3)
+    chunk = 100_000
+    with x_path.open("wb") as x_out, y_path.open("wb") as y_out:
+        x_out.write(",".join(["ChallengeID", *TAGS, *CATEGORIES]).encode() + b"\n")
+        y_out.write(",".join(["ChallengeID", *TAGS]).encode() + b"\n")
+        for start in range(0, n_tracks, chunk):
+            size = min(chunk, n_tracks - start)
+            ids = np.arange(start, start + size, dtype=np.int64)
+            truth = (rng.random((size, N_TAGS)) < prevalence).astype(np.int8)
+            logits = rng.normal(-2.0, 1.0, (size, N_TAGS)) + 2.5 * truth
+            tag_scores = np.round(1 / (1 + np.exp(-logits)), 6)
+            category_scores = np.round(rng.random((size, N_CATEGORIES)), 6)
+            names = ["ChallengeID", *TAGS, *CATEGORIES]
+            columns = [ids, *tag_scores.T, *category_scores.T]
+            table = pa.Table.from_arrays([pa.array(c) for c in columns], names=names)
+            pa_csv.write_csv(table, x_out, pa_csv.WriteOptions(include_header=False))
+            truth_table = pa.Table.from_arrays(
+                [pa.array(ids), *[pa.array(c) for c in truth.T]], names=["ChallengeID", *TAGS]
+            )
+            pa_csv.write_csv(truth_table, y_out, pa_csv.WriteOptions(include_header=False))
+    return x_path, y_path

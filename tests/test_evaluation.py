@@ -1,0 +1,169 @@
+"""Tests of cross-validation and the leaderboard (``tagdecide.evaluation``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tagdecide.data import TrackScores
+from tagdecide.errors import InputError
+from tagdecide.evaluation import compare_strategies, cross_validate, make_folds
+from tagdecide.metrics import weighted_f1_score
+from tagdecide.strategies import ConstantThreshold, PerTagThresholds
+from tagdecide.taxonomy import Taxonomy
+
+TAG_NAMES = ("rock", "punk", "cello", "violin", "happy")
+TAXONOMY = Taxonomy(
+    TAG_NAMES,
+    ["guitar", "guitar", "strings", "strings", "mood"],
+    ["Genres", "Genres", "Instruments", "Instruments", "Moods"],
+)
+
+
+def low_scores(n_tracks: int = 240, seed: int = 0) -> tuple[TrackScores, np.ndarray]:
+    """Positives score in [0.25, 0.4), negatives in [0, 0.2): a 0.5 cut predicts nothing,
+    a per-tag threshold separates the tags perfectly."""
+    rng = np.random.default_rng(seed)
+    truth = (rng.random((n_tracks, len(TAG_NAMES))) < 0.3).astype(np.uint8)
+    truth[:5] = 1  # enough positives of every tag in every fold
+    scores = np.where(
+        truth == 1, rng.uniform(0.25, 0.4, truth.shape), rng.uniform(0.0, 0.2, truth.shape)
+    )
+    return TrackScores(np.arange(n_tracks), TAG_NAMES, scores), truth
+
+
+def check_partition(folds: list[tuple[np.ndarray, np.ndarray]], n_tracks: int) -> None:
+    seen = np.zeros(n_tracks, dtype=int)
+    for train, test in folds:
+        assert len(np.intersect1d(train, test)) == 0
+        assert sorted(np.concatenate([train, test]).tolist()) == list(range(n_tracks))
+        seen[test] += 1
+    assert (seen == 1).all(), "every track is in exactly one test fold"
+
+
+# -- make_folds --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_groups_stay_in_one_fold(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    groups = rng.integers(0, 23, size=150)
+    folds = make_folds(150, 5, groups=groups, seed=seed)
+    assert len(folds) == 5
+    check_partition(folds, 150)
+    for train, test in folds:
+        assert set(groups[train].tolist()).isdisjoint(groups[test].tolist())
+    fold_of_group: dict[int, set[int]] = {}
+    for k, (_, test) in enumerate(folds):
+        for group in groups[test].tolist():
+            fold_of_group.setdefault(group, set()).add(k)
+    assert all(len(found) == 1 for found in fold_of_group.values())
+
+
+def test_string_groups() -> None:
+    groups = np.array(["album-a", "album-b", "album-c", "album-a", "album-b", "album-c"])
+    folds = make_folds(6, 3, groups=groups)
+    check_partition(folds, 6)
+    for _, test in folds:
+        assert len(set(groups[test].tolist())) == 1
+
+
+def test_without_groups_tracks_are_split_at_random() -> None:
+    folds = make_folds(100, 4, seed=0)
+    check_partition(folds, 100)
+    assert sorted(len(test) for _, test in folds) == [25, 25, 25, 25]
+    # Shuffled: no fold is a contiguous run of row numbers.
+    for _, test in folds:
+        assert np.sort(test).tolist() != list(range(test.min(), test.min() + len(test)))
+    # Deterministic for a seed, different across seeds.
+    again = make_folds(100, 4, seed=0)
+    other = make_folds(100, 4, seed=1)
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(folds, again, strict=True))
+    assert not all(np.array_equal(a[1], b[1]) for a, b in zip(folds, other, strict=True))
+
+
+def test_too_few_groups_raises() -> None:
+    groups = np.array([1, 1, 2, 2, 2, 1])
+    with pytest.raises(InputError, match="only 2 groups for 3 folds; use fewer --folds"):
+        make_folds(6, 3, groups=groups)
+
+
+def test_too_few_folds_or_tracks_raises() -> None:
+    with pytest.raises(InputError, match="need at least 2 folds; got 1"):
+        make_folds(10, 1)
+    with pytest.raises(InputError, match="3 tracks cannot fill 5 folds"):
+        make_folds(3, 5)
+
+
+# -- cross_validate and compare_strategies ---------------------------------------------
+
+
+def test_thresholds_beat_constant() -> None:
+    X, Y = low_scores()
+    board = compare_strategies([ConstantThreshold(), PerTagThresholds()], X, Y, n_folds=4)
+    assert [result.strategy for result in board.results] == ["thresholds", "constant"]
+    assert board.best.strategy == "thresholds"
+    assert board.best.mean > 0.95
+    assert board.results[1].mean == 0.0  # nothing reaches 0.5
+    assert board.n_folds == 4 and not board.grouped
+    # The order of the candidates does not matter.
+    swapped = compare_strategies([PerTagThresholds(), ConstantThreshold()], X, Y, n_folds=4)
+    assert [result.strategy for result in swapped.results] == ["thresholds", "constant"]
+
+
+def test_fold_scores_are_the_held_out_scores() -> None:
+    X, Y = low_scores(seed=3)
+    # Make the task imperfect so that fold scores differ.
+    rng = np.random.default_rng(4)
+    noisy = TrackScores(X.ids, X.tag_names, X.tag_scores + rng.normal(0, 0.08, X.tag_scores.shape))
+    folds = make_folds(X.n_tracks, 5, seed=7)
+    calls: list[None] = []
+    result = cross_validate(PerTagThresholds(), noisy, Y, folds, on_fold=lambda: calls.append(None))
+    assert len(calls) == 5
+    expected = []
+    for train, test in folds:
+        model = PerTagThresholds().fit(noisy.subset(train), Y[train])
+        expected.append(weighted_f1_score(Y[test], model.predict(noisy.subset(test))))
+    np.testing.assert_allclose(result.fold_scores, expected, rtol=0, atol=1e-12)
+    assert result.fold_scores.shape == (5,)
+    assert len(set(result.fold_scores.tolist())) > 1
+    assert result.mean == pytest.approx(np.mean(expected), abs=1e-12)
+    assert result.std == pytest.approx(np.std(expected, ddof=1), abs=1e-12)
+    summary = result.to_dict()
+    assert summary["folds"] == result.fold_scores.tolist()
+    assert summary["mean"] == result.mean and summary["std"] == result.std
+    assert result.fit_seconds >= 0
+
+
+def test_compare_uses_the_folds_of_make_folds() -> None:
+    X, Y = low_scores(seed=5)
+    rng = np.random.default_rng(6)
+    noisy = TrackScores(X.ids, X.tag_names, X.tag_scores + rng.normal(0, 0.1, X.tag_scores.shape))
+    groups = np.arange(X.n_tracks) // 8
+    board = compare_strategies([PerTagThresholds()], noisy, Y, n_folds=3, groups=groups, seed=2)
+    assert board.grouped
+    folds = make_folds(X.n_tracks, 3, groups=groups, seed=2)
+    direct = cross_validate(PerTagThresholds(), noisy, Y, folds, groups=groups)
+    np.testing.assert_allclose(board.best.fold_scores, direct.fold_scores, rtol=0, atol=1e-12)
+
+
+def test_per_class_scores_with_a_taxonomy() -> None:
+    X, Y = low_scores()
+    board = compare_strategies(
+        [PerTagThresholds(), ConstantThreshold()], X, Y, n_folds=3, taxonomy=TAXONOMY
+    )
+    for result in board.results:
+        assert set(result.per_class) == set(TAXONOMY.classes)
+        assert all(values.shape == (3,) for values in result.per_class.values())
+        assert set(result.to_dict()["per_class"]) == {"Genres", "Instruments", "Moods"}
+    constant = next(result for result in board.results if result.strategy == "constant")
+    assert all((values == 0).all() for values in constant.per_class.values())
+    summary = board.to_dict()
+    assert summary["n_folds"] == 3 and summary["grouped"] is False
+    assert [entry["strategy"] for entry in summary["results"]] == ["thresholds", "constant"]
+
+
+def test_no_per_class_scores_without_a_taxonomy() -> None:
+    X, Y = low_scores()
+    board = compare_strategies([PerTagThresholds()], X, Y, n_folds=3)
+    assert board.best.per_class == {}
