@@ -142,19 +142,24 @@ def demo(out_dir: Path, tracks: int | None, seed: int, quiet: bool) -> None:
 
     table = Table(title="weighted F1 (support-weighted over tags)")
     table.add_column("strategy")
-    table.add_column(f"CV estimate ({n_folds} folds by album)", justify="right")
-    table.add_column("held-out test", justify="right")
-    table.add_column("train (in-sample)", justify="right")
+    table.add_column(f"CV {n_folds} folds", justify="right")
+    table.add_column("test", justify="right")
+    table.add_column("train", justify="right")
     for row in result.leaderboard.results:
-        marker = "  <- chosen" if row.strategy == result.best else ""
         table.add_row(
-            row.strategy + marker,
+            row.strategy + (" *" if row.strategy == result.best else ""),
             f"{row.mean:.4f} ± {row.std:.4f}",
             f"{result.held_out[row.strategy]:.4f}",
             f"{result.train_fit[row.strategy]:.4f}",
         )
     console = _console()
     console.print(table)
+    console.print(
+        "* chosen by the CV estimate (album-grouped folds on train). CV: mean ± sd over "
+        "folds; test: fitted on all of train, scored on the held-out albums; train: "
+        "in-sample. Train scores come from the networks' own training tracks, so they are "
+        "more optimistic than the test scores, as with real networks."
+    )
     console.print("files written:")
     for path in result.files:
         console.print(f"  {path}")
