@@ -1,0 +1,252 @@
+"""Tests of the synthetic catalogue generator (``tagdecide.synth``)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from sklearn.metrics import f1_score, roc_auc_score
+
+from tagdecide.errors import InputError
+from tagdecide.synth import (
+    DEFAULT_N_TRACKS,
+    SyntheticCatalogue,
+    SyntheticSplit,
+    demo_taxonomy,
+    make_catalogue,
+)
+
+# Small enough to keep the whole module at a few seconds, large enough for the statistics.
+N_TRACKS = 1500
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> SyntheticCatalogue:
+    return make_catalogue(N_TRACKS, seed=0)
+
+
+def splits(catalogue: SyntheticCatalogue) -> list[SyntheticSplit]:
+    return [catalogue.train, catalogue.test]
+
+
+def class_columns(catalogue: SyntheticCatalogue, class_name: str) -> np.ndarray:
+    return np.flatnonzero(np.asarray(catalogue.taxonomy.tag_classes) == class_name)
+
+
+# --- the taxonomy -------------------------------------------------------------------------
+
+
+def test_demo_taxonomy_has_the_reference_shape() -> None:
+    taxonomy = demo_taxonomy()
+    assert taxonomy.classes == ("Genres", "Instruments", "Moods")
+    assert 35 <= len(taxonomy.categories) <= 45
+    assert 230 <= len(taxonomy.tags) <= 260
+    assert not set(taxonomy.tags) & set(taxonomy.categories)
+    assert len(set(taxonomy.tags)) == len(taxonomy.tags)
+
+
+def test_demo_taxonomy_names_are_lowercase_hyphenated_and_prefixed_by_class() -> None:
+    taxonomy = demo_taxonomy()
+    for name in (*taxonomy.tags, *taxonomy.categories):
+        assert name == name.lower() and " " not in name and "_" not in name, name
+    for category in taxonomy.categories:
+        assert category.startswith(taxonomy.class_of_category(category).lower() + "-"), category
+
+
+def test_every_class_has_several_categories_of_several_tags() -> None:
+    taxonomy = demo_taxonomy()
+    for class_name in taxonomy.classes:
+        categories = [c for c in taxonomy.categories if taxonomy.class_of_category(c) == class_name]
+        assert len(categories) >= 5
+    sizes = [taxonomy.tag_categories.count(category) for category in taxonomy.categories]
+    assert min(sizes) >= 2
+
+
+# --- shapes, types, ranges -----------------------------------------------------------------
+
+
+def test_splits_have_the_documented_shapes_and_types(catalogue: SyntheticCatalogue) -> None:
+    n_tags = len(catalogue.taxonomy.tags)
+    n_categories = len(catalogue.taxonomy.categories)
+    assert len(catalogue.train.ids) + len(catalogue.test.ids) == N_TRACKS
+    for split in splits(catalogue):
+        n_tracks = len(split.ids)
+        assert n_tracks > 0
+        assert split.ids.shape == (n_tracks,) and split.ids.dtype == np.int64
+        assert split.albums.shape == (n_tracks,) and split.albums.dtype == np.int64
+        assert split.tag_scores.shape == (n_tracks, n_tags)
+        assert split.tag_scores.dtype == np.float64
+        assert split.category_scores.shape == (n_tracks, n_categories)
+        assert split.category_scores.dtype == np.float64
+        assert split.truth.shape == (n_tracks, n_tags) and split.truth.dtype == np.uint8
+
+
+def test_scores_are_strictly_inside_zero_one_and_truth_is_binary(
+    catalogue: SyntheticCatalogue,
+) -> None:
+    for split in splits(catalogue):
+        for scores in (split.tag_scores, split.category_scores):
+            assert np.all(scores > 0.0) and np.all(scores < 1.0)
+            assert np.all(np.isfinite(scores))
+        assert set(np.unique(split.truth).tolist()) == {0, 1}
+
+
+def test_test_fraction_is_respected_up_to_album_granularity() -> None:
+    for test_fraction in (0.1, 0.5):
+        catalogue = make_catalogue(600, seed=4, test_fraction=test_fraction)
+        share = len(catalogue.test.ids) / 600
+        # One album holds at most 15 tracks: 2.5 % of 600.
+        assert abs(share - test_fraction) <= 0.03
+
+
+# --- determinism ---------------------------------------------------------------------------
+
+
+def test_same_seed_gives_identical_arrays(catalogue: SyntheticCatalogue) -> None:
+    again = make_catalogue(N_TRACKS, seed=0)
+    assert again.taxonomy == catalogue.taxonomy
+    for first, second in zip(splits(catalogue), splits(again), strict=True):
+        for field in ("ids", "tag_scores", "category_scores", "truth", "albums"):
+            np.testing.assert_array_equal(getattr(first, field), getattr(second, field))
+
+
+def test_different_seeds_give_different_data(catalogue: SyntheticCatalogue) -> None:
+    other = make_catalogue(N_TRACKS, seed=1)
+    assert not np.array_equal(catalogue.train.ids, other.train.ids)
+    assert not np.allclose(
+        catalogue.test.tag_scores.mean(axis=0), other.test.tag_scores.mean(axis=0)
+    )
+
+
+# --- albums and the split ------------------------------------------------------------------
+
+
+def test_train_and_test_share_no_track_and_no_album(catalogue: SyntheticCatalogue) -> None:
+    train, test = catalogue.train, catalogue.test
+    assert len(np.unique(train.ids)) == len(train.ids)
+    assert len(np.unique(test.ids)) == len(test.ids)
+    assert not set(train.ids.tolist()) & set(test.ids.tolist())
+    assert not set(train.albums.tolist()) & set(test.albums.tolist())
+
+
+def test_albums_hold_five_to_fifteen_tracks(catalogue: SyntheticCatalogue) -> None:
+    albums = np.concatenate([catalogue.train.albums, catalogue.test.albums])
+    sizes = np.unique(albums, return_counts=True)[1]
+    assert sizes.max() <= 15
+    # Only the catalogue's last album may be cut short.
+    assert (sizes < 5).sum() <= 1
+    assert len(sizes) >= N_TRACKS / 15
+
+
+# --- the truth -----------------------------------------------------------------------------
+
+
+def test_category_truth_is_any_of_the_category_tags(catalogue: SyntheticCatalogue) -> None:
+    taxonomy = catalogue.taxonomy
+    tag_categories = np.asarray(taxonomy.tag_categories)
+    truth = catalogue.train.truth
+    expected = np.column_stack(
+        [truth[:, tag_categories == category].max(axis=1) for category in taxonomy.categories]
+    )
+    np.testing.assert_array_equal(taxonomy.category_truth(truth, taxonomy.tags), expected)
+
+
+def test_category_scores_rank_the_category_truth(catalogue: SyntheticCatalogue) -> None:
+    # The networks learned each category as "any of its tags": their category columns rank
+    # that truth well, and far better than the truth of a neighbouring category.
+    taxonomy, test = catalogue.taxonomy, catalogue.test
+    category_truth = taxonomy.category_truth(test.truth, taxonomy.tags)
+    shifted_truth = np.roll(category_truth, 1, axis=1)
+
+    def mean_auc(truth: np.ndarray) -> float:
+        usable = [j for j in range(truth.shape[1]) if 5 <= truth[:, j].sum() <= truth.shape[0] - 5]
+        return float(
+            np.mean([roc_auc_score(truth[:, j], test.category_scores[:, j]) for j in usable])
+        )
+
+    own = mean_auc(category_truth)
+    assert own > 0.68
+    assert own > mean_auc(shifted_truth) + 0.1
+
+
+def test_tracks_carry_several_tags_per_class(catalogue: SyntheticCatalogue) -> None:
+    truth = catalogue.train.truth
+    expected_means = {"Genres": (2.0, 5.0), "Instruments": (3.0, 8.0), "Moods": (2.0, 4.0)}
+    for class_name, (low, high) in expected_means.items():
+        tags_per_track = truth[:, class_columns(catalogue, class_name)].sum(axis=1)
+        assert low <= tags_per_track.mean() <= high, class_name
+    moods_per_track = truth[:, class_columns(catalogue, "Moods")].sum(axis=1)
+    assert 0 < (moods_per_track == 0).mean() < 0.3
+
+
+def test_tag_frequencies_are_uneven_with_rare_and_absent_tags(
+    catalogue: SyntheticCatalogue,
+) -> None:
+    train_counts = catalogue.train.truth.sum(axis=0)
+    assert (train_counts == 0).sum() >= 1
+    assert ((train_counts > 0) & (train_counts < 10)).sum() >= 1
+    assert train_counts.max() >= 20 * np.median(train_counts)
+    assert train_counts.max() <= 0.8 * len(catalogue.train.ids)
+
+
+def test_tags_correlate_across_classes(catalogue: SyntheticCatalogue) -> None:
+    truth = catalogue.train.truth.astype(np.float64)
+    genres = truth[:, class_columns(catalogue, "Genres")]
+    for class_name in ("Instruments", "Moods"):
+        others = truth[:, class_columns(catalogue, class_name)]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            correlation = np.corrcoef(genres.T, others.T)[: genres.shape[1], genres.shape[1] :]
+        assert np.nanmax(np.abs(correlation)) > 0.2, class_name
+
+
+# --- the scores ----------------------------------------------------------------------------
+
+
+def weighted_f1_at_half(split: SyntheticSplit) -> float:
+    decisions = split.tag_scores >= 0.5
+    return float(f1_score(split.truth, decisions, average="weighted", zero_division=0))
+
+
+def test_training_scores_are_more_optimistic_than_test_scores(
+    catalogue: SyntheticCatalogue,
+) -> None:
+    train_f1 = weighted_f1_at_half(catalogue.train)
+    test_f1 = weighted_f1_at_half(catalogue.test)
+    assert train_f1 > test_f1
+    # Informative scores, not noise.
+    assert test_f1 > 0.15
+
+
+def test_scores_are_not_the_truth(catalogue: SyntheticCatalogue) -> None:
+    assert weighted_f1_at_half(catalogue.train) < 0.8
+
+
+# --- arguments -----------------------------------------------------------------------------
+
+
+def test_default_size_is_a_few_thousand_tracks() -> None:
+    assert 4000 <= DEFAULT_N_TRACKS <= 12_000
+
+
+@pytest.mark.parametrize("n_tracks", [0, 10, 59, -5])
+def test_too_few_tracks_is_an_input_error(n_tracks: int) -> None:
+    with pytest.raises(InputError, match=r"n_tracks=.* too small to hold a training and a test"):
+        make_catalogue(n_tracks)
+
+
+@pytest.mark.parametrize("n_tracks", [100.0, "1000", True])
+def test_non_integer_track_count_is_an_input_error(n_tracks: object) -> None:
+    with pytest.raises(InputError, match="n_tracks must be an integer"):
+        make_catalogue(n_tracks)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("test_fraction", [0.0, 1.0, -0.25, 1.5, math.nan])
+def test_test_fraction_outside_zero_one_is_an_input_error(test_fraction: float) -> None:
+    with pytest.raises(InputError, match="test_fraction must be strictly between 0 and 1"):
+        make_catalogue(200, test_fraction=test_fraction)
+
+
+def test_non_integer_seed_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="seed must be an integer"):
+        make_catalogue(200, seed=1.5)  # type: ignore[arg-type]
