@@ -27,7 +27,10 @@ _EXISTING_FILE = click.Path(exists=False, dir_okay=True, path_type=Path)
 def _console(stderr: bool = False) -> Any:
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    stream = sys.stderr if stderr else sys.stdout
+    # Piped or captured output has no terminal width; don't squeeze tables into 80 columns.
+    width = None if stream.isatty() else 160
+    return Console(file=stream, highlight=False, soft_wrap=True, width=width)
 
 
 @contextlib.contextmanager

@@ -50,6 +50,9 @@ CellKind = Literal["score", "truth"]
 
 #: Rows per batch when streaming large files; bounds memory of ``predict``.
 DEFAULT_BATCH_ROWS = 50_000
+#: CSV bytes parsed per batch. Arrow's streaming reader holds a few dozen blocks in flight,
+#: so streaming uses small blocks (bounded memory); whole-file reads use larger ones (speed).
+_STREAM_BLOCK_BYTES = 4 << 20
 _CSV_BLOCK_BYTES = 16 << 20
 
 
@@ -155,7 +158,9 @@ def _first_line(error: BaseException) -> str:
     return text[0] if text else type(error).__name__
 
 
-def _iter_batches(path: Path, columns: Sequence[str], batch_rows: int) -> Iterator[pa.RecordBatch]:
+def _iter_batches(
+    path: Path, columns: Sequence[str], batch_rows: int, block_bytes: int = _CSV_BLOCK_BYTES
+) -> Iterator[pa.RecordBatch]:
     """Batches of ``columns``: the id as int64, the rest float64 (conversion is checked)."""
     types = {name: pa.float64() for name in columns}
     types[ID_COLUMN] = pa.int64()
@@ -169,7 +174,7 @@ def _iter_batches(path: Path, columns: Sequence[str], batch_rows: int) -> Iterat
                 f"{path}: not a readable Parquet file ({_first_line(error)})"
             ) from None
         return
-    read_options = pa_csv.ReadOptions(block_size=_CSV_BLOCK_BYTES, encoding="utf8")
+    read_options = pa_csv.ReadOptions(block_size=block_bytes, encoding="utf8")
     convert_options = pa_csv.ConvertOptions(
         include_columns=[ID_COLUMN, *columns],
         column_types=types,
@@ -426,9 +431,15 @@ def iter_scores(
     categories = _resolve_score_columns(path, names, tag_names, category_names, require_categories)
     columns = [*tag_names, *categories]
     seen_ids: list[np.ndarray] = []
-    for ids, batch in _checked_batches(path, columns, "score", batch_rows):
-        seen_ids.append(ids)
+    first_row = 0
+    for batch in _iter_batches(path, columns, batch_rows, _STREAM_BLOCK_BYTES):
+        ids = _batch_ids(batch, path, first_row)
         matrix = _batch_matrix(batch, columns)
+        # One vectorised check of the whole batch; null cells are NaN in the matrix.
+        if not ((matrix >= 0.0) & (matrix <= 1.0)).all():
+            _check_cells(matrix, ids, columns, path, "score", _null_mask(batch, columns))
+        first_row += batch.num_rows
+        seen_ids.append(ids)
         yield TrackScores(
             ids=ids,
             tag_names=tuple(tag_names),
@@ -436,6 +447,8 @@ def iter_scores(
             category_names=categories,
             category_scores=matrix[:, len(tag_names) :] if categories else None,
         )
+    if first_row == 0:
+        raise InputError(f"{path}: no tracks (only a header line)")
     _check_unique(np.concatenate(seen_ids), path)
 
 
