@@ -122,6 +122,8 @@ def test_round_trip_fit_predict_score(dataset: Dataset, run_cli: RunCli, tmp_pat
     code, _, err = run_cli(
         [
             "fit",
+            "--strategy",
+            "thresholds",
             dataset.x_csv,
             dataset.y_csv,
             "--labels",
@@ -169,6 +171,8 @@ def test_decision_formats_on_disk(dataset: Dataset, run_cli: RunCli, tmp_path: P
         run_cli(
             [
                 "fit",
+                "--strategy",
+                "thresholds",
                 dataset.x_csv,
                 dataset.y_csv,
                 "--labels",
@@ -210,7 +214,18 @@ def test_output_follows_truth_column_order(
     )
     model_path = tmp_path / "model.json"
     code, _, err = run_cli(
-        ["fit", x_path, y_path, "--labels", dataset.labels, "--out", model_path, "-q"]
+        [
+            "fit",
+            "--strategy",
+            "thresholds",
+            x_path,
+            y_path,
+            "--labels",
+            dataset.labels,
+            "--out",
+            model_path,
+            "-q",
+        ]
     )
     assert code == 0, err
     assert json.loads(model_path.read_text())["tags"] == truth_order
@@ -245,6 +260,8 @@ def test_output_follows_truth_column_order(
         run_cli(
             [
                 "fit",
+                "--strategy",
+                "thresholds",
                 dataset.x_csv,
                 dataset.y_csv,
                 "--labels",
@@ -271,7 +288,20 @@ def test_parquet_inputs_and_shuffled_decisions(
         (x_parquet, y_parquet, from_parquet),
         (dataset.x_csv, dataset.y_csv, from_csv),
     ):
-        code, _, err = run_cli(["fit", x, y, "--labels", dataset.labels, "--out", model, "-q"])
+        code, _, err = run_cli(
+            [
+                "fit",
+                "--strategy",
+                "thresholds",
+                x,
+                y,
+                "--labels",
+                dataset.labels,
+                "--out",
+                model,
+                "-q",
+            ]
+        )
         assert code == 0, err
     np.testing.assert_array_equal(_model_thresholds(from_parquet), _model_thresholds(from_csv))
 
@@ -300,7 +330,17 @@ def test_tag_without_positives_is_never_predicted(
     y_path = write_csv(tmp_path / "y_no_calm.csv", columns)
     model_path = tmp_path / "model.json"
     code, _, err = run_cli(
-        ["fit", dataset.x_csv, y_path, "--labels", dataset.labels, "--out", model_path]
+        [
+            "fit",
+            "--strategy",
+            "thresholds",
+            dataset.x_csv,
+            y_path,
+            "--labels",
+            dataset.labels,
+            "--out",
+            model_path,
+        ]
     )
     assert code == 0, err
     assert "1 tags have no positives" in err

@@ -50,7 +50,14 @@ def test_written_catalogue_reads_back_identically(catalogue, tmp_path: Path) -> 
 
 def test_run_demo_chooses_by_cv_and_writes_a_usable_model(tmp_path: Path) -> None:
     steps: list[str] = []
-    result = run_demo(tmp_path, n_tracks=SMALL, seed=1, n_folds=3, on_step=steps.append)
+    result = run_demo(
+        tmp_path,
+        n_tracks=SMALL,
+        seed=1,
+        n_folds=3,
+        strategies=["constant", "thresholds", "stacked"],
+        on_step=steps.append,
+    )
     assert steps, "the demo reports its steps"
     ranked = [row.strategy for row in result.leaderboard.results]
     assert result.best == ranked[0]
@@ -98,9 +105,19 @@ def test_synth_command_rejects_a_tiny_catalogue(run_cli, tmp_path: Path) -> None
 
 
 def test_demo_command_prints_the_table_and_files(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    code, out, err = run_cli(["demo", "--out", tmp_path / "d", "--tracks", SMALL, "--quiet"])
+    code, out, err = run_cli(
+        ["demo", "--out", tmp_path / "d", "--tracks", SMALL, "--quiet",
+         "--folds", 2, "--strategies", "constant,thresholds"]
+    )  # fmt: skip
     assert code == 0, err
     assert err == ""  # --quiet
     for word in ("constant", "thresholds", "model.json", "test_decisions.csv"):
         assert word in out
     assert (tmp_path / "d" / "model.json").is_file()
+
+
+def test_demo_command_rejects_an_unknown_strategy(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = run_cli(["demo", "--out", tmp_path / "d", "--strategies", "thresholds,nope"])
+    assert code == 2
+    assert "unknown strategy 'nope'" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "d").exists()

@@ -11,10 +11,12 @@ from tagdecide.data import ID_COLUMN, LabelledSet, TrackScores
 from tagdecide.errors import InputError, ModelFileError, TagdecideError, TagdecideWarning
 from tagdecide.evaluation import (
     CrossValidation,
+    HeldOutEvaluation,
     Leaderboard,
     compare_strategies,
     cross_validate,
     make_folds,
+    score_held_out,
 )
 from tagdecide.io import (
     DecisionWriter,
@@ -36,9 +38,15 @@ from tagdecide.metrics import (
 )
 from tagdecide.model_file import load_model, save_model
 from tagdecide.search import best_f1_thresholds
+from tagdecide.shift import ScoreSummary, ShiftReport, compare_to
 from tagdecide.strategies import (
+    AutoStrategy,
     ConstantThreshold,
+    HierarchicalThresholds,
     PerTagThresholds,
+    RegularisedThresholds,
+    RowwiseThresholds,
+    StackedThresholds,
     Strategy,
     ThresholdStrategy,
     available_strategies,
@@ -48,15 +56,23 @@ from tagdecide.taxonomy import Taxonomy, read_taxonomy, write_taxonomy
 
 __all__ = [
     "ID_COLUMN",
+    "AutoStrategy",
     "ConstantThreshold",
     "CrossValidation",
     "DecisionWriter",
+    "HeldOutEvaluation",
+    "HierarchicalThresholds",
     "InputError",
     "LabelledSet",
     "Leaderboard",
     "ModelFileError",
     "PerTagThresholds",
+    "RegularisedThresholds",
+    "RowwiseThresholds",
     "ScoreReport",
+    "ScoreSummary",
+    "ShiftReport",
+    "StackedThresholds",
     "Strategy",
     "TagdecideError",
     "TagdecideWarning",
@@ -67,6 +83,7 @@ __all__ = [
     "available_strategies",
     "best_f1_thresholds",
     "compare_strategies",
+    "compare_to",
     "cross_validate",
     "f1_per_tag",
     "iter_scores",
@@ -84,6 +101,7 @@ __all__ = [
     "read_truth",
     "samples_f1_score",
     "save_model",
+    "score_held_out",
     "score_report",
     "weighted_f1_score",
     "write_taxonomy",

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tagdecide.io import DEFAULT_BATCH_ROWS, DecisionFormat, DecisionWriter, iter_scores
+from tagdecide.shift import ScoreHistogram, ShiftReport, compare_to
 from tagdecide.strategies import Strategy
 
 __all__ = ["predict_file"]
@@ -19,12 +20,21 @@ def predict_file(
     format: DecisionFormat = "csv",
     batch_rows: int = DEFAULT_BATCH_ROWS,
     on_batch: Callable[[int], None] | None = None,
+    on_shift: Callable[[ShiftReport], None] | None = None,
 ) -> int:
     """Decide every track of ``scores_path`` and write the decisions to ``out_path``.
 
     The output appears only when every batch succeeded; an existing file is untouched on
     error. Returns the number of tracks written. ``on_batch`` receives each batch's size.
+    ``on_shift``, when given and the model knows its training scores' distribution
+    (``score_summary_``), receives after writing the comparison of this file's tag scores
+    with the training scores (:func:`tagdecide.shift.compare_to`); the file's scores are
+    counted into a fixed-size histogram on the way, never held whole.
     """
+    summary = getattr(model, "score_summary_", None)
+    histogram = None
+    if on_shift is not None and summary is not None:
+        histogram = ScoreHistogram(len(model.tag_names_))
     required = model.required_categories
     # The taxonomy's category columns are expected in X even when the strategy ignores
     # them: naming them keeps them from being reported as unknown columns.
@@ -39,6 +49,10 @@ def predict_file(
             batch_rows=batch_rows,
         ):
             writer.write(batch.ids, model.predict(batch))
+            if histogram is not None:
+                histogram.add(batch.tag_scores)
             if on_batch is not None:
                 on_batch(batch.n_tracks)
+    if histogram is not None and on_shift is not None and summary is not None:
+        on_shift(compare_to(summary, histogram, taxonomy))
     return writer.n_tracks

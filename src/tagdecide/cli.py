@@ -10,7 +10,7 @@ import contextlib
 import json
 import sys
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +33,22 @@ def _console(stderr: bool = False) -> Any:
     return Console(file=stream, highlight=False, soft_wrap=True, width=width)
 
 
+class _Bar:
+    """A rich progress bar's task: ``advance()`` one step, or ``stage(text, done, total)``."""
+
+    def __init__(self, progress: Any, task: Any) -> None:
+        self._progress, self._task = progress, task
+
+    def __call__(self, amount: int = 1) -> None:
+        self._progress.advance(self._task, amount)
+
+    def stage(self, description: str, done: int, total: int) -> None:
+        self._progress.update(self._task, description=description, completed=done, total=total)
+
+
 @contextlib.contextmanager
-def _progress(quiet: bool, description: str, total: int | None) -> Iterator[Callable[..., None]]:
-    """A progress bar on stderr; yields ``advance(amount=1)``. Silent with ``--quiet``."""
+def _progress(quiet: bool, description: str, total: int | None) -> Iterator[_Bar]:
+    """A progress bar on stderr; call it to advance one step. Silent with ``--quiet``."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -57,12 +70,19 @@ def _progress(quiet: bool, description: str, total: int | None) -> Iterator[Call
         disable=quiet or not console.is_terminal,
     )
     with progress:
-        task = progress.add_task(description, total=total)
+        yield _Bar(progress, progress.add_task(description, total=total))
 
-        def advance(amount: int = 1) -> None:
-            progress.advance(task, amount)
 
-        yield advance
+def _strategy_names(names: str | None) -> list[str]:
+    """``--strategies a,b`` as a checked list; every strategy when not given."""
+    from tagdecide.strategies import available_strategies, strategy_class
+
+    if not names:
+        return available_strategies()
+    chosen = [name.strip() for name in names.split(",") if name.strip()]
+    for name in chosen:
+        strategy_class(name)  # an unknown name is a clear error before any work
+    return chosen
 
 
 def _say(quiet: bool, message: str) -> None:
@@ -120,8 +140,20 @@ def cli() -> None:
 )
 @click.option("--tracks", type=int, default=None, help="Catalogue size (default: built-in size).")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--folds",
+    type=click.IntRange(min=2),
+    default=3,
+    show_default=True,
+    help="Cross-validation folds (auto's estimate is nested inside them).",
+)
+@click.option(
+    "--strategies", "names", default=None, help="Comma-separated strategy names (default: all)."
+)
 @quiet_option
-def demo(out_dir: Path, tracks: int | None, seed: int, quiet: bool) -> None:
+def demo(
+    out_dir: Path, tracks: int | None, seed: int, folds: int, names: str | None, quiet: bool
+) -> None:
     """Run the whole workflow on the built-in synthetic catalogue.
 
     Generates a catalogue (train and test parts, new albums in test), compares every
@@ -129,15 +161,16 @@ def demo(out_dir: Path, tracks: int | None, seed: int, quiet: bool) -> None:
     prints CV estimates beside held-out figures.
     """
     from tagdecide.demo import run_demo
-    from tagdecide.strategies import available_strategies
 
-    n_folds = 5
-    with _progress(quiet, "cross-validating", n_folds * len(available_strategies())) as advance:
+    chosen = _strategy_names(names)
+    n_folds = folds
+    with _progress(quiet, "cross-validating", n_folds * len(chosen)) as advance:
         result = run_demo(
             out_dir,
             n_tracks=tracks,
             seed=seed,
             n_folds=n_folds,
+            strategies=chosen,
             on_step=lambda message: _say(quiet, message),
             on_fold=advance,
         )
@@ -176,7 +209,7 @@ def demo(out_dir: Path, tracks: int | None, seed: int, quiet: bool) -> None:
 @group_by_option
 @click.option(
     "--strategy",
-    default="thresholds",
+    default="auto",
     show_default=True,
     help="Decision strategy (see `tagdecide strategies`).",
 )
@@ -193,6 +226,12 @@ def demo(out_dir: Path, tracks: int | None, seed: int, quiet: bool) -> None:
     required=True,
     help="Model file to write (JSON).",
 )
+@click.option(
+    "--check-x",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Scores of new tracks: say, per class, whether they are distributed like TRAIN_X.",
+)
 @quiet_option
 def fit(
     train_x: Path,
@@ -203,12 +242,16 @@ def fit(
     strategy: str,
     threshold: float | None,
     out_path: Path,
+    check_x: Path | None,
     quiet: bool,
 ) -> None:
     """Learn decisions from training scores TRAIN_X and truth TRAIN_Y; write a model file."""
-    from tagdecide.io import read_labelled
+    from tagdecide.evaluation import NO_GROUPS_NOTE
+    from tagdecide.io import read_labelled, read_scores
     from tagdecide.model_file import save_model
-    from tagdecide.strategies import make_strategy, strategy_class
+    from tagdecide.progress import reporting
+    from tagdecide.shift import ScoreSummary, compare_to
+    from tagdecide.strategies import AutoStrategy, make_strategy, strategy_class
 
     params = {} if threshold is None else {"threshold": threshold}
     model = make_strategy(strategy, **params)
@@ -220,7 +263,12 @@ def fit(
         group_by=group_by,
         require_categories=strategy_class(strategy).uses_categories,
     )
-    model.fit(data.scores, data.truth, groups=data.groups, taxonomy=data.taxonomy)
+    new_scores = None
+    if check_x is not None:  # read before fitting: a bad file fails fast
+        categories = data.taxonomy.categories if data.taxonomy is not None else ()
+        new_scores = read_scores(check_x, data.scores.tag_names, categories)
+    with _progress(quiet, "fitting", None) as bar, reporting(bar.stage):
+        model.fit(data.scores, data.truth, groups=data.groups, taxonomy=data.taxonomy)
     save_model(model, out_path)
     never = int((data.truth.sum(axis=0) == 0).sum())
     _say(
@@ -229,6 +277,18 @@ def fit(
         + (f" ({never} tags have no positives and are never predicted)" if never else "")
         + f"; model written to {out_path}",
     )
+    if isinstance(model, AutoStrategy):
+        counts = ", ".join(f"{name} {count}" for name, count in model.chosen_counts().items())
+        _say(quiet, f"auto: tags per strategy: {counts}")
+    if data.groups is None and model.name == "auto":
+        _say(quiet, f"note: {NO_GROUPS_NOTE}")
+    if check_x is not None and new_scores is not None:
+        summary = getattr(model, "score_summary_", None) or ScoreSummary.from_scores(
+            data.scores.tag_scores, data.scores.tag_names
+        )
+        report = compare_to(summary, new_scores.tag_scores, data.taxonomy)
+        for line in report.lines(new=check_x.name):
+            _say(quiet, line)
 
 
 def _infer_format(path: Path, given: str | None) -> str:
@@ -258,7 +318,7 @@ def _infer_format(path: Path, given: str | None) -> str:
 @click.option(
     "--batch-rows",
     type=click.IntRange(min=1),
-    default=50_000,
+    default=10_000,
     show_default=True,
     help="Tracks per batch (Parquet input); bounds memory.",
 )
@@ -281,6 +341,7 @@ def predict(
     from tagdecide.model_file import load_model
 
     model = load_model(model_path)
+    shift_lines: list[str] = []
     with _progress(quiet, "predicting", None) as advance:
         n_tracks = predict_file(
             model,
@@ -289,8 +350,14 @@ def predict(
             format=_infer_format(out_path, output_format),  # type: ignore[arg-type]
             batch_rows=batch_rows,
             on_batch=advance,
+            # Only shifted classes are worth a line; --quiet skips the check altogether.
+            on_shift=None
+            if quiet
+            else lambda report: shift_lines.extend(report.lines(only_shifted=True)),
         )
     _say(quiet, f"decided {n_tracks} tracks x {len(model.tag_names_)} tags; wrote {out_path}")
+    for line in shift_lines:
+        _say(quiet, line)
 
 
 @cli.command()
@@ -368,6 +435,14 @@ def score(
     "--strategies", "names", default=None, help="Comma-separated strategy names (default: all)."
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Fold shuffling seed.")
+@click.option(
+    "--test-x",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Held-out scores (with --test-y): each strategy is also fitted on all of TRAIN and "
+    "scored there, and the score shift between the two is checked.",
+)
+@click.option("--test-y", type=click.Path(path_type=Path), default=None, help="Held-out truth.")
 @click.option("--json", "as_json", is_flag=True, help="Print the leaderboard as JSON.")
 @quiet_option
 def compare(
@@ -379,19 +454,25 @@ def compare(
     folds: int,
     names: str | None,
     seed: int,
+    test_x: Path | None,
+    test_y: Path | None,
     as_json: bool,
     quiet: bool,
 ) -> None:
-    """Cross-validated leaderboard of strategies (mean ± sd of weighted F1 over folds)."""
-    from tagdecide.evaluation import NO_GROUPS_NOTE, compare_strategies
-    from tagdecide.io import read_labelled
-    from tagdecide.strategies import available_strategies, make_strategy, strategy_class
+    """Cross-validated leaderboard of strategies (mean ± sd of weighted F1 over folds).
 
-    chosen = (
-        [name.strip() for name in names.split(",") if name.strip()]
-        if names
-        else (available_strategies())
-    )
+    With --test-x/--test-y, also the weighted F1 of each strategy fitted on all of TRAIN
+    and scored on that held-out set, and whether its scores are distributed like TRAIN_X.
+    """
+    from tagdecide.errors import InputError
+    from tagdecide.evaluation import NO_GROUPS_NOTE, compare_strategies, score_held_out
+    from tagdecide.io import read_labelled
+    from tagdecide.strategies import make_strategy, strategy_class
+
+    if (test_x is None) != (test_y is None):
+        raise InputError("--test-x and --test-y go together: give both or neither")
+
+    chosen = _strategy_names(names)
     strategies = [make_strategy(name) for name in chosen]
     data = read_labelled(
         train_x,
@@ -401,6 +482,14 @@ def compare(
         group_by=group_by,
         require_categories=any(strategy_class(name).uses_categories for name in chosen),
     )
+    test = None
+    if test_x is not None and test_y is not None:
+        test = read_labelled(
+            test_x,
+            test_y,
+            taxonomy=data.taxonomy,
+            require_categories=any(strategy_class(name).uses_categories for name in chosen),
+        )
     with _progress(quiet, "cross-validating", folds * len(strategies)) as advance:
         board = compare_strategies(
             strategies,
@@ -412,8 +501,18 @@ def compare(
             seed=seed,
             on_fold=advance,
         )
+    held_out = None
+    if test is not None:
+        with _progress(quiet, "fitting on all of train", len(strategies)) as advance:
+            held_out = score_held_out(
+                strategies, data, test, test_source=str(test_y), on_fit=advance
+            )
     if as_json:
-        click.echo(json.dumps(board.to_dict(), indent=1))
+        output = board.to_dict()
+        if held_out is not None:
+            output["held_out"] = held_out.to_dict()
+            output["shift"] = held_out.shift.to_dict()
+        click.echo(json.dumps(output, indent=1))
     else:
         from rich.table import Table
 
@@ -424,6 +523,8 @@ def compare(
         table.add_column("rank", justify="right")
         table.add_column("strategy")
         table.add_column("mean ± sd", justify="right")
+        if held_out is not None:
+            table.add_column("held-out", justify="right")
         classes = list(board.results[0].per_class)
         for name in classes:
             table.add_column(name, justify="right")
@@ -433,10 +534,18 @@ def compare(
                 str(rank),
                 result.strategy,
                 f"{result.mean:.4f} ± {result.std:.4f}",
+                *([] if held_out is None else [f"{held_out.weighted_f1[result.strategy]:.4f}"]),
                 *[f"{result.per_class[name].mean():.4f}" for name in classes],
                 f"{result.fit_seconds:.2f}",
             )
         _console().print(table)
+        if held_out is not None:
+            click.echo(
+                f"held-out: fitted on all {data.scores.n_tracks} training tracks, scored on "
+                f"the {held_out.n_tracks} tracks of {test_x}"
+            )
+            for line in held_out.shift.lines(new="held-out"):
+                click.echo(line)
     if not board.grouped:
         _say(quiet, f"note: {NO_GROUPS_NOTE}")
 

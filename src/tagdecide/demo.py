@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,7 +78,8 @@ def run_demo(
     *,
     n_tracks: int | None = None,
     seed: int = 0,
-    n_folds: int = 5,
+    n_folds: int = 3,
+    strategies: Sequence[str] | None = None,
     on_step: Callable[[str], None] | None = None,
     on_fold: Callable[[], None] | None = None,
 ) -> DemoResult:
@@ -94,10 +95,10 @@ def run_demo(
     taxonomy = catalogue.taxonomy
     train = split_scores(catalogue, catalogue.train)
     test = split_scores(catalogue, catalogue.test)
-    strategies = [make_strategy(name) for name in available_strategies()]
-    step(f"cross-validating {len(strategies)} strategies ({n_folds} folds, grouped by album)")
+    candidates = [make_strategy(name) for name in strategies or available_strategies()]
+    step(f"cross-validating {len(candidates)} strategies ({n_folds} folds, grouped by album)")
     leaderboard = compare_strategies(
-        strategies,
+        candidates,
         train,
         catalogue.train.truth,
         n_folds=n_folds,
@@ -109,7 +110,7 @@ def run_demo(
     step("fitting every strategy on the training split and scoring the test split")
     held_out, train_fit = {}, {}
     models = {}
-    for strategy in strategies:
+    for strategy in candidates:
         model = strategy.clone().fit(
             train, catalogue.train.truth, groups=catalogue.train.albums, taxonomy=taxonomy
         )

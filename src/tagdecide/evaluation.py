@@ -14,19 +14,22 @@ from typing import Any
 
 import numpy as np
 
-from tagdecide.data import TrackScores
-from tagdecide.errors import InputError
+from tagdecide.data import LabelledSet, TrackScores
+from tagdecide.errors import InputError, list_some
 from tagdecide.metrics import score_report
+from tagdecide.shift import ScoreSummary, ShiftReport, compare_to
 from tagdecide.strategies import Strategy
 from tagdecide.taxonomy import Taxonomy
 
 __all__ = [
     "NO_GROUPS_NOTE",
     "CrossValidation",
+    "HeldOutEvaluation",
     "Leaderboard",
     "compare_strategies",
     "cross_validate",
     "make_folds",
+    "score_held_out",
 ]
 
 NO_GROUPS_NOTE = (
@@ -180,3 +183,105 @@ def compare_strategies(
     ]
     results.sort(key=lambda result: result.mean, reverse=True)
     return Leaderboard(results=results, n_folds=n_folds, grouped=groups is not None)
+
+
+@dataclass(frozen=True)
+class HeldOutEvaluation:
+    """Strategies fitted on every training track and scored on a held-out labelled set.
+
+    ``shift`` compares the held-out tracks' scores with the training scores: when a class
+    is shifted, cross-validation on the training scores over-promises for it.
+    """
+
+    n_tracks: int
+    weighted_f1: dict[str, float]  # strategy -> weighted F1 on the held-out tracks
+    per_class: dict[str, dict[str, float]]  # strategy -> class -> weighted F1
+    shift: ShiftReport
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (without the shift report, see :meth:`ShiftReport.to_dict`)."""
+        return {
+            "n_tracks": self.n_tracks,
+            "weighted_f1": dict(self.weighted_f1),
+            "per_class": {name: dict(values) for name, values in self.per_class.items()},
+        }
+
+
+def _align_tags(test: LabelledSet, tag_names: tuple[str, ...], source: str) -> LabelledSet:
+    """``test`` with its tag columns in the order of ``tag_names`` (the same set of tags)."""
+    names = test.scores.tag_names
+    if names == tag_names:
+        return test
+    missing = [tag for tag in tag_names if tag not in set(names)]
+    extra = [tag for tag in names if tag not in set(tag_names)]
+    if missing or extra:
+        problems = []
+        if missing:
+            problems.append(f"{len(missing)} training tag(s) missing: {list_some(missing)}")
+        if extra:
+            problems.append(f"{len(extra)} tag(s) not in training: {list_some(extra)}")
+        raise InputError(f"{source}: {'; '.join(problems)}")
+    column = {name: j for j, name in enumerate(names)}
+    order = np.array([column[name] for name in tag_names])
+    scores = test.scores
+    return LabelledSet(
+        scores=TrackScores(
+            scores.ids,
+            tag_names,
+            scores.tag_scores[:, order],
+            scores.category_names,
+            scores.category_scores,
+        ),
+        truth=test.truth[:, order],
+        groups=test.groups,
+        taxonomy=test.taxonomy,
+    )
+
+
+def score_held_out(
+    strategies: Sequence[Strategy],
+    train: LabelledSet,
+    test: LabelledSet,
+    *,
+    test_source: str = "held-out set",
+    on_fit: Progress | None = None,
+) -> HeldOutEvaluation:
+    """Fit each strategy on all of ``train``, score it on ``test``; check the score shift.
+
+    Parameters
+    ----------
+    strategies : sequence of Strategy
+        Unfitted; each is cloned.
+    train, test : LabelledSet
+        The same tags (``test``'s columns are reordered to ``train``'s when they differ
+        only in order); ``train.taxonomy`` groups figures by class.
+    test_source : str
+        Names the held-out set in errors (e.g. its truth file).
+    on_fit : callable, optional
+        Called after each strategy is fitted and scored.
+
+    Returns
+    -------
+    HeldOutEvaluation
+    """
+    tag_names = train.scores.tag_names
+    test = _align_tags(test, tag_names, test_source)
+    taxonomy = train.taxonomy
+    weighted: dict[str, float] = {}
+    per_class: dict[str, dict[str, float]] = {}
+    for strategy in strategies:
+        model = strategy.clone().fit(
+            train.scores, train.truth, groups=train.groups, taxonomy=taxonomy
+        )
+        report = score_report(test.truth, model.predict(test.scores), tag_names, taxonomy)
+        weighted[strategy.name] = report.weighted_f1
+        per_class[strategy.name] = dict(report.per_class)
+        if on_fit is not None:
+            on_fit()
+    summary = ScoreSummary.from_scores(train.scores.tag_scores, tag_names)
+    return HeldOutEvaluation(
+        n_tracks=test.scores.n_tracks,
+        weighted_f1=weighted,
+        per_class=per_class,
+        shift=compare_to(summary, test.scores.tag_scores, taxonomy),
+    )

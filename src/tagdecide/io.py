@@ -48,8 +48,10 @@ __all__ = [
 DecisionFormat = Literal["csv", "parquet", "jsonl"]
 CellKind = Literal["score", "truth"]
 
-#: Rows per batch when streaming large files; bounds memory of ``predict``.
-DEFAULT_BATCH_ROWS = 50_000
+#: Rows per batch when streaming Parquet; bounds memory of ``predict``. Kept small enough
+#: that a batch's arrays (~20 MB) stay below glibc's mmap threshold: larger ones are mapped
+#: and unmapped for every batch, and first-touch page faults then dominate the run time.
+DEFAULT_BATCH_ROWS = 10_000
 #: CSV bytes parsed per batch. Arrow's streaming reader holds a few dozen blocks in flight,
 #: so streaming uses small blocks (bounded memory); whole-file reads use larger ones (speed).
 _STREAM_BLOCK_BYTES = 4 << 20

@@ -12,8 +12,17 @@ Layout (format version 1)::
       "categories": [],                         # category columns prediction needs
       "taxonomy": {"tags": [...], "tag_categories": [...], "tag_classes": [...]} | null,
       "training": {"n_tracks": 6000, "positives": {"blues-rock": 41, ...}},
-      "state": {"thresholds": [0.31, null, ...]}  # null: the tag is never predicted
+      "state": {"thresholds": [0.31, null, ...]}, # null: the tag is never predicted
+      "score_summary": {"n_tracks": 6000, "levels": [0, 0.01, 0.05, ..., 0.99, 1],
+                        "tags": [...], "mean": [0.08, ...],
+                        "quantiles": [[0.0003, ...], ...]} | null
     }
+
+``score_summary`` is optional (an additive key, so the format version stays 1; files
+written before it existed lack it and load fine). It describes the training scores per tag:
+their number, mean and quantiles at ``levels`` (one row of quantiles per tag, in ``tags``
+order). ``predict`` compares new scores with it
+to say when they are distributed differently (:mod:`tagdecide.shift`).
 
 A reader accepts every format version up to its own and refuses newer ones.
 """
@@ -30,6 +39,7 @@ import numpy as np
 from tagdecide._version import __version__
 from tagdecide.errors import InputError, ModelFileError, TagdecideError
 from tagdecide.io import atomic_path
+from tagdecide.shift import ScoreSummary
 from tagdecide.strategies import Strategy, strategy_class
 from tagdecide.taxonomy import Taxonomy
 
@@ -44,6 +54,7 @@ def model_to_dict(strategy: Strategy) -> dict[str, Any]:
     if not hasattr(strategy, "tag_names_"):
         raise InputError("cannot save an unfitted strategy")
     taxonomy = strategy.taxonomy_
+    summary: ScoreSummary | None = getattr(strategy, "score_summary_", None)
     return {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -61,6 +72,7 @@ def model_to_dict(strategy: Strategy) -> dict[str, Any]:
             },
         },
         "state": strategy.get_state(),
+        "score_summary": None if summary is None else summary.to_dict(),
     }
 
 
@@ -126,6 +138,11 @@ def _strategy_from_dict(data: dict[str, Any]) -> Strategy:
         cls = strategy_class(spec["name"])
     except InputError as error:
         raise ModelFileError(str(error)) from None
+    summary = None
+    if data.get("score_summary") is not None:  # absent from files of earlier versions
+        summary = ScoreSummary.from_dict(data["score_summary"])
+        if summary.tag_names != tags:
+            raise ModelFileError("score_summary: its tags differ from 'tags'")
     return cls.from_state(
         dict(spec.get("params") or {}),
         data["state"],
@@ -134,4 +151,5 @@ def _strategy_from_dict(data: dict[str, Any]) -> Strategy:
         taxonomy=taxonomy,
         n_tracks=int(training["n_tracks"]),
         n_positives=n_positives,
+        score_summary=summary,
     )

@@ -1,5 +1,6 @@
 """Decision strategies, each one small class registered by name."""
 
+from tagdecide.strategies.auto import AutoStrategy
 from tagdecide.strategies.base import (
     Strategy,
     ThresholdStrategy,
@@ -9,11 +10,20 @@ from tagdecide.strategies.base import (
     strategy_class,
 )
 from tagdecide.strategies.constant import ConstantThreshold
+from tagdecide.strategies.hierarchical import HierarchicalThresholds
+from tagdecide.strategies.regularised import RegularisedThresholds
+from tagdecide.strategies.rowwise import RowwiseThresholds
+from tagdecide.strategies.stacking import StackedThresholds
 from tagdecide.strategies.thresholds import PerTagThresholds
 
 __all__ = [
+    "AutoStrategy",
     "ConstantThreshold",
+    "HierarchicalThresholds",
     "PerTagThresholds",
+    "RegularisedThresholds",
+    "RowwiseThresholds",
+    "StackedThresholds",
     "Strategy",
     "ThresholdStrategy",
     "available_strategies",

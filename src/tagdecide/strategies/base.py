@@ -16,6 +16,7 @@ import numpy as np
 from tagdecide.data import TrackScores
 from tagdecide.errors import InputError, ModelFileError, list_some
 from tagdecide.search import NEVER
+from tagdecide.shift import ScoreSummary
 from tagdecide.taxonomy import Taxonomy
 
 __all__ = [
@@ -77,12 +78,16 @@ class Strategy:
     summary: ClassVar[str] = ""
     #: Whether the strategy reads category scores (they must then be present in X).
     uses_categories: ClassVar[bool] = False
+    #: Whether the strategy reads category scores when X has them (then prediction needs them).
+    reads_categories: ClassVar[bool] = False
 
     tag_names_: tuple[str, ...]
     category_names_: tuple[str, ...]
     taxonomy_: Taxonomy | None
     n_tracks_: int
     n_positives_: np.ndarray
+    #: Distribution of the training scores, to tell when new scores differ (None: unknown).
+    score_summary_: ScoreSummary | None
 
     # -- parameters -------------------------------------------------------------------
     @classmethod
@@ -141,10 +146,12 @@ class Strategy:
                 "with its category columns"
             )
         self.tag_names_ = X.tag_names
-        self.category_names_ = X.category_names if self.uses_categories else ()
+        reads = self.uses_categories or self.reads_categories
+        self.category_names_ = X.category_names if reads and X.category_scores is not None else ()
         self.taxonomy_ = taxonomy
         self.n_tracks_ = X.n_tracks
         self.n_positives_ = Y.sum(axis=0).astype(np.int64)
+        self.score_summary_ = ScoreSummary.from_scores(X.tag_scores, X.tag_names)
         self._fit(X, Y.astype(np.uint8, copy=False), groups)
         return self
 
@@ -158,13 +165,13 @@ class Strategy:
             raise InputError(f"strategy {self.name!r} is not fitted; call fit first")
         if X.tag_names != self.tag_names_:
             raise InputError("scores' tag columns differ from the ones the model was fitted on")
-        if self.uses_categories and X.category_names != self.category_names_:
+        if self.category_names_ and X.category_names != self.category_names_:
             raise InputError("scores' category columns differ from the ones the model needs")
 
     @property
     def required_categories(self) -> tuple[str, ...]:
         """Category columns that prediction needs."""
-        return self.category_names_ if self.uses_categories else ()
+        return self.category_names_
 
     def _fit(self, X: TrackScores, Y: np.ndarray, groups: np.ndarray | None) -> None:
         raise NotImplementedError
@@ -191,6 +198,7 @@ class Strategy:
         taxonomy: Taxonomy | None,
         n_tracks: int,
         n_positives: np.ndarray,
+        score_summary: ScoreSummary | None = None,
     ) -> Self:
         """Rebuild a fitted strategy from a model file's data."""
         try:
@@ -202,6 +210,7 @@ class Strategy:
         strategy.taxonomy_ = taxonomy
         strategy.n_tracks_ = n_tracks
         strategy.n_positives_ = n_positives
+        strategy.score_summary_ = score_summary
         strategy._set_state(state)
         return strategy
 

@@ -1,0 +1,188 @@
+"""``auto``: per tag, the strategy whose out-of-fold F1 is best — when it clearly is.
+
+The metric is a sum over tags, so each tag may follow a different strategy. Every
+candidate is cross-validated on the training data (groups kept within folds: with albums
+or artists given, a strategy that only learned their fingerprints shows no gain). A tag
+leaves the per-tag threshold only when a candidate beats it out-of-fold by a margin and in
+most folds, so noise alone rarely moves a tag. The honest estimate of this choice is
+``tagdecide compare`` with ``auto`` among the strategies: there the whole choice is
+repeated inside each outer fold (nested cross-validation).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tagdecide.data import TrackScores
+from tagdecide.errors import InputError, ModelFileError
+from tagdecide.metrics import tag_counts
+from tagdecide.progress import report
+from tagdecide.strategies.base import Strategy, make_strategy, register, strategy_class
+
+__all__ = ["AutoStrategy"]
+
+BASELINE = "thresholds"
+
+
+def _f1(truth: np.ndarray, decisions: np.ndarray) -> np.ndarray:
+    counts = tag_counts(truth, decisions)
+    denominator = 2 * counts.true_positives + counts.false_positives + counts.false_negatives
+    return np.where(denominator > 0, 2 * counts.true_positives / np.maximum(denominator, 1), 0.0)
+
+
+@register
+class AutoStrategy(Strategy):
+    """Choose per tag among candidate strategies by grouped out-of-fold F1.
+
+    Parameters
+    ----------
+    candidates : str
+        Comma-separated strategy names; ``thresholds`` is always included (the fallback).
+        Candidates that need what the data lacks (a taxonomy, category scores) are skipped.
+    n_folds : int
+        Folds of the cross-validation that compares candidates.
+    margin : float
+        Out-of-fold F1 gain over ``thresholds`` a tag's candidate needs, in F1 points (0-1).
+    min_win_share : float
+        Share of the folds (those where the tag has positives) that the candidate must win.
+    seed : int
+        Fold shuffling.
+
+    Attributes
+    ----------
+    choice_ : list of str
+        The strategy each tag follows.
+    models_ : dict of str to Strategy
+        The fitted strategies that at least one tag follows.
+    oof_f1_ : dict of str to ndarray
+        Out-of-fold F1 of every candidate, per tag.
+    """
+
+    name = "auto"
+    summary = (
+        "per tag, the strategy with the best grouped out-of-fold F1 (falls back to thresholds)"
+    )
+    reads_categories = True
+
+    def __init__(
+        self,
+        candidates: str = "thresholds,shrunk,stacked,rowwise,hierarchical",
+        n_folds: int = 5,
+        margin: float = 0.02,
+        min_win_share: float = 0.8,
+        seed: int = 0,
+    ) -> None:
+        self.candidates = candidates
+        self.n_folds = n_folds
+        self.margin = margin
+        self.min_win_share = min_win_share
+        self.seed = seed
+
+    def _usable_candidates(self, X: TrackScores) -> list[str]:
+        names = [name.strip() for name in self.candidates.split(",") if name.strip()]
+        if BASELINE not in names:
+            names.insert(0, BASELINE)
+        usable = []
+        for name in names:
+            cls = strategy_class(name)
+            if cls.uses_categories and (X.category_scores is None or self.taxonomy_ is None):
+                continue
+            if name == self.name:
+                raise InputError("auto cannot be its own candidate")
+            usable.append(name)
+        return usable
+
+    def _fit(self, X: TrackScores, Y: np.ndarray, groups: np.ndarray | None) -> None:
+        from tagdecide.evaluation import make_folds
+
+        names = self._usable_candidates(X)
+        folds = make_folds(X.n_tracks, self.n_folds, groups=groups, seed=self.seed)
+        out_of_fold = {name: np.zeros_like(Y) for name in names}
+        fold_f1 = {name: np.zeros((len(folds), X.n_tags)) for name in names}
+        has_positives = np.zeros((len(folds), X.n_tags), dtype=bool)
+        total = len(folds) * len(names) + 1
+        for k, (train, test) in enumerate(folds):
+            has_positives[k] = Y[test].any(axis=0)
+            for c, name in enumerate(names):
+                report(f"auto: cross-validating {name}", k * len(names) + c, total)
+                model = make_strategy(name).fit(
+                    X.subset(train),
+                    Y[train],
+                    groups=None if groups is None else groups[train],
+                    taxonomy=self.taxonomy_,
+                )
+                decisions = model.predict(X.subset(test))
+                out_of_fold[name][test] = decisions
+                fold_f1[name][k] = _f1(Y[test], decisions)
+        self.oof_f1_ = {name: _f1(Y, decisions) for name, decisions in out_of_fold.items()}
+        baseline = self.oof_f1_[BASELINE]
+        choice = np.array([BASELINE] * X.n_tags, dtype=object)
+        best_gain = np.zeros(X.n_tags)
+        counted = np.maximum(has_positives.sum(axis=0), 1)
+        for name in names:
+            gain = self.oof_f1_[name] - baseline
+            wins = ((fold_f1[name] > fold_f1[BASELINE]) & has_positives).sum(axis=0)
+            clear = (gain >= self.margin) & (wins / counted >= self.min_win_share)
+            better = clear & (gain > best_gain)
+            choice[better] = name
+            best_gain[better] = gain[better]
+        self.choice_ = [str(name) for name in choice]
+        report("auto: fitting the chosen strategies", total - 1, total)
+        self.models_ = {
+            name: make_strategy(name).fit(X, Y, groups=groups, taxonomy=self.taxonomy_)
+            for name in dict.fromkeys(self.choice_)
+        }
+        report("auto: done", total, total)
+
+    def _predict(self, X: TrackScores) -> np.ndarray:
+        decisions = np.zeros((X.n_tracks, X.n_tags), dtype=np.uint8)
+        choice = np.asarray(self.choice_)
+        for name, model in self.models_.items():
+            columns = np.flatnonzero(choice == name)
+            decisions[:, columns] = model.predict(X)[:, columns]
+        return decisions
+
+    def chosen_counts(self) -> dict[str, int]:
+        """How many tags follow each strategy."""
+        return {name: self.choice_.count(name) for name in self.models_}
+
+    def get_state(self) -> dict[str, Any]:
+        return {
+            "choice": self.choice_,
+            "oof_f1": {name: values.tolist() for name, values in self.oof_f1_.items()},
+            "models": {
+                name: {
+                    "params": model.get_params(),
+                    "categories": list(model.category_names_),
+                    "state": model.get_state(),
+                }
+                for name, model in self.models_.items()
+            },
+        }
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        choice = state["choice"]
+        if not isinstance(choice, list) or len(choice) != len(self.tag_names_):
+            raise ModelFileError(f"expected {len(self.tag_names_)} choices")
+        self.choice_ = [str(name) for name in choice]
+        self.oof_f1_ = {name: np.asarray(values) for name, values in state["oof_f1"].items()}
+        self.models_ = {}
+        for name, spec in state["models"].items():
+            try:
+                cls = strategy_class(name)
+            except InputError as error:
+                raise ModelFileError(str(error)) from None
+            self.models_[name] = cls.from_state(
+                dict(spec.get("params") or {}),
+                spec["state"],
+                tag_names=self.tag_names_,
+                category_names=tuple(spec.get("categories") or ()),
+                taxonomy=self.taxonomy_,
+                n_tracks=self.n_tracks_,
+                n_positives=self.n_positives_,
+            )
+        missing = set(self.choice_) - set(self.models_)
+        if missing:
+            raise ModelFileError(f"tags follow strategies with no model: {sorted(missing)}")

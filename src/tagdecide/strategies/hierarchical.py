@@ -1,0 +1,240 @@
+"""``hierarchical``: per-tag thresholds on a small logistic model that reads the taxonomy.
+
+A tag implies its category, and a tag competes with its siblings. Per tag, a logistic
+model with three inputs estimates the tag's probability better than its own score alone:
+
+1. the tag's own logit,
+2. the logit of the tag's category score,
+3. the tag's logit minus the highest logit among its category's tags (0 for the top tag:
+   its standing among its siblings).
+
+The model is trained out-of-fold (each group's tracks kept inside one fold), and each
+tag's threshold is searched on the out-of-fold linear outputs (logits), so it is tuned on
+outputs the model did not fit. Prediction uses the average of the fold models: a logistic
+model's linear output is linear in its coefficients, so averaging coefficients averages the
+fold models' logits. Tags with too few training positives keep the plain per-tag threshold
+on their own score.
+
+The default ``C`` = 0.01 is strong regularisation: on the synthetic catalogue (seeds 0-2,
+test split) it gained 0.6 to 1.0 point of weighted F1 over ``thresholds``, against 0.3 to
+0.4 for ``C`` = 1 and 0.3 to 0.9 for ``C`` = 0.1 or 0.001.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from tagdecide.data import TrackScores
+from tagdecide.errors import InputError, ModelFileError, list_some
+from tagdecide.search import best_f1_thresholds
+from tagdecide.strategies.base import (
+    ThresholdStrategy,
+    _thresholds_from_json,
+    _thresholds_to_json,
+    register,
+)
+from tagdecide.strategies.features import logit
+
+__all__ = ["HierarchicalThresholds"]
+
+#: The model's inputs, in the order of ``coef_``'s columns.
+FEATURES = ("own_logit", "category_logit", "standing_in_category")
+# Standardising divides by each input's spread; a constant input keeps a unit scale.
+_MIN_SPREAD = 1e-9
+
+
+@register
+class HierarchicalThresholds(ThresholdStrategy):
+    """Per-tag logistic model over own, category and sibling-relative logits, then a threshold.
+
+    Parameters
+    ----------
+    C : float
+        Inverse L2 regularisation strength of each tag's logistic model, on standardised
+        inputs (scikit-learn's ``C``). Small values pull every tag's model toward the same
+        simple weighting of its inputs.
+    min_positives : int
+        Tags with fewer training positives keep the plain threshold on their own score.
+    n_folds : int
+        Folds for the out-of-fold outputs; lowered to the number of groups (or tracks)
+        when there are fewer.
+    seed : int
+        Shuffles the folds.
+
+    Attributes
+    ----------
+    thresholds_ : ndarray of shape (n_tags,)
+        Thresholds on :meth:`decision_scores`; ``inf`` for tags never predicted.
+    modelled_ : ndarray of shape (n_tags,), dtype bool
+        Tags decided by their logistic model; the others by their own score.
+    coef_ : ndarray of shape (n_tags, 3)
+        Averaged fold-model coefficients on the raw inputs :data:`FEATURES` (0 for tags
+        not modelled).
+    intercept_ : ndarray of shape (n_tags,)
+    tag_category_columns_ : ndarray of shape (n_tags,)
+        Column of each tag's category in the category scores.
+    """
+
+    name = "hierarchical"
+    summary = "per-tag logistic model on own, category and sibling logits, out-of-fold threshold"
+    uses_categories = True
+
+    modelled_: np.ndarray
+    coef_: np.ndarray
+    intercept_: np.ndarray
+    tag_category_columns_: np.ndarray
+
+    def __init__(
+        self, C: float = 0.01, min_positives: int = 5, n_folds: int = 5, seed: int = 0
+    ) -> None:
+        self.C = C
+        self.min_positives = min_positives
+        self.n_folds = n_folds
+        self.seed = seed
+
+    # -- fitting ----------------------------------------------------------------------
+    def _fit(self, X: TrackScores, Y: np.ndarray, groups: np.ndarray | None) -> None:
+        from tagdecide.evaluation import make_folds  # evaluation imports the strategies
+
+        if not float(self.C) > 0.0:
+            raise InputError(f"C must be > 0; got {self.C}")
+        self.tag_category_columns_ = self._category_columns()
+        features = self._features(X)
+        n_tracks, n_tags = X.tag_scores.shape
+        n_units = n_tracks if groups is None else len(np.unique(groups))
+        n_folds = min(int(self.n_folds), n_units)
+        if n_folds < 2:
+            raise InputError(
+                f"strategy 'hierarchical' needs at least 2 "
+                f"{'tracks' if groups is None else 'groups'} to make folds; got {n_units}"
+            )
+        folds = make_folds(n_tracks, n_folds, groups=groups, seed=int(self.seed))
+
+        modelled = self.n_positives_ >= int(self.min_positives)
+        for train, _ in folds:
+            # Each fold model needs both classes among its training tracks.
+            positives = Y[train].sum(axis=0)
+            modelled &= (positives > 0) & (positives < len(train))
+        coef = np.zeros((n_tags, len(FEATURES)))
+        intercept = np.zeros(n_tags)
+        out_of_fold = np.zeros((n_tracks, n_tags))
+        for train, test in folds:
+            for tag in np.flatnonzero(modelled):
+                weights, bias = _fit_logistic(features[train, tag], Y[train, tag], float(self.C))
+                coef[tag] += weights / len(folds)
+                intercept[tag] += bias / len(folds)
+                out_of_fold[test, tag] = features[test, tag] @ weights + bias
+        self.modelled_ = modelled
+        self.coef_ = coef
+        self.intercept_ = intercept
+        decision = np.where(modelled, out_of_fold, X.tag_scores)
+        self.thresholds_, _ = best_f1_thresholds(decision, Y)
+
+    def _category_columns(self) -> np.ndarray:
+        taxonomy = self.taxonomy_
+        if taxonomy is None:
+            raise InputError(
+                "strategy 'hierarchical' needs a taxonomy (each tag's category); "
+                "give one with the scores' category columns"
+            )
+        unknown = [tag for tag in self.tag_names_ if tag not in taxonomy]
+        if unknown:
+            raise InputError(
+                f"strategy 'hierarchical': {len(unknown)} tag(s) not in the taxonomy: "
+                f"{list_some(unknown)}"
+            )
+        column = {category: j for j, category in enumerate(self.category_names_)}
+        missing = sorted({taxonomy.category_of(tag) for tag in self.tag_names_} - set(column))
+        if missing:
+            raise InputError(
+                f"strategy 'hierarchical': no score column for {len(missing)} "
+                f"categor{'y' if len(missing) == 1 else 'ies'}: {list_some(missing)}"
+            )
+        return np.array([column[taxonomy.category_of(tag)] for tag in self.tag_names_])
+
+    # -- deciding ---------------------------------------------------------------------
+    def _inputs(self, X: TrackScores) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The three inputs of every tag's model, each of shape ``(n_tracks, n_tags)``."""
+        if X.category_scores is None:
+            raise InputError(f"strategy {self.name!r} needs category scores")
+        # Siblings' maxima read rows: row-major input makes them several times faster.
+        own = logit(np.ascontiguousarray(X.tag_scores))
+        category = logit(X.category_scores)[:, self.tag_category_columns_]
+        best_sibling = np.empty_like(own)
+        for column in np.unique(self.tag_category_columns_):
+            siblings = self.tag_category_columns_ == column
+            best_sibling[:, siblings] = own[:, siblings].max(axis=1, keepdims=True)
+        return own, category, own - best_sibling
+
+    def _features(self, X: TrackScores) -> np.ndarray:
+        """Inputs of every tag's model, shape ``(n_tracks, n_tags, 3)``."""
+        return np.stack(self._inputs(X), axis=2)
+
+    def decision_scores(self, X: TrackScores) -> np.ndarray:
+        """The model's logit for modelled tags, the tag's own score for the others."""
+        self._check_input(X)
+        if not self.modelled_.any():
+            return X.tag_scores
+        own, category, standing = self._inputs(X)
+        coef = self.coef_
+        linear = own * coef[:, 0] + category * coef[:, 1] + standing * coef[:, 2]
+        linear += self.intercept_
+        return np.where(self.modelled_, linear, X.tag_scores)
+
+    # -- learned state as data --------------------------------------------------------
+    def get_state(self) -> dict[str, Any]:
+        return {
+            "thresholds": _thresholds_to_json(self.thresholds_),
+            "features": list(FEATURES),
+            "modelled": [bool(value) for value in self.modelled_],
+            "coef": self.coef_.tolist(),
+            "intercept": self.intercept_.tolist(),
+        }
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        n_tags = len(self.tag_names_)
+        self.thresholds_ = _thresholds_from_json(state.get("thresholds"), n_tags)
+        if state.get("features") != list(FEATURES):
+            raise ModelFileError(f"strategy 'hierarchical' expects features {list(FEATURES)}")
+        try:
+            modelled = np.array(state["modelled"], dtype=bool)
+            coef = np.array(state["coef"], dtype=np.float64)
+            intercept = np.array(state["intercept"], dtype=np.float64)
+        except (KeyError, TypeError, ValueError) as error:
+            raise ModelFileError(f"strategy 'hierarchical': bad model state ({error})") from None
+        if (
+            modelled.shape != (n_tags,)
+            or coef.shape != (n_tags, len(FEATURES))
+            or intercept.shape != (n_tags,)
+            or not (np.isfinite(coef).all() and np.isfinite(intercept).all())
+        ):
+            raise ModelFileError(
+                f"strategy 'hierarchical': 'modelled', 'coef' and 'intercept' must hold "
+                f"{n_tags} finite entries (coef {n_tags} x {len(FEATURES)})"
+            )
+        self.modelled_, self.coef_, self.intercept_ = modelled, coef, intercept
+        try:
+            self.tag_category_columns_ = self._category_columns()
+        except InputError as error:
+            raise ModelFileError(str(error)) from None
+
+
+def _fit_logistic(inputs: np.ndarray, truth: np.ndarray, C: float) -> tuple[np.ndarray, float]:
+    """L2 logistic regression on standardised inputs, returned as weights on the raw inputs."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+
+    mean = inputs.mean(axis=0)
+    spread = inputs.std(axis=0)
+    spread = np.where(spread > _MIN_SPREAD, spread, 1.0)
+    # Newton steps suit many tracks and three inputs: several times faster than lbfgs here.
+    model = LogisticRegression(C=C, solver="newton-cholesky", max_iter=100)
+    with warnings.catch_warnings():
+        # A few iterations short of the optimum change nothing that a threshold would see.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit((inputs - mean) / spread, truth)
+    weights = model.coef_[0] / spread
+    return weights, float(model.intercept_[0] - weights @ mean)

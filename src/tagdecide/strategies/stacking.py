@@ -1,0 +1,204 @@
+"""``stacked``: a second-level model per tag over all first-level scores.
+
+Each tag's decision score is a blend of its own (standardised) logit and a ridge regression
+over the logits of every tag and category score. The ridge is trained out-of-fold (groups
+kept within folds); the blend weight and the threshold of each tag are chosen on the
+out-of-fold scores, and prediction applies the average of the fold models, so the
+thresholds meet scores of the same scale as those they were tuned on. Rare tags keep their
+own score.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tagdecide.data import TrackScores
+from tagdecide.errors import InputError, ModelFileError
+from tagdecide.search import best_f1_thresholds
+from tagdecide.strategies.base import (
+    ThresholdStrategy,
+    _thresholds_from_json,
+    _thresholds_to_json,
+    register,
+)
+from tagdecide.strategies.features import logit
+
+__all__ = ["StackedThresholds"]
+
+_ALPHAS = (1.0, 10.0, 100.0, 1000.0)  # ridge penalties tried, relative to n_tracks / 1000
+_BLEND_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def _ridge_solutions(
+    features: np.ndarray, targets: np.ndarray, alphas: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Ridge coefficients for every penalty at once, via one eigendecomposition.
+
+    Returns ``coefs`` of shape (n_alphas, n_features, n_targets) and ``intercepts`` of
+    shape (n_alphas, n_targets).
+    """
+    feature_mean = features.mean(axis=0)
+    target_mean = targets.mean(axis=0)
+    centred = features - feature_mean
+    gram = centred.T @ centred
+    eigenvalues, eigenvectors = np.linalg.eigh(gram)
+    projected = eigenvectors.T @ (centred.T @ (targets - target_mean))
+    coefs = np.stack(
+        [eigenvectors @ (projected / (eigenvalues + alpha)[:, None]) for alpha in alphas]
+    )
+    intercepts = target_mean[None, :] - np.einsum("f,aft->at", feature_mean, coefs)
+    return coefs, intercepts
+
+
+def _weighted_best_f1(scores: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, float]:
+    """Per-tag best F1 on ``scores`` and its support-weighted mean."""
+    _, f1 = best_f1_thresholds(scores, truth)
+    support = truth.sum(axis=0)
+    return f1, float(f1 @ support / max(support.sum(), 1))
+
+
+@register
+class StackedThresholds(ThresholdStrategy):
+    """Per-tag ridge stacking over all tag and category logits, blended with the own score.
+
+    Parameters
+    ----------
+    blend : float or None
+        Weight of the stacked score against the tag's own score, in [0, 1]; ``None``
+        chooses it per tag out-of-fold. The default is 1 (stacked score only): training
+        scores are in-sample and over-confident, so an out-of-fold choice on them
+        under-rates the stacked score for new tracks (on the synthetic catalogue it picks
+        weights near 0.1 and gains 1.2 points on test, where weight 1 gains 3.8). ``auto``
+        decides per tag, with grouped cross-validation, whether stacking transfers at all.
+    n_folds : int
+        Folds of the out-of-fold training (groups stay within one fold).
+    min_positives : int
+        Tags with fewer training positives keep their own score (blend weight 0).
+    seed : int
+        Fold shuffling.
+
+    Attributes
+    ----------
+    alpha_ : float
+        The ridge penalty chosen out-of-fold.
+    blend_ : ndarray of shape (n_tags,)
+        Weight of the stacked score in each tag's decision score (0: own score only).
+    """
+
+    name = "stacked"
+    summary = "ridge over all tag/category logits, out-of-fold, blended with the own score"
+    reads_categories = True
+
+    def __init__(
+        self, blend: float | None = 1.0, n_folds: int = 5, min_positives: int = 5, seed: int = 0
+    ) -> None:
+        self.blend = blend
+        self.n_folds = n_folds
+        self.min_positives = min_positives
+        self.seed = seed
+
+    def _features(self, X: TrackScores) -> np.ndarray:
+        if self.category_names_:
+            assert X.category_scores is not None
+            return logit(np.hstack([X.tag_scores, X.category_scores]))
+        return logit(X.tag_scores)
+
+    def _fit(self, X: TrackScores, Y: np.ndarray, groups: np.ndarray | None) -> None:
+        from tagdecide.evaluation import make_folds
+
+        features = self._features(X)
+        self.feature_mean_ = features.mean(axis=0)
+        self.feature_scale_ = np.where(features.std(axis=0) > 0, features.std(axis=0), 1.0)
+        features = (features - self.feature_mean_) / self.feature_scale_
+        own = features[:, : X.n_tags]
+        targets = Y.astype(np.float64)
+        alphas = np.array(_ALPHAS) * X.n_tracks / 1000.0
+        folds = make_folds(X.n_tracks, self.n_folds, groups=groups, seed=self.seed)
+        out_of_fold = np.empty((len(alphas), X.n_tracks, X.n_tags))
+        fold_coefs, fold_intercepts = [], []
+        for train, test in folds:
+            coefs, intercepts = _ridge_solutions(features[train], targets[train], alphas)
+            out_of_fold[:, test, :] = features[test] @ coefs + intercepts[:, None, :]
+            fold_coefs.append(coefs)
+            fold_intercepts.append(intercepts)
+        best = int(np.argmax([_weighted_best_f1(scores, Y)[1] for scores in out_of_fold]))
+        self.alpha_ = float(alphas[best])
+        self.coef_ = np.mean([coefs[best] for coefs in fold_coefs], axis=0)
+        self.intercept_ = np.mean([intercepts[best] for intercepts in fold_intercepts], axis=0)
+        stacked = out_of_fold[best]
+        self.stack_mean_ = stacked.mean(axis=0)
+        self.stack_scale_ = np.where(stacked.std(axis=0) > 0, stacked.std(axis=0), 1.0)
+        stacked = (stacked - self.stack_mean_) / self.stack_scale_
+        if self.blend is None:
+            # Per tag, the blend weight whose out-of-fold F1 is best (ties: less stacking).
+            best_f1 = np.full(X.n_tags, -1.0)
+            self.blend_ = np.zeros(X.n_tags)
+            for weight in _BLEND_WEIGHTS:
+                f1, _ = _weighted_best_f1(weight * stacked + (1 - weight) * own, Y)
+                better = f1 > best_f1 + 1e-12
+                self.blend_[better] = weight
+                best_f1 = np.maximum(best_f1, f1)
+        else:
+            if not 0.0 <= float(self.blend) <= 1.0:
+                raise InputError(f"blend must be in [0, 1] or None; got {self.blend}")
+            self.blend_ = np.full(X.n_tags, float(self.blend))
+        self.blend_[self.n_positives_ < self.min_positives] = 0.0
+        blended = self.blend_ * stacked + (1 - self.blend_) * own
+        self.thresholds_, self.train_f1_ = best_f1_thresholds(blended, Y)
+
+    def decision_scores(self, X: TrackScores) -> np.ndarray:
+        self._check_input(X)
+        # Standardisation folded into the weights: one product per block of raw logits.
+        weights = self.coef_ / self.feature_scale_[:, None] / self.stack_scale_
+        offset = (
+            self.intercept_ - self.feature_mean_ / self.feature_scale_ @ self.coef_
+        ) / self.stack_scale_ - self.stack_mean_ / self.stack_scale_
+        own = logit(X.tag_scores)
+        stacked = own @ weights[: X.n_tags] + offset
+        if self.category_names_:
+            assert X.category_scores is not None
+            stacked += logit(X.category_scores) @ weights[X.n_tags :]
+        own -= self.feature_mean_[: X.n_tags]
+        own /= self.feature_scale_[: X.n_tags]
+        return self.blend_ * stacked + (1 - self.blend_) * own
+
+    _ARRAYS = (
+        "feature_mean_",
+        "feature_scale_",
+        "coef_",
+        "intercept_",
+        "stack_mean_",
+        "stack_scale_",
+        "blend_",
+    )
+
+    def get_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = {
+            name.rstrip("_"): getattr(self, name).tolist() for name in self._ARRAYS
+        }
+        state["alpha"] = self.alpha_
+        state["thresholds"] = _thresholds_to_json(self.thresholds_)
+        return state
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        n_tags, n_features = len(self.tag_names_), len(self.tag_names_) + len(self.category_names_)
+        shapes = {
+            "feature_mean_": (n_features,),
+            "feature_scale_": (n_features,),
+            "coef_": (n_features, n_tags),
+            "intercept_": (n_tags,),
+            "stack_mean_": (n_tags,),
+            "stack_scale_": (n_tags,),
+            "blend_": (n_tags,),
+        }
+        for name, shape in shapes.items():
+            array = np.asarray(state[name.rstrip("_")], dtype=np.float64)
+            if array.shape != shape:
+                raise ModelFileError(
+                    f"{name.rstrip('_')} has shape {array.shape}; expected {shape}"
+                )
+            setattr(self, name, array)
+        self.alpha_ = float(state["alpha"])
+        self.thresholds_ = _thresholds_from_json(state.get("thresholds"), n_tags)

@@ -1,0 +1,137 @@
+"""``stacked`` (out-of-fold ridge stacking) and ``auto`` (per-tag choice)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tagdecide import load_model, make_strategy, save_model, weighted_f1_score
+from tagdecide.data import TrackScores
+from tagdecide.errors import InputError
+from tagdecide.strategies.stacking import _ridge_solutions
+
+TAGS = ("a", "b", "c", "d", "e", "f")
+
+
+def correlated_data(
+    n_tracks: int = 600, seed: int = 0, own_noise: float = 1.5
+) -> tuple[TrackScores, np.ndarray, np.ndarray]:
+    """Tags driven by two latent factors; each tag's own score is very noisy, the others
+    carry the same factor, so reading the whole score vector helps."""
+    rng = np.random.default_rng(seed)
+    n_albums = n_tracks // 10
+    album_style = rng.normal(size=(n_albums, 2))
+    albums = np.repeat(np.arange(n_albums), 10)[:n_tracks]
+    latent = album_style[albums] + 0.5 * rng.normal(size=(n_tracks, 2))
+    loading = np.array([[1, 0], [1, 0], [1, 0], [0, 1], [0, 1], [0, 1]], dtype=float)
+    truth = (latent @ loading.T + 0.3 * rng.normal(size=(n_tracks, 6)) > 0.8).astype(np.uint8)
+    logits = 2.0 * (latent @ loading.T) - 1.5 + own_noise * rng.normal(size=(n_tracks, 6))
+    scores = 1 / (1 + np.exp(-logits))
+    return TrackScores(np.arange(n_tracks), TAGS, scores), truth, albums
+
+
+def test_ridge_matches_the_normal_equations() -> None:
+    rng = np.random.default_rng(1)
+    features, targets = rng.normal(size=(80, 5)), rng.normal(size=(80, 3))
+    alphas = np.array([0.5, 20.0])
+    coefs, intercepts = _ridge_solutions(features, targets, alphas)
+    centred = features - features.mean(axis=0)
+    for a, alpha in enumerate(alphas):
+        expected = np.linalg.solve(
+            centred.T @ centred + alpha * np.eye(5), centred.T @ (targets - targets.mean(axis=0))
+        )
+        np.testing.assert_allclose(coefs[a], expected, atol=1e-10)
+        prediction = features @ coefs[a] + intercepts[a]
+        np.testing.assert_allclose(prediction.mean(axis=0), targets.mean(axis=0), atol=1e-10)
+
+
+def test_stacked_beats_own_thresholds_when_other_scores_carry_the_signal() -> None:
+    X, Y, albums = correlated_data(seed=0)
+    X_new, Y_new, _ = correlated_data(seed=1)
+    own = make_strategy("thresholds").fit(X, Y)
+    stacked = make_strategy("stacked").fit(X, Y, groups=albums)
+    assert (
+        weighted_f1_score(Y_new, stacked.predict(X_new))
+        > weighted_f1_score(Y_new, own.predict(X_new)) + 0.02
+    )
+
+
+def test_stacked_keeps_rare_tags_on_their_own_score() -> None:
+    X, Y, albums = correlated_data()
+    Y = Y.copy()
+    Y[:, 0] = 0
+    Y[:3, 0] = 1  # three positives: below min_positives
+    model = make_strategy("stacked", min_positives=5).fit(X, Y, groups=albums)
+    assert model.blend_[0] == 0.0
+    assert (model.blend_[1:] == 1.0).all()
+
+
+def test_stacked_blend_none_chooses_weights_in_the_grid() -> None:
+    X, Y, albums = correlated_data()
+    model = make_strategy("stacked", blend=None).fit(X, Y, groups=albums)
+    assert set(np.unique(model.blend_)) <= {0.0, 0.25, 0.5, 0.75, 1.0}
+
+
+def test_stacked_rejects_a_blend_outside_zero_one() -> None:
+    X, Y, albums = correlated_data(n_tracks=100)
+    with pytest.raises(InputError, match="blend must be in"):
+        make_strategy("stacked", blend=1.5).fit(X, Y, groups=albums)
+
+
+def test_stacked_uses_category_scores_when_present_and_then_needs_them() -> None:
+    X, Y, albums = correlated_data()
+    categories = np.stack([X.tag_scores[:, :3].max(axis=1), X.tag_scores[:, 3:].max(axis=1)], 1)
+    with_categories = TrackScores(X.ids, TAGS, X.tag_scores, ("ab", "de"), categories)
+    model = make_strategy("stacked").fit(with_categories, Y, groups=albums)
+    assert model.required_categories == ("ab", "de")
+    assert model.coef_.shape == (8, 6)
+    with pytest.raises(InputError, match="category columns"):
+        model.predict(X)
+
+
+@pytest.mark.parametrize("name", ["stacked", "auto"])
+def test_model_file_round_trip_gives_identical_decisions(name: str, tmp_path: Path) -> None:
+    X, Y, albums = correlated_data(n_tracks=300)
+    model = make_strategy(name).fit(X, Y, groups=albums)
+    save_model(model, tmp_path / "model.json")
+    loaded = load_model(tmp_path / "model.json")
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+def test_auto_falls_back_to_thresholds_when_nothing_clearly_helps() -> None:
+    # Independent tags: other scores carry no information, so every tag stays on thresholds.
+    rng = np.random.default_rng(2)
+    truth = (rng.random((400, 6)) < 0.3).astype(np.uint8)
+    scores = np.clip(0.3 * truth + rng.random((400, 6)) * 0.7, 0, 1)
+    X = TrackScores(np.arange(400), TAGS, scores)
+    model = make_strategy("auto", candidates="thresholds,stacked").fit(X, truth)
+    baseline = make_strategy("thresholds").fit(X, truth)
+    assert model.choice_ == ["thresholds"] * 6
+    np.testing.assert_array_equal(model.predict(X), baseline.predict(X))
+
+
+def test_auto_switches_tags_where_a_candidate_wins_clearly_out_of_fold() -> None:
+    X, Y, albums = correlated_data(n_tracks=1000, own_noise=2.0)
+    model = make_strategy("auto", candidates="thresholds,stacked").fit(X, Y, groups=albums)
+    assert model.chosen_counts().get("stacked", 0) >= 3
+    for name, f1 in model.oof_f1_.items():
+        assert f1.shape == (6,), name
+    chosen = np.asarray(model.choice_) == "stacked"
+    gain = model.oof_f1_["stacked"] - model.oof_f1_["thresholds"]
+    assert (gain[chosen] >= model.margin).all()
+
+
+def test_auto_skips_candidates_that_need_a_taxonomy() -> None:
+    X, Y, albums = correlated_data(n_tracks=300)
+    model = make_strategy("auto", candidates="thresholds,hierarchical").fit(X, Y, groups=albums)
+    assert set(model.oof_f1_) == {"thresholds"}
+
+
+def test_auto_rejects_itself_and_unknown_candidates() -> None:
+    X, Y, _ = correlated_data(n_tracks=200)
+    with pytest.raises(InputError, match="own candidate"):
+        make_strategy("auto", candidates="thresholds,auto").fit(X, Y)
+    with pytest.raises(InputError, match="unknown strategy 'nope'"):
+        make_strategy("auto", candidates="nope").fit(X, Y)
