@@ -102,6 +102,9 @@ groups_option = click.option(
     help="CSV/Parquet with ChallengeID and a group column (album, artist or label); "
     "cross-validation keeps each group in one fold.",
 )
+strategies_option = click.option(
+    "--strategies", "names", default=None, help="Comma-separated strategy names (default: all)."
+)
 group_by_option = click.option(
     "--group-by", help="Which group column of --groups to use when it has several."
 )
@@ -147,9 +150,7 @@ def cli() -> None:
     show_default=True,
     help="Cross-validation folds (auto's estimate is nested inside them).",
 )
-@click.option(
-    "--strategies", "names", default=None, help="Comma-separated strategy names (default: all)."
-)
+@strategies_option
 @quiet_option
 def demo(
     out_dir: Path, tracks: int | None, seed: int, folds: int, names: str | None, quiet: bool
@@ -431,9 +432,7 @@ def score(
 @groups_option
 @group_by_option
 @click.option("--folds", type=click.IntRange(min=2), default=5, show_default=True)
-@click.option(
-    "--strategies", "names", default=None, help="Comma-separated strategy names (default: all)."
-)
+@strategies_option
 @click.option("--seed", type=int, default=0, show_default=True, help="Fold shuffling seed.")
 @click.option(
     "--test-x",

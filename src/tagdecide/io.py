@@ -13,9 +13,12 @@ import contextlib
 import csv
 import json
 import os
+import queue
 import secrets
+import threading
 import warnings
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
@@ -160,11 +163,57 @@ def _first_line(error: BaseException) -> str:
     return text[0] if text else type(error).__name__
 
 
+def _prefetched(batches: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.RecordBatch]:
+    """Produce ``batches`` in a background thread, ``depth`` ahead of the consumer.
+
+    Arrow parses CSV without holding the GIL, so parsing the next block overlaps with the
+    caller's work on the current one: on two cores a streamed ``predict`` takes about the
+    time of the parse alone. Exceptions reach the consumer at the point they happened.
+    """
+    slots: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                while not stop.is_set():
+                    try:
+                        slots.put(("batch", batch), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            slots.put(("done", None))
+        except BaseException as error:  # handed over to the consumer, raised there
+            slots.put(("error", error))
+
+    worker = threading.Thread(target=produce, name="tagdecide-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, item = slots.get()
+            if kind == "done":
+                return
+            if kind == "error":
+                assert isinstance(item, BaseException)
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+
+
 def _iter_batches(
-    path: Path, columns: Sequence[str], batch_rows: int, block_bytes: int = _CSV_BLOCK_BYTES
+    path: Path,
+    columns: Sequence[str],
+    batch_rows: int,
+    block_bytes: int = _CSV_BLOCK_BYTES,
+    value_type: pa.DataType | None = None,
 ) -> Iterator[pa.RecordBatch]:
-    """Batches of ``columns``: the id as int64, the rest float64 (conversion is checked)."""
-    types = {name: pa.float64() for name in columns}
+    """Batches of ``columns``: the id as int64, the rest ``value_type`` (default float64),
+    conversion checked."""
+    types = {name: value_type or pa.float64() for name in columns}
     types[ID_COLUMN] = pa.int64()
     if file_format(path) == "parquet":
         try:
@@ -361,6 +410,8 @@ def _column_is_clean(column: pa.Array, kind: CellKind) -> bool:
     if len(column) == 0:
         return True
     if kind == "truth":
+        if pa.types.is_unsigned_integer(column.type):
+            return bool(pc.max(column).as_py() <= 1)
         return bool(pc.all(pc.is_in(column, value_set=pa.array([0.0, 1.0]))).as_py())
     if pc.any(pc.is_nan(column)).as_py():
         return False
@@ -369,11 +420,16 @@ def _column_is_clean(column: pa.Array, kind: CellKind) -> bool:
 
 
 def _checked_batches(
-    path: Path, columns: Sequence[str], kind: CellKind, batch_rows: int
+    path: Path,
+    columns: Sequence[str],
+    kind: CellKind,
+    batch_rows: int,
+    value_type: pa.DataType | None = None,
 ) -> Iterator[tuple[np.ndarray, pa.RecordBatch]]:
     """Batches whose ids and cells passed every check, with their ids as int64."""
     first_row = 0
-    for batch in _iter_batches(path, columns, batch_rows):
+    batches = _iter_batches(path, columns, batch_rows, value_type=value_type)
+    for batch in _prefetched(batches):
         ids = _batch_ids(batch, path, first_row)
         if not all(_column_is_clean(batch.column(name), kind) for name in columns):
             matrix = _batch_matrix(batch, columns)
@@ -434,7 +490,7 @@ def iter_scores(
     columns = [*tag_names, *categories]
     seen_ids: list[np.ndarray] = []
     first_row = 0
-    for batch in _iter_batches(path, columns, batch_rows, _STREAM_BLOCK_BYTES):
+    for batch in _prefetched(_iter_batches(path, columns, batch_rows, _STREAM_BLOCK_BYTES)):
         ids = _batch_ids(batch, path, first_row)
         matrix = _batch_matrix(batch, columns)
         # One vectorised check of the whole batch; null cells are NaN in the matrix.
@@ -442,13 +498,7 @@ def iter_scores(
             _check_cells(matrix, ids, columns, path, "score", _null_mask(batch, columns))
         first_row += batch.num_rows
         seen_ids.append(ids)
-        yield TrackScores(
-            ids=ids,
-            tag_names=tuple(tag_names),
-            tag_scores=matrix[:, : len(tag_names)],
-            category_names=categories,
-            category_scores=matrix[:, len(tag_names) :] if categories else None,
-        )
+        yield _track_scores(ids, tag_names, categories, matrix)
     if first_row == 0:
         raise InputError(f"{path}: no tracks (only a header line)")
     _check_unique(np.concatenate(seen_ids), path)
@@ -470,6 +520,13 @@ def read_scores(
     ids = np.concatenate([batch_ids for batch_ids, _ in checked])
     _check_unique(ids, path)
     matrix = _stacked_matrix([batch for _, batch in checked], columns)
+    return _track_scores(ids, tag_names, categories, matrix)
+
+
+def _track_scores(
+    ids: np.ndarray, tag_names: Sequence[str], categories: tuple[str, ...], matrix: np.ndarray
+) -> TrackScores:
+    """Split a matrix of tag columns then category columns into the internal form."""
     return TrackScores(
         ids=ids,
         tag_names=tuple(tag_names),
@@ -511,7 +568,12 @@ def read_truth(path: str | Path, tag_names: Sequence[str] | None = None) -> TagT
         missing = [name for name in columns if name not in names]
         if missing:
             raise InputError(f"{path}: {len(missing)} tag column(s) missing: {list_some(missing)}")
-    checked = list(_checked_batches(path, columns, "truth", DEFAULT_BATCH_ROWS))
+    try:
+        # Fast path: cells written as plain 0/1 parse as small integers.
+        checked = list(_checked_batches(path, columns, "truth", DEFAULT_BATCH_ROWS, pa.uint8()))
+    except InputError:
+        # "1.0", "0.5", "yes", "-1"...: read as numbers again for the precise report.
+        checked = list(_checked_batches(path, columns, "truth", DEFAULT_BATCH_ROWS))
     ids = np.concatenate([batch_ids for batch_ids, _ in checked])
     _check_unique(ids, path)
     values = _stacked_matrix([batch for _, batch in checked], columns, np.uint8)
@@ -657,6 +719,27 @@ def write_matrix(
                 pa_csv.write_csv(table, out, pa_csv.WriteOptions(include_header=False))
 
 
+def _csv_rows(ids: np.ndarray, decisions: np.ndarray) -> bytes:
+    """CSV lines ``id,d1,d2,...`` for 0/1 decisions, built as bytes in bulk.
+
+    Every decision row has the same width ("0," or "1," per tag), so one byte matrix holds
+    them all; only the ids differ in length. Several times faster than a generic CSV writer.
+    """
+    n_tracks, n_tags = decisions.shape
+    if n_tracks == 0:
+        return b""
+    cells = np.empty((n_tracks, 2 * n_tags), dtype=np.uint8)
+    cells[:, 0::2] = np.asarray(decisions, dtype=np.uint8) + ord("0")
+    cells[:, 1::2] = ord(",")
+    cells[:, -1] = ord("\n")
+    width = 2 * n_tags
+    body = cells.tobytes()
+    return b"".join(
+        b"%d,%s" % (track, body[row * width : (row + 1) * width])
+        for row, track in enumerate(ids.tolist())
+    )
+
+
 class DecisionWriter:
     """Write decisions batch by batch to a temporary file; rename it into place on success.
 
@@ -708,14 +791,13 @@ class DecisionWriter:
             ]
             self._handle.write(("\n".join(lines) + "\n").encode() if lines else b"")
             return
-        arrays = [pa.array(np.asarray(ids, dtype=np.int64))]
-        arrays += [pa.array(decisions[:, j].astype(np.int8)) for j in range(decisions.shape[1])]
-        batch = pa.RecordBatch.from_arrays(arrays, schema=self._schema)
         if self._parquet is not None:
-            self._parquet.write_batch(batch)
+            arrays = [pa.array(np.asarray(ids, dtype=np.int64))]
+            arrays += [pa.array(decisions[:, j].astype(np.int8)) for j in range(decisions.shape[1])]
+            self._parquet.write_batch(pa.RecordBatch.from_arrays(arrays, schema=self._schema))
         else:
             assert self._handle is not None
-            pa_csv.write_csv(batch, self._handle, pa_csv.WriteOptions(include_header=False))
+            self._handle.write(_csv_rows(ids, decisions))
 
     def __exit__(self, *exc_info: object) -> None:
         # On error atomic_path drops the temporary file and leaves the target untouched.
@@ -763,10 +845,17 @@ def read_labelled(
         category_names = taxonomy.categories
     if not tag_names:
         raise InputError(f"{truth_path}: no tag columns besides {ID_COLUMN}")
-    truth = read_truth(truth_path, tag_names)
-    scores = read_scores(
-        scores_path, tag_names, category_names, require_categories=require_categories
-    )
+    # The two files parse in parallel (Arrow releases the GIL); the truth's errors come first.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        reading_scores = pool.submit(
+            read_scores,
+            scores_path,
+            tag_names,
+            category_names,
+            require_categories=require_categories,
+        )
+        truth = read_truth(truth_path, tag_names)
+        scores = reading_scores.result()
     aligned = truth.align_to(scores.ids, other_source=str(scores_path))
     groups = None
     if groups_path is not None:

@@ -3,8 +3,8 @@
 The candidates are every distinct score of the tag, deciding ``score >= threshold``. The
 best cut always sits at a positive track's score: moving a cut up from a negative's score
 to the next positive's score only drops false positives, which raises F1. So the search
-sorts the (few) positives' scores, counts how many negatives reach each of them with one
-binary search per negative, and reads every candidate's F1 off cumulative counts:
+sorts the (few) positives' scores, counts how many tracks reach each of them with one
+binary search per track, and reads every candidate's F1 off cumulative counts:
 O(n log p) per tag for n tracks and p positives, with no full sort. Ties in F1 go to the
 highest threshold (fewest positive decisions).
 """
@@ -43,12 +43,14 @@ def best_f1_threshold(scores: np.ndarray, truth: np.ndarray) -> tuple[float, flo
     if candidates.size == 0:
         return NEVER, 0.0
     n_positives = int(at_candidate.sum())
-    # A negative scoring v counts as a false positive for every candidate <= v.
-    reached = np.searchsorted(candidates, scores[~positive], side="right")
-    negatives_from = np.bincount(reached, minlength=candidates.size + 1)
+    # A track scoring v is predicted positive by every candidate <= v. Counting all tracks
+    # (not just the negatives) spares a boolean copy of the column; positives are taken
+    # off again below.
+    reached = np.searchsorted(candidates, scores, side="right")
+    tracks_from = np.bincount(reached, minlength=candidates.size + 1)
     # Counts at or above each candidate: suffix sums.
     true_positives = np.cumsum(at_candidate[::-1])[::-1]
-    false_positives = np.cumsum(negatives_from[::-1])[::-1][1:]
+    false_positives = np.cumsum(tracks_from[::-1])[::-1][1:] - true_positives
     f1 = 2.0 * true_positives / (true_positives + false_positives + n_positives)
     # Highest threshold among ties: the last maximum in ascending order.
     best = candidates.size - 1 - int(np.argmax(f1[::-1]))
