@@ -6,7 +6,7 @@ to whole catalogues.
 """
 
 from tagdecide._version import __version__
-from tagdecide.batch import predict_file
+from tagdecide.batch import predict_file, read_scores_for
 from tagdecide.data import ID_COLUMN, LabelledSet, TrackScores
 from tagdecide.errors import InputError, ModelFileError, TagdecideError, TagdecideWarning
 from tagdecide.evaluation import (
@@ -37,6 +37,7 @@ from tagdecide.metrics import (
     weighted_f1_score,
 )
 from tagdecide.model_file import load_model, save_model
+from tagdecide.review import ReviewItem, review_queue
 from tagdecide.search import best_f1_thresholds
 from tagdecide.shift import ScoreSummary, ShiftReport, compare_to
 from tagdecide.strategies import (
@@ -68,6 +69,7 @@ __all__ = [
     "ModelFileError",
     "PerTagThresholds",
     "RegularisedThresholds",
+    "ReviewItem",
     "RowwiseThresholds",
     "ScoreReport",
     "ScoreSummary",
@@ -97,8 +99,10 @@ __all__ = [
     "read_groups",
     "read_labelled",
     "read_scores",
+    "read_scores_for",
     "read_taxonomy",
     "read_truth",
+    "review_queue",
     "samples_f1_score",
     "save_model",
     "score_held_out",

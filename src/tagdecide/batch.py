@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from tagdecide.io import DEFAULT_BATCH_ROWS, DecisionFormat, DecisionWriter, iter_scores
+from tagdecide.data import TrackScores
+from tagdecide.io import (
+    DEFAULT_BATCH_ROWS,
+    DecisionFormat,
+    DecisionWriter,
+    iter_scores,
+    read_scores,
+)
 from tagdecide.shift import ScoreHistogram, ShiftReport, compare_to
 from tagdecide.strategies import Strategy
 
-__all__ = ["predict_file"]
+__all__ = ["predict_file", "read_scores_for"]
 
 
 def predict_file(
@@ -35,18 +43,10 @@ def predict_file(
     histogram = None
     if on_shift is not None and summary is not None:
         histogram = ScoreHistogram(len(model.tag_names_))
-    required = model.required_categories
-    # The taxonomy's category columns are expected in X even when the strategy ignores
-    # them: naming them keeps them from being reported as unknown columns.
     taxonomy = model.taxonomy_
-    category_names = required or (taxonomy.categories if taxonomy is not None else ())
     with DecisionWriter(out_path, model.tag_names_, format) as writer:
         for batch in iter_scores(
-            scores_path,
-            model.tag_names_,
-            category_names,
-            require_categories=bool(required),
-            batch_rows=batch_rows,
+            scores_path, model.tag_names_, **_category_columns(model), batch_rows=batch_rows
         ):
             writer.write(batch.ids, model.predict(batch))
             if histogram is not None:
@@ -56,3 +56,22 @@ def predict_file(
     if histogram is not None and on_shift is not None and summary is not None:
         on_shift(compare_to(summary, histogram, taxonomy))
     return writer.n_tracks
+
+
+def _category_columns(model: Strategy) -> dict[str, Any]:
+    """The category arguments of the readers for ``model``'s input.
+
+    The taxonomy's category columns are expected in X even when the strategy ignores them:
+    naming them keeps them from being reported as unknown columns.
+    """
+    required = model.required_categories
+    taxonomy = model.taxonomy_
+    return {
+        "category_names": required or (taxonomy.categories if taxonomy is not None else ()),
+        "require_categories": bool(required),
+    }
+
+
+def read_scores_for(model: Strategy, scores_path: str | Path) -> TrackScores:
+    """Read a whole scores file with the columns ``model`` decides from."""
+    return read_scores(scores_path, model.tag_names_, **_category_columns(model))

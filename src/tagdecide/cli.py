@@ -575,6 +575,63 @@ def synth(out_dir: Path, tracks: int | None, seed: int, quiet: bool) -> None:
         _say(quiet, f"wrote {path}")
 
 
+@cli.command()
+@click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))
+@click.argument("x_path", metavar="X", type=click.Path(path_type=Path))
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="How many decisions to list.",
+)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Queue to write (CSV).",
+)
+@quiet_option
+def review(model_path: Path, x_path: Path, top: int, out_path: Path, quiet: bool) -> None:
+    """Write the TOP decisions of MODEL on X most likely to be wrong, most doubtful first.
+
+    \b
+    A decision is doubtful when its value is near its tag's threshold, measured in units
+    of the tag's spread over X (column `distance`: smaller is more doubtful). Reads the
+    whole of X. Columns: rank, ChallengeID, tag, decision, score, value, threshold, distance.
+    """
+    import csv
+
+    from tagdecide.batch import read_scores_for
+    from tagdecide.io import atomic_path
+    from tagdecide.model_file import load_model
+    from tagdecide.review import review_queue
+
+    model = load_model(model_path)
+    scores = read_scores_for(model, x_path)
+    queue = review_queue(model, scores, top)
+    with atomic_path(out_path) as temporary, temporary.open("w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(
+            ["rank", "ChallengeID", "tag", "decision", "score", "value", "threshold", "distance"]
+        )
+        for rank, item in enumerate(queue, start=1):
+            writer.writerow(
+                [
+                    rank,
+                    item.track,
+                    item.tag,
+                    item.decision,
+                    f"{item.score:.6g}",
+                    f"{item.value:.6g}",
+                    f"{item.threshold:.6g}",
+                    f"{item.distance:.4g}",
+                ]
+            )
+    _say(quiet, f"wrote the {len(queue)} most doubtful decisions to {out_path}")
+
+
 @cli.command("strategies")
 def list_strategies() -> None:
     """List the decision strategies."""

@@ -144,6 +144,19 @@ class AutoStrategy(Strategy):
             decisions[:, columns] = model.predict(X)[:, columns]
         return decisions
 
+    def decision_rule(self, X: TrackScores) -> tuple[np.ndarray, np.ndarray]:
+        """Each tag's values and threshold come from the strategy the tag follows."""
+        self._check_input(X)
+        values = np.empty((X.n_tracks, X.n_tags))
+        thresholds = np.empty(X.n_tags)
+        choice = np.asarray(self.choice_)
+        for name, model in self.models_.items():
+            columns = np.flatnonzero(choice == name)
+            model_values, model_thresholds = model.decision_rule(X)
+            values[:, columns] = model_values[:, columns]
+            thresholds[columns] = model_thresholds[columns]
+        return values, thresholds
+
     def chosen_counts(self) -> dict[str, int]:
         """How many tags follow each strategy."""
         return {name: self.choice_.count(name) for name in self.models_}

@@ -179,6 +179,15 @@ class Strategy:
     def _predict(self, X: TrackScores) -> np.ndarray:
         raise NotImplementedError
 
+    def decision_rule(self, X: TrackScores) -> tuple[np.ndarray, np.ndarray]:
+        """The values and per-tag thresholds behind :meth:`predict`.
+
+        Returns ``values`` of shape ``(n_tracks, n_tags)`` and ``thresholds`` of shape
+        ``(n_tags,)`` such that ``predict(X) == (values >= thresholds)``; ``inf`` marks a
+        tag that is never predicted. ``values - thresholds`` is each decision's margin.
+        """
+        raise NotImplementedError
+
     # -- learned state as data --------------------------------------------------------
     def get_state(self) -> dict[str, Any]:
         """Learned attributes as JSON-ready data (for model files)."""
@@ -245,6 +254,9 @@ class ThresholdStrategy(Strategy):
 
     def _predict(self, X: TrackScores) -> np.ndarray:
         return self.decision_scores(X) >= self.thresholds_
+
+    def decision_rule(self, X: TrackScores) -> tuple[np.ndarray, np.ndarray]:
+        return self.decision_scores(X), self.thresholds_
 
     def get_state(self) -> dict[str, Any]:
         return {"thresholds": _thresholds_to_json(self.thresholds_)}
