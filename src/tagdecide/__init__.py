@@ -18,6 +18,7 @@ from tagdecide.evaluation import (
     make_folds,
     score_held_out,
 )
+from tagdecide.explain import TagExplanation, TrackExplanation, explain_track
 from tagdecide.io import (
     DecisionWriter,
     iter_scores,
@@ -77,9 +78,11 @@ __all__ = [
     "StackedThresholds",
     "Strategy",
     "TagdecideError",
+    "TagExplanation",
     "TagdecideWarning",
     "Taxonomy",
     "ThresholdStrategy",
+    "TrackExplanation",
     "TrackScores",
     "__version__",
     "available_strategies",
@@ -87,6 +90,7 @@ __all__ = [
     "compare_strategies",
     "compare_to",
     "cross_validate",
+    "explain_track",
     "f1_per_tag",
     "iter_scores",
     "load_model",

@@ -157,6 +157,9 @@ class AutoStrategy(Strategy):
             thresholds[columns] = model_thresholds[columns]
         return values, thresholds
 
+    def input_contributions(self, X: TrackScores, tag: int) -> list[tuple[str, float]]:
+        return self.models_[self.choice_[tag]].input_contributions(X, tag)
+
     def chosen_counts(self) -> dict[str, int]:
         """How many tags follow each strategy."""
         return {name: self.choice_.count(name) for name in self.models_}

@@ -179,6 +179,13 @@ class Strategy:
     def _predict(self, X: TrackScores) -> np.ndarray:
         raise NotImplementedError
 
+    def input_contributions(self, X: TrackScores, tag: int) -> list[tuple[str, float]]:
+        """How much each input moved tag ``tag``'s value for the first track of ``X``.
+
+        Strategies that decide from the tag's own score alone return an empty list.
+        """
+        return []
+
     def decision_rule(self, X: TrackScores) -> tuple[np.ndarray, np.ndarray]:
         """The values and per-tag thresholds behind :meth:`predict`.
 

@@ -169,6 +169,23 @@ class HierarchicalThresholds(ThresholdStrategy):
             best_sibling[:, siblings] = own[:, siblings].max(axis=1, keepdims=True)
         return own, category, own - best_sibling
 
+    def input_contributions(self, X: TrackScores, tag: int) -> list[tuple[str, float]]:
+        """The three terms of the tag's logistic model (none for tags left on their score)."""
+        self._check_input(X)
+        if not self.modelled_[tag]:
+            return []
+        inputs = self._features(X.subset(slice(0, 1)))[0, tag]
+        category = self.category_names_[self.tag_category_columns_[tag]]
+        names = (
+            f"{self.tag_names_[tag]} (own logit)",
+            f"{category} (category logit)",
+            f"standing among {category} tags",
+        )
+        return [
+            (name, float(value * weight))
+            for name, value, weight in zip(names, inputs, self.coef_[tag], strict=True)
+        ]
+
     def _features(self, X: TrackScores) -> np.ndarray:
         """Inputs of every tag's model, shape ``(n_tracks, n_tags, 3)``."""
         return np.stack(self._inputs(X), axis=2)

@@ -164,6 +164,18 @@ class StackedThresholds(ThresholdStrategy):
         own /= self.feature_scale_[: X.n_tags]
         return self.blend_ * stacked + (1 - self.blend_) * own
 
+    def input_contributions(self, X: TrackScores, tag: int) -> list[tuple[str, float]]:
+        """Each input's share of the value: the ridge terms (weighted by the blend) plus,
+        on the tag's own input, the own-logit part of the blend."""
+        self._check_input(X)
+        features = self._features(X.subset(slice(0, 1)))[0] - self.feature_mean_
+        features /= self.feature_scale_
+        blend = self.blend_[tag]
+        shares = blend * features * self.coef_[:, tag] / self.stack_scale_[tag]
+        shares[tag] += (1 - blend) * features[tag]
+        names = [*self.tag_names_, *self.category_names_]
+        return [(names[f], float(shares[f])) for f in range(len(names))]
+
     _ARRAYS = (
         "feature_mean_",
         "feature_scale_",
