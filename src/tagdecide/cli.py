@@ -688,6 +688,72 @@ def explain(model_path: Path, x_path: Path, track: int, near: int, as_json: bool
         console.print(table)
 
 
+@cli.command("report")
+@click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))
+@click.argument("x_path", metavar="X", type=click.Path(path_type=Path))
+@click.argument("y_path", metavar="Y", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="HTML file to write (self-contained: opens offline).",
+)
+@quiet_option
+def report_command(
+    model_path: Path, x_path: Path, y_path: Path, out_path: Path, quiet: bool
+) -> None:
+    """Write an HTML report of MODEL's decisions on scores X against truth Y.
+
+    \b
+    Headline weighted F1 beside constant 0.5, F1 per class and category, F1 against
+    support, threshold sweeps of the costliest tags, calibration of the scores, tags per
+    track, and the tags that cost the most. Reads the whole of X and Y.
+    """
+    import time
+
+    from tagdecide.batch import read_scores_for
+    from tagdecide.io import read_truth
+    from tagdecide.model_file import load_model
+    from tagdecide.report import write_report
+
+    started = time.perf_counter()
+    model = load_model(model_path)
+    scores = read_scores_for(model, x_path)
+    truth = read_truth(y_path, model.tag_names_).align_to(scores.ids, other_source=str(x_path))
+    write_report(out_path, model, scores, truth, model.taxonomy_)
+    _say(quiet, f"wrote the report to {out_path} in {time.perf_counter() - started:.1f} s")
+
+
+@cli.command()
+@click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="TCP port."
+)
+def serve(model_path: Path, host: str, port: int) -> None:
+    """Serve MODEL over HTTP: POST /v1/decide, GET /v1/model, GET /health, docs at /docs.
+
+    \b
+    POST /v1/decide {"tracks": [{"id": "t1", "scores": {"blues-rock": 0.31, ...}}]}
+    answers {"tracks": [{"id": "t1", "tags": ["blues-rock", ...]}]}. Ctrl+C stops.
+    """
+    import uvicorn
+
+    from tagdecide.model_file import load_model
+    from tagdecide.service import create_app
+
+    model = load_model(model_path)
+    app = create_app(model)
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(
+        f"serving {model.name!r} model {model_path} ({len(model.tag_names_)} tags) at "
+        f"http://{shown}:{port} (docs: /docs)",
+        err=True,
+    )
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
 @cli.command("strategies")
 def list_strategies() -> None:
     """List the decision strategies."""

@@ -14,6 +14,7 @@ from tagdecide.evaluation import Leaderboard, compare_strategies
 from tagdecide.io import atomic_path, write_matrix
 from tagdecide.metrics import weighted_f1_score
 from tagdecide.model_file import save_model
+from tagdecide.report import write_report
 from tagdecide.strategies import available_strategies, make_strategy
 from tagdecide.synth import SyntheticCatalogue, SyntheticSplit, make_catalogue
 from tagdecide.taxonomy import write_taxonomy
@@ -83,7 +84,8 @@ def run_demo(
     on_step: Callable[[str], None] | None = None,
     on_fold: Callable[[], None] | None = None,
 ) -> DemoResult:
-    """Generate the synthetic catalogue, compare strategies, fit the best, predict test."""
+    """Generate the synthetic catalogue, compare strategies, fit the best, predict test,
+    and write the best model's report on test (``report.html``)."""
     step = on_step or (lambda message: None)
     out = Path(out_dir)
     step("generating the synthetic catalogue")
@@ -122,5 +124,8 @@ def run_demo(
     save_model(models[best], model_path)
     decisions_path = out / "test_decisions.csv"
     predict_file(models[best], data_dir / "test_X.csv", decisions_path)
-    files += [model_path, decisions_path]
+    step("writing the report of the chosen model on the test split")
+    report_path = out / "report.html"
+    write_report(report_path, models[best], test, catalogue.test.truth, taxonomy)
+    files += [model_path, decisions_path, report_path]
     return DemoResult(leaderboard, held_out, train_fit, best, files)
