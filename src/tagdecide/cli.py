@@ -301,13 +301,14 @@ def _infer_format(path: Path, given: str | None) -> str:
 
 @cli.command()
 @click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))
-@click.argument("x_path", metavar="X", type=click.Path(path_type=Path))
+# Strings, not Paths: with --engine dask they may be URLs (s3://...), which Path would mangle.
+@click.argument("x_arg", metavar="X", type=click.Path(path_type=str))
 @click.option(
     "--out",
-    "out_path",
-    type=click.Path(path_type=Path),
+    "out_arg",
+    type=click.Path(path_type=str),
     required=True,
-    help="Decisions file to write.",
+    help="Decisions file to write (a folder with --engine dask).",
 )
 @click.option(
     "--format",
@@ -323,13 +324,27 @@ def _infer_format(path: Path, given: str | None) -> str:
     show_default=True,
     help="Tracks per batch (Parquet input); bounds memory.",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="dask: X and --out are folders of Parquet files, decided on a Dask cluster.",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    help="With --engine dask: the cluster's scheduler (tcp://host:8786); default: a local one.",
+)
 @quiet_option
 def predict(
     model_path: Path,
-    x_path: Path,
-    out_path: Path,
+    x_arg: str,
+    out_arg: str,
     output_format: str | None,
     batch_rows: int,
+    engine: str,
+    scheduler: str | None,
     quiet: bool,
 ) -> None:
     """Decide every track of scores file X with MODEL; write DECISIONS.
@@ -337,9 +352,26 @@ def predict(
     \b
     csv/parquet: ChallengeID then one 0/1 column per tag (the training truth's order);
     jsonl: one line per track, {"ChallengeID": 12, "tags": ["blues-rock", "happy"]}.
+    With --engine dask, X and --out are folders of Parquet files (output: parquet only).
     """
-    from tagdecide.batch import predict_file
+    from tagdecide.errors import InputError
     from tagdecide.model_file import load_model
+
+    if engine == "local" and scheduler is not None:
+        raise InputError("--scheduler needs --engine dask")
+    if engine == "dask":
+        if output_format not in (None, "parquet"):
+            raise InputError(f"--engine dask writes parquet only, not --format {output_format}")
+        from tagdecide.distributed import predict_parquet_folder
+
+        model = load_model(model_path)
+        n_tracks = predict_parquet_folder(model, x_arg, out_arg, scheduler=scheduler)
+        _say(quiet, f"decided {n_tracks} tracks x {len(model.tag_names_)} tags; wrote {out_arg}")
+        return
+
+    from tagdecide.batch import predict_file
+
+    x_path, out_path = Path(x_arg), Path(out_arg)
 
     model = load_model(model_path)
     shift_lines: list[str] = []

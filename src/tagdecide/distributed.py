@@ -1,0 +1,292 @@
+"""Applying a fitted model to a folder of Parquet files on a Dask cluster (catalogue scale).
+
+Needs the ``dask`` extra (``pip install 'tagdecide[dask]'``). The model travels to the
+workers as its model-file dict (:func:`tagdecide.model_file.model_to_dict`), never as a
+pickled object, and is rebuilt once per worker; every worker needs tagdecide installed and
+must reach the input and output folders (shared storage, or ``s3://...`` with ``s3fs``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import threading
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tagdecide.batch import _category_columns
+from tagdecide.data import ID_COLUMN, TrackScores
+from tagdecide.errors import InputError, TagdecideError, list_some
+from tagdecide.strategies import Strategy
+
+__all__ = ["predict_parquet_folder"]
+
+_PARQUET_SUFFIXES = (".parquet", ".pq")
+_DASK_MODULES = r"(dask|distributed|tornado)(\.|$)"
+
+#: Models rebuilt on this worker, by the digest of their dict.
+_MODELS: dict[str, Strategy] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def _is_url(path: str) -> bool:
+    return "://" in path
+
+
+def predict_parquet_folder(
+    model: Strategy,
+    in_folder: str | Path,
+    out_folder: str | Path,
+    *,
+    scheduler: str | None = None,
+) -> int:
+    """Decide every track of the Parquet files in ``in_folder``; write them to ``out_folder``.
+
+    ``out_folder`` becomes a folder of Parquet files with ``ChallengeID`` then one int8
+    0/1 column per tag (``model.tag_names_`` order). It is written beside its final name and
+    renamed into place only when every partition succeeded: an existing ``out_folder`` is
+    untouched on error. Without ``scheduler`` a local cluster (2 workers, threads) is
+    started and closed inside the call; with it (``tcp://host:8786``), the cluster there is
+    used. Returns the number of tracks written.
+
+    Raises
+    ------
+    InputError
+        When the input folder is missing or holds no Parquet file, a column is missing, or
+        a score is empty, NaN or outside [0, 1] (naming the column and the ChallengeID).
+    """
+    import pyarrow as pa
+
+    try:
+        import dask.dataframe as dd
+        from distributed import Client, LocalCluster
+    except ImportError as error:
+        raise TagdecideError(
+            f"--engine dask needs Dask ({error}): pip install 'tagdecide[dask]'"
+        ) from None
+
+    from tagdecide.model_file import model_to_dict
+
+    source, target = str(in_folder), str(out_folder)
+    _check_input_folder(source)
+    temporary = _temporary_beside(target)
+    columns = _category_columns(model)
+    tags = list(model.tag_names_)
+    model_dict = model_to_dict(model)
+    digest = hashlib.sha256(json.dumps(model_dict, sort_keys=True).encode()).hexdigest()
+    try:
+        try:
+            frame = dd.read_parquet(source)
+        except (OSError, ValueError, pa.ArrowException) as error:
+            raise InputError(f"{source}: not a readable Parquet folder ({error})") from None
+        present = set(frame.columns)
+        missing = [name for name in [ID_COLUMN, *tags] if name not in present]
+        if missing:
+            raise InputError(f"{source}: {len(missing)} column(s) missing: {list_some(missing)}")
+        categories = list(columns["category_names"])
+        missing_categories = [name for name in categories if name not in present]
+        if missing_categories and columns["require_categories"]:
+            raise InputError(
+                f"{source}: {len(missing_categories)} category column(s) missing: "
+                f"{list_some(missing_categories)}"
+            )
+        if missing_categories:
+            categories = []
+        frame = frame[[ID_COLUMN, *tags, *categories]]
+        meta = _empty_decisions(tags)
+        decisions = frame.map_partitions(
+            _decide_partition,
+            model_dict=model_dict,
+            digest=digest,
+            tags=tags,
+            categories=categories,
+            source=source,
+            meta=meta,
+            enforce_metadata=False,
+        )
+        write = decisions.to_parquet(temporary, write_index=False, compute=False)
+        count = decisions.map_partitions(len, meta=(None, "int64")).sum()
+        with _client(scheduler, Client, LocalCluster) as client, warnings.catch_warnings():
+            # Deprecation notes raised inside Dask's own code (e.g. pandas' about Dask's
+            # calls) are not the user's concern; tagdecide's warnings still show.
+            warnings.filterwarnings("ignore", module=_DASK_MODULES)
+            try:
+                _, n_tracks = client.compute([write, count], sync=True)
+            except (OSError, pa.ArrowException) as error:
+                first = str(error).splitlines()[0] if str(error) else type(error).__name__
+                raise InputError(f"{source}: cannot read or write ({first})") from None
+        _move_into_place(temporary, target)
+    finally:
+        _remove(temporary)
+    return int(n_tracks)
+
+
+class _client:
+    """``Client(scheduler)``, or a client of a local cluster closed with it."""
+
+    def __init__(self, scheduler: str | None, client_class: Any, cluster_class: Any) -> None:
+        self._scheduler = scheduler
+        self._client_class, self._cluster_class = client_class, cluster_class
+        self._cluster: Any = None
+        self._client: Any = None
+
+    def __enter__(self) -> Any:
+        if self._scheduler is None:
+            self._cluster = self._cluster_class(
+                n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+            )
+            self._client = self._client_class(self._cluster, set_as_default=False)
+        else:
+            try:
+                self._client = self._client_class(
+                    self._scheduler, set_as_default=False, timeout="10s"
+                )
+            except (OSError, TimeoutError) as error:
+                raise InputError(
+                    f"cannot reach the Dask scheduler at {self._scheduler} ({error})"
+                ) from None
+        return self._client
+
+    def __exit__(self, *exc: object) -> None:
+        if self._client is not None:
+            self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+
+def _check_input_folder(source: str) -> None:
+    if _is_url(source):
+        import fsspec
+
+        fs, path = fsspec.core.url_to_fs(source)
+        if not fs.isdir(path):
+            raise InputError(f"{source}: no such folder")
+        names = [str(name) for name in fs.find(path)]
+    else:
+        folder = Path(source)
+        if not folder.is_dir():
+            what = "not a folder" if folder.exists() else "no such folder"
+            raise InputError(f"{source}: {what} (--engine dask reads a folder of Parquet files)")
+        names = [str(name) for name in folder.rglob("*") if name.is_file()]
+    if not any(name.lower().endswith(_PARQUET_SUFFIXES) for name in names):
+        raise InputError(f"{source}: no Parquet files (*.parquet) in the folder")
+
+
+def _temporary_beside(target: str) -> str:
+    name = target.rstrip("/").rsplit("/", 1)[-1] if _is_url(target) else Path(target).name
+    token = secrets.token_hex(6)
+    if _is_url(target):
+        return f"{target.rstrip('/').rsplit('/', 1)[0]}/.{name}.{token}.tmp"
+    path = Path(target)
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{target}: is a file; --engine dask writes a folder")
+    if not folder.is_dir():
+        raise InputError(f"{target}: folder {folder} does not exist")
+    return str(folder / f".{name}.{token}.tmp")
+
+
+def _move_into_place(temporary: str, target: str) -> None:
+    """Rename the finished ``temporary`` folder onto ``target``, replacing any old one."""
+    if _is_url(target):
+        import fsspec
+
+        fs, path = fsspec.core.url_to_fs(target)
+        if fs.exists(path):
+            fs.rm(path, recursive=True)
+        fs.mv(fsspec.core.url_to_fs(temporary)[1], path, recursive=True)
+        return
+    old = None
+    if os.path.lexists(target):
+        old = f"{temporary}.old"
+        os.replace(target, old)
+    try:
+        os.replace(temporary, target)
+    except OSError:
+        if old is not None:
+            os.replace(old, target)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _remove(temporary: str) -> None:
+    if _is_url(temporary):
+        import fsspec
+
+        fs, path = fsspec.core.url_to_fs(temporary)
+        if fs.exists(path):
+            fs.rm(path, recursive=True)
+    else:
+        shutil.rmtree(temporary, ignore_errors=True)
+
+
+def _empty_decisions(tags: list[str]) -> Any:
+    import pandas as pd
+
+    return pd.DataFrame(
+        {ID_COLUMN: pd.Series([], dtype="int64")}
+        | {tag: pd.Series([], dtype="int8") for tag in tags}
+    )
+
+
+def _worker_model(model_dict: dict[str, Any], digest: str) -> Strategy:
+    """The model of ``model_dict``, rebuilt once per worker process."""
+    from tagdecide.model_file import _strategy_from_dict
+
+    with _MODELS_LOCK:
+        model = _MODELS.get(digest)
+        if model is None:
+            model = _MODELS[digest] = _strategy_from_dict(model_dict)
+    return model
+
+
+def _decide_partition(
+    part: Any,
+    *,
+    model_dict: dict[str, Any],
+    digest: str,
+    tags: list[str],
+    categories: list[str],
+    source: str,
+) -> Any:
+    """One partition's decisions: ChallengeID then one int8 column per tag."""
+    import pandas as pd
+
+    if len(part) == 0:
+        return _empty_decisions(tags)
+    id_column = part[ID_COLUMN]
+    if id_column.isna().any():
+        raise InputError(f"{source}: empty {ID_COLUMN}")
+    ids = id_column.to_numpy().astype(np.int64)
+    columns = [*tags, *categories]
+    matrix = part[columns].to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = ~((matrix >= 0.0) & (matrix <= 1.0))  # NaN fails both comparisons
+    if bad.any():
+        rows, cols = np.nonzero(bad)
+        order = np.lexsort((rows, cols))
+        row, col = int(rows[order[0]]), int(cols[order[0]])
+        value = float(matrix[row, col])
+        problem = "empty or NaN" if np.isnan(value) else f"value {value!r} outside [0, 1]"
+        more = f" (and {rows.size - 1} more bad cells)" if rows.size > 1 else ""
+        raise InputError(
+            f"{source}: column {columns[col]!r}, {ID_COLUMN} {int(ids[row])}: {problem}{more}"
+        )
+    n_tags = len(tags)
+    scores = TrackScores(
+        ids=ids,
+        tag_names=tuple(tags),
+        tag_scores=matrix[:, :n_tags],
+        category_names=tuple(categories),
+        category_scores=matrix[:, n_tags:] if categories else None,
+    )
+    decided = np.asarray(_worker_model(model_dict, digest).predict(scores), dtype=np.int8)
+    out = pd.DataFrame(decided, columns=tags)
+    out.insert(0, ID_COLUMN, ids)
+    return out
