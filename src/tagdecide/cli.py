@@ -410,7 +410,7 @@ def score(
 ) -> None:
     """Score DECISIONS against TRUTH: weighted F1 and its breakdown."""
     from tagdecide.io import read_decisions, read_truth
-    from tagdecide.metrics import score_report
+    from tagdecide.metrics import TagScore, score_report
 
     taxonomy = _read_taxonomy(labels)
     tag_names = list(taxonomy.tags) if taxonomy is not None else None
@@ -442,18 +442,10 @@ def score(
             console.print(table)
     if worst:
         table = Table(title=f"the {worst} tags that cost the most weighted F1")
-        for column in ("tag", "support", "predicted", "precision", "recall", "F1", "cost"):
+        for column in TagScore.COLUMNS:
             table.add_column(column, justify="left" if column == "tag" else "right")
         for tag in report.worst_tags(worst):
-            table.add_row(
-                tag.tag,
-                str(tag.support),
-                str(tag.predicted),
-                f"{tag.precision:.3f}",
-                f"{tag.recall:.3f}",
-                f"{tag.f1:.3f}",
-                f"{tag.weighted_loss:.4f}",
-            )
+            table.add_row(*tag.cells())
         console.print(table)
 
 

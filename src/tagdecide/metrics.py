@@ -152,6 +152,21 @@ class TagScore:
     f1: float
     weighted_loss: float  # support / N * (1 - F1): what this tag costs the headline
 
+    #: Column names of :meth:`cells`.
+    COLUMNS = ("tag", "support", "predicted", "precision", "recall", "F1", "cost")
+
+    def cells(self) -> tuple[str, ...]:
+        """The line as text, in the order of :attr:`COLUMNS` (for tables)."""
+        return (
+            self.tag,
+            str(self.support),
+            str(self.predicted),
+            f"{self.precision:.3f}",
+            f"{self.recall:.3f}",
+            f"{self.f1:.3f}",
+            f"{self.weighted_loss:.4f}",
+        )
+
 
 @dataclass(frozen=True)
 class ScoreReport:

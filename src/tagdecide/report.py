@@ -326,20 +326,8 @@ def _worst_table(report: ScoreReport) -> str:
     worst = report.worst_tags(N_WORST_TAGS)
     if not worst:
         return '<p class="note">No tag loses any weighted F1.</p>'
-    rows = [
-        (
-            tag.tag,
-            str(tag.support),
-            str(tag.predicted),
-            f"{tag.precision:.3f}",
-            f"{tag.recall:.3f}",
-            f"{tag.f1:.3f}",
-            f"{tag.weighted_loss:.4f}",
-        )
-        for tag in worst
-    ]
-    header = ["tag", "support", "predicted", "precision", "recall", "F1", "cost"]
-    return _table(header, rows) + (
+    rows = [tag.cells() for tag in worst]
+    return _table(list(TagScore.COLUMNS), rows) + (
         '<p class="note">cost: support / total support × (1 − F1), the weighted F1 the tag '
         "loses; the costs of all tags add up to 1 − weighted F1.</p>"
     )
