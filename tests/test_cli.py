@@ -845,3 +845,20 @@ def test_predict_into_missing_folder(setup: Setup, run_cli: RunCli) -> None:
     code, _, err = run_cli(["predict", setup.model, setup.ds.x_csv, "--out", target])
     assert code == 2
     assert "no_such_folder" in _error_line(err)
+
+
+def test_fit_validate_options(dataset: Dataset, run_cli: RunCli, tmp_path: Path) -> None:
+    model = tmp_path / "model.json"
+    base = ["fit", dataset.x_csv, dataset.y_csv, "--labels", dataset.labels, "--out", model]
+    code, _, err = run_cli([*base, "--validate-x", dataset.x_csv])
+    assert code == 2 and "go together" in _error_line(err)
+    code, _, err = run_cli(
+        [*base, "--strategy", "thresholds", "--validate-x", dataset.x_csv,
+         "--validate-y", dataset.y_csv]
+    )  # fmt: skip
+    assert code == 2 and "use --strategy auto" in _error_line(err)
+    assert not model.exists()
+    code, _, err = run_cli([*base, "--validate-x", dataset.x_csv, "--validate-y", dataset.y_csv])
+    assert code == 0, err
+    assert "auto (validation): tags per strategy" in err
+    assert json.loads(model.read_text())["state"]["chosen_on"] == "validation"

@@ -135,3 +135,35 @@ def test_auto_rejects_itself_and_unknown_candidates() -> None:
         make_strategy("auto", candidates="thresholds,auto").fit(X, Y)
     with pytest.raises(InputError, match="unknown strategy 'nope'"):
         make_strategy("auto", candidates="nope").fit(X, Y)
+
+
+def test_auto_with_validation_chooses_on_out_of_sample_tracks(tmp_path: Path) -> None:
+    # Training scores are "in-sample": the own score is nearly clean, so cross-validation
+    # on them sees no gain in stacking. New tracks' own scores are noisy, where reading the
+    # other scores pays; a validation set of such tracks shows it.
+    X, Y, albums = correlated_data(n_tracks=800, seed=0, own_noise=0.3)
+    X_valid, Y_valid, _ = correlated_data(n_tracks=800, seed=1, own_noise=2.0)
+    X_new, Y_new, _ = correlated_data(n_tracks=800, seed=2, own_noise=2.0)
+    by_cv = make_strategy("auto", candidates="thresholds,stacked").fit(X, Y, groups=albums)
+    by_validation = make_strategy("auto", candidates="thresholds,stacked").fit(  # type: ignore[call-arg]
+        X, Y, groups=albums, validation=(X_valid, Y_valid)
+    )
+    assert by_cv.chosen_on_ == "cross-validation"
+    assert by_validation.chosen_on_ == "validation"
+    gain = by_validation.oof_f1_["stacked"] - by_validation.oof_f1_["thresholds"]
+    chosen = np.asarray(by_validation.choice_) == "stacked"
+    assert chosen.any() and (gain[chosen] >= by_validation.margin).all()
+    assert weighted_f1_score(Y_new, by_validation.predict(X_new)) > weighted_f1_score(
+        Y_new, by_cv.predict(X_new)
+    )
+    save_model(by_validation, tmp_path / "model.json")
+    loaded = load_model(tmp_path / "model.json")
+    assert loaded.chosen_on_ == "validation"  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(loaded.predict(X_new), by_validation.predict(X_new))
+
+
+def test_auto_validation_must_have_the_training_tags() -> None:
+    X, Y, _ = correlated_data(n_tracks=200)
+    other = TrackScores(X.ids, ("a", "b", "c", "d", "e", "z"), X.tag_scores)
+    with pytest.raises(InputError, match="validation scores and truth must have the training"):
+        make_strategy("auto").fit(X, Y, validation=(other, Y))  # type: ignore[call-arg]

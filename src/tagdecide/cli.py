@@ -233,6 +233,16 @@ def demo(
     default=None,
     help="Scores of new tracks: say, per class, whether they are distributed like TRAIN_X.",
 )
+@click.option(
+    "--validate-x",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="With --strategy auto: scores of labelled tracks that are NOT the networks' "
+    "training tracks; auto then chooses per tag on them (with --validate-y).",
+)
+@click.option(
+    "--validate-y", type=click.Path(path_type=Path), default=None, help="Truth of --validate-x."
+)
 @quiet_option
 def fit(
     train_x: Path,
@@ -244,16 +254,23 @@ def fit(
     threshold: float | None,
     out_path: Path,
     check_x: Path | None,
+    validate_x: Path | None,
+    validate_y: Path | None,
     quiet: bool,
 ) -> None:
     """Learn decisions from training scores TRAIN_X and truth TRAIN_Y; write a model file."""
+    from tagdecide.errors import InputError
     from tagdecide.evaluation import NO_GROUPS_NOTE
-    from tagdecide.io import read_labelled, read_scores
+    from tagdecide.io import read_labelled, read_scores, read_truth
     from tagdecide.model_file import save_model
     from tagdecide.progress import reporting
     from tagdecide.shift import ScoreSummary, compare_to
     from tagdecide.strategies import AutoStrategy, make_strategy, strategy_class
 
+    if (validate_x is None) != (validate_y is None):
+        raise InputError("--validate-x and --validate-y go together: give both or neither")
+    if validate_x is not None and strategy != "auto":
+        raise InputError("--validate-x/--validate-y choose among strategies: use --strategy auto")
     params = {} if threshold is None else {"threshold": threshold}
     model = make_strategy(strategy, **params)
     data = read_labelled(
@@ -268,8 +285,18 @@ def fit(
     if check_x is not None:  # read before fitting: a bad file fails fast
         categories = data.taxonomy.categories if data.taxonomy is not None else ()
         new_scores = read_scores(check_x, data.scores.tag_names, categories)
+    fit_options: dict[str, Any] = {}
+    if validate_x is not None and validate_y is not None:
+        categories = data.taxonomy.categories if data.taxonomy is not None else ()
+        held = read_scores(validate_x, data.scores.tag_names, categories)
+        if held.category_names != data.scores.category_names:
+            raise InputError(f"{validate_x}: needs the same category columns as {train_x}")
+        truth = read_truth(validate_y, data.scores.tag_names)
+        fit_options["validation"] = (held, truth.align_to(held.ids, other_source=str(validate_x)))
     with _progress(quiet, "fitting", None) as bar, reporting(bar.stage):
-        model.fit(data.scores, data.truth, groups=data.groups, taxonomy=data.taxonomy)
+        model.fit(
+            data.scores, data.truth, groups=data.groups, taxonomy=data.taxonomy, **fit_options
+        )
     save_model(model, out_path)
     never = int((data.truth.sum(axis=0) == 0).sum())
     _say(
@@ -280,8 +307,8 @@ def fit(
     )
     if isinstance(model, AutoStrategy):
         counts = ", ".join(f"{name} {count}" for name, count in model.chosen_counts().items())
-        _say(quiet, f"auto: tags per strategy: {counts}")
-    if data.groups is None and model.name == "auto":
+        _say(quiet, f"auto ({model.chosen_on_}): tags per strategy: {counts}")
+    if data.groups is None and model.name == "auto" and validate_x is None:
         _say(quiet, f"note: {NO_GROUPS_NOTE}")
     if check_x is not None and new_scores is not None:
         summary = getattr(model, "score_summary_", None) or ScoreSummary.from_scores(

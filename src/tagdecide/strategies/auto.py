@@ -11,7 +11,7 @@ repeated inside each outer fold (nested cross-validation).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -20,10 +20,13 @@ from tagdecide.errors import InputError, ModelFileError
 from tagdecide.metrics import tag_counts
 from tagdecide.progress import report
 from tagdecide.strategies.base import Strategy, make_strategy, register, strategy_class
+from tagdecide.taxonomy import Taxonomy
 
 __all__ = ["AutoStrategy"]
 
 BASELINE = "thresholds"
+#: Fewest positives a tag needs in a validation set for it to leave ``thresholds``.
+_MIN_VALIDATION_POSITIVES = 5
 
 
 def _f1(truth: np.ndarray, decisions: np.ndarray) -> np.ndarray:
@@ -57,7 +60,8 @@ class AutoStrategy(Strategy):
     models_ : dict of str to Strategy
         The fitted strategies that at least one tag follows.
     oof_f1_ : dict of str to ndarray
-        Out-of-fold F1 of every candidate, per tag.
+        Out-of-fold F1 of every candidate, per tag (F1 on the validation set when fitted
+        with one; ``chosen_on_`` says which).
     """
 
     name = "auto"
@@ -94,9 +98,42 @@ class AutoStrategy(Strategy):
             usable.append(name)
         return usable
 
+    def fit(
+        self,
+        X: TrackScores,
+        Y: np.ndarray,
+        *,
+        groups: np.ndarray | None = None,
+        taxonomy: Taxonomy | None = None,
+        validation: tuple[TrackScores, np.ndarray] | None = None,
+    ) -> Self:
+        """Fit as :meth:`Strategy.fit`; with ``validation``, choose on it instead of by CV.
+
+        ``validation`` is ``(scores, truth)`` of labelled tracks whose scores are
+        out-of-sample for the networks (not their training tracks), with the same tag (and
+        category) columns as ``X``. Training scores are often the networks' in-sample
+        outputs, on which a tag's own score looks better than it will be on new tracks;
+        such a set shows each candidate as new tracks will see it. Every candidate is then
+        fitted on all of ``X`` and a tag follows the one whose F1 on ``validation`` beats
+        ``thresholds`` by ``margin``, for tags with at least 5 positives there.
+        """
+        if validation is not None:
+            scores, truth = validation
+            if scores.tag_names != X.tag_names or np.shape(truth) != scores.tag_scores.shape:
+                raise InputError("validation scores and truth must have the training tags")
+        self._validation = validation
+        try:
+            return super().fit(X, Y, groups=groups, taxonomy=taxonomy)
+        finally:
+            del self._validation
+
     def _fit(self, X: TrackScores, Y: np.ndarray, groups: np.ndarray | None) -> None:
+        if getattr(self, "_validation", None) is not None:
+            self._fit_on_validation(X, Y, groups)
+            return
         from tagdecide.evaluation import make_folds
 
+        self.chosen_on_ = "cross-validation"
         names = self._usable_candidates(X)
         folds = make_folds(X.n_tracks, self.n_folds, groups=groups, seed=self.seed)
         out_of_fold = {name: np.zeros_like(Y) for name in names}
@@ -136,6 +173,27 @@ class AutoStrategy(Strategy):
         }
         report("auto: done", total, total)
 
+    def _fit_on_validation(self, X: TrackScores, Y: np.ndarray, groups: np.ndarray | None) -> None:
+        scores, truth = self._validation  # type: ignore[misc]
+        self.chosen_on_ = "validation"
+        names = self._usable_candidates(X)
+        fitted = {}
+        for c, name in enumerate(names):
+            report(f"auto: fitting {name}", c, len(names))
+            fitted[name] = make_strategy(name).fit(X, Y, groups=groups, taxonomy=self.taxonomy_)
+        self.oof_f1_ = {name: _f1(truth, model.predict(scores)) for name, model in fitted.items()}
+        enough = np.asarray(truth).sum(axis=0) >= _MIN_VALIDATION_POSITIVES
+        choice = np.array([BASELINE] * X.n_tags, dtype=object)
+        best_gain = np.zeros(X.n_tags)
+        for name in names:
+            gain = self.oof_f1_[name] - self.oof_f1_[BASELINE]
+            better = enough & (gain >= self.margin) & (gain > best_gain)
+            choice[better] = name
+            best_gain[better] = gain[better]
+        self.choice_ = [str(name) for name in choice]
+        self.models_ = {name: fitted[name] for name in dict.fromkeys(self.choice_)}
+        report("auto: done", len(names), len(names))
+
     def _predict(self, X: TrackScores) -> np.ndarray:
         decisions = np.zeros((X.n_tracks, X.n_tags), dtype=np.uint8)
         choice = np.asarray(self.choice_)
@@ -166,6 +224,7 @@ class AutoStrategy(Strategy):
 
     def get_state(self) -> dict[str, Any]:
         return {
+            "chosen_on": self.chosen_on_,
             "choice": self.choice_,
             "oof_f1": {name: values.tolist() for name, values in self.oof_f1_.items()},
             "models": {
@@ -183,6 +242,7 @@ class AutoStrategy(Strategy):
         if not isinstance(choice, list) or len(choice) != len(self.tag_names_):
             raise ModelFileError(f"expected {len(self.tag_names_)} choices")
         self.choice_ = [str(name) for name in choice]
+        self.chosen_on_ = str(state.get("chosen_on", "cross-validation"))
         self.oof_f1_ = {name: np.asarray(values) for name, values in state["oof_f1"].items()}
         self.models_ = {}
         for name, spec in state["models"].items():
