@@ -17,7 +17,7 @@ from tagdecide.io import (
 from tagdecide.shift import ScoreHistogram, ShiftReport, compare_to
 from tagdecide.strategies import Strategy
 
-__all__ = ["predict_file", "read_scores_for"]
+__all__ = ["category_columns", "predict_file", "read_scores_for"]
 
 
 def predict_file(
@@ -46,7 +46,7 @@ def predict_file(
     taxonomy = model.taxonomy_
     with DecisionWriter(out_path, model.tag_names_, format) as writer:
         for batch in iter_scores(
-            scores_path, model.tag_names_, **_category_columns(model), batch_rows=batch_rows
+            scores_path, model.tag_names_, **category_columns(model), batch_rows=batch_rows
         ):
             writer.write(batch.ids, model.predict(batch))
             if histogram is not None:
@@ -58,7 +58,7 @@ def predict_file(
     return writer.n_tracks
 
 
-def _category_columns(model: Strategy) -> dict[str, Any]:
+def category_columns(model: Strategy) -> dict[str, Any]:
     """The category arguments of the readers for ``model``'s input.
 
     The taxonomy's category columns are expected in X even when the strategy ignores them:
@@ -74,4 +74,4 @@ def _category_columns(model: Strategy) -> dict[str, Any]:
 
 def read_scores_for(model: Strategy, scores_path: str | Path) -> TrackScores:
     """Read a whole scores file with the columns ``model`` decides from."""
-    return read_scores(scores_path, model.tag_names_, **_category_columns(model))
+    return read_scores(scores_path, model.tag_names_, **category_columns(model))

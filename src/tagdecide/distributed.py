@@ -20,9 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from tagdecide.batch import _category_columns
-from tagdecide.data import ID_COLUMN, TrackScores
+from tagdecide.batch import category_columns
+from tagdecide.data import ID_COLUMN
 from tagdecide.errors import InputError, TagdecideError, list_some
+from tagdecide.io import check_score_matrix, scores_from_matrix
 from tagdecide.strategies import Strategy
 
 __all__ = ["predict_parquet_folder"]
@@ -76,7 +77,7 @@ def predict_parquet_folder(
     source, target = str(in_folder), str(out_folder)
     _check_input_folder(source)
     temporary = _temporary_beside(target)
-    columns = _category_columns(model)
+    columns = category_columns(model)
     tags = list(model.tag_names_)
     model_dict = model_to_dict(model)
     digest = hashlib.sha256(json.dumps(model_dict, sort_keys=True).encode()).hexdigest()
@@ -267,25 +268,8 @@ def _decide_partition(
     ids = id_column.to_numpy().astype(np.int64)
     columns = [*tags, *categories]
     matrix = part[columns].to_numpy(dtype=np.float64, na_value=np.nan)
-    bad = ~((matrix >= 0.0) & (matrix <= 1.0))  # NaN fails both comparisons
-    if bad.any():
-        rows, cols = np.nonzero(bad)
-        order = np.lexsort((rows, cols))
-        row, col = int(rows[order[0]]), int(cols[order[0]])
-        value = float(matrix[row, col])
-        problem = "empty or NaN" if np.isnan(value) else f"value {value!r} outside [0, 1]"
-        more = f" (and {rows.size - 1} more bad cells)" if rows.size > 1 else ""
-        raise InputError(
-            f"{source}: column {columns[col]!r}, {ID_COLUMN} {int(ids[row])}: {problem}{more}"
-        )
-    n_tags = len(tags)
-    scores = TrackScores(
-        ids=ids,
-        tag_names=tuple(tags),
-        tag_scores=matrix[:, :n_tags],
-        category_names=tuple(categories),
-        category_scores=matrix[:, n_tags:] if categories else None,
-    )
+    check_score_matrix(matrix, ids, columns, source)
+    scores = scores_from_matrix(ids, tags, categories, matrix)
     decided = np.asarray(_worker_model(model_dict, digest).predict(scores), dtype=np.int8)
     out = pd.DataFrame(decided, columns=tags)
     out.insert(0, ID_COLUMN, ids)

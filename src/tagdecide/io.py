@@ -38,6 +38,7 @@ __all__ = [
     "DecisionWriter",
     "TagTable",
     "atomic_path",
+    "check_score_matrix",
     "iter_scores",
     "read_columns",
     "read_decisions",
@@ -45,6 +46,7 @@ __all__ = [
     "read_labelled",
     "read_scores",
     "read_truth",
+    "scores_from_matrix",
     "write_matrix",
 ]
 
@@ -335,7 +337,7 @@ def _check_cells(
     matrix: np.ndarray,
     ids: np.ndarray,
     columns: Sequence[str],
-    path: Path,
+    path: str | Path,
     kind: CellKind,
     null_mask: np.ndarray | None,
 ) -> None:
@@ -521,6 +523,21 @@ def read_scores(
     _check_unique(ids, path)
     matrix = _stacked_matrix([batch for _, batch in checked], columns)
     return _track_scores(ids, tag_names, categories, matrix)
+
+
+def check_score_matrix(
+    matrix: np.ndarray, ids: np.ndarray, columns: Sequence[str], source: str | Path
+) -> None:
+    """Raise an :class:`InputError` naming the first NaN or out-of-range score of a batch
+    read by other means (e.g. a Dask partition); columns of ``matrix`` follow ``columns``."""
+    _check_cells(matrix, ids, columns, source, "score", None)
+
+
+def scores_from_matrix(
+    ids: np.ndarray, tag_names: Sequence[str], categories: Sequence[str], matrix: np.ndarray
+) -> TrackScores:
+    """Tag columns then category columns of ``matrix`` in the internal form."""
+    return _track_scores(ids, tag_names, tuple(categories), matrix)
 
 
 def _track_scores(

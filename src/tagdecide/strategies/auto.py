@@ -154,18 +154,14 @@ class AutoStrategy(Strategy):
                 out_of_fold[name][test] = decisions
                 fold_f1[name][k] = _f1(Y[test], decisions)
         self.oof_f1_ = {name: _f1(Y, decisions) for name, decisions in out_of_fold.items()}
-        baseline = self.oof_f1_[BASELINE]
-        choice = np.array([BASELINE] * X.n_tags, dtype=object)
-        best_gain = np.zeros(X.n_tags)
         counted = np.maximum(has_positives.sum(axis=0), 1)
-        for name in names:
-            gain = self.oof_f1_[name] - baseline
-            wins = ((fold_f1[name] > fold_f1[BASELINE]) & has_positives).sum(axis=0)
-            clear = (gain >= self.margin) & (wins / counted >= self.min_win_share)
-            better = clear & (gain > best_gain)
-            choice[better] = name
-            best_gain[better] = gain[better]
-        self.choice_ = [str(name) for name in choice]
+        self.choice_ = self._choose(
+            {
+                name: ((fold_f1[name] > fold_f1[BASELINE]) & has_positives).sum(axis=0) / counted
+                >= self.min_win_share
+                for name in names
+            }
+        )
         report("auto: fitting the chosen strategies", total - 1, total)
         self.models_ = {
             name: make_strategy(name).fit(X, Y, groups=groups, taxonomy=self.taxonomy_)
@@ -183,16 +179,22 @@ class AutoStrategy(Strategy):
             fitted[name] = make_strategy(name).fit(X, Y, groups=groups, taxonomy=self.taxonomy_)
         self.oof_f1_ = {name: _f1(truth, model.predict(scores)) for name, model in fitted.items()}
         enough = np.asarray(truth).sum(axis=0) >= _MIN_VALIDATION_POSITIVES
-        choice = np.array([BASELINE] * X.n_tags, dtype=object)
-        best_gain = np.zeros(X.n_tags)
-        for name in names:
-            gain = self.oof_f1_[name] - self.oof_f1_[BASELINE]
-            better = enough & (gain >= self.margin) & (gain > best_gain)
-            choice[better] = name
-            best_gain[better] = gain[better]
-        self.choice_ = [str(name) for name in choice]
+        self.choice_ = self._choose(dict.fromkeys(names, enough))
         self.models_ = {name: fitted[name] for name in dict.fromkeys(self.choice_)}
         report("auto: done", len(names), len(names))
+
+    def _choose(self, eligible: dict[str, np.ndarray]) -> list[str]:
+        """Per tag, the candidate with the largest F1 gain over ``thresholds`` (in
+        ``oof_f1_``) among those at least ``margin`` ahead and ``eligible`` for the tag."""
+        baseline = self.oof_f1_[BASELINE]
+        choice = np.array([BASELINE] * baseline.size, dtype=object)
+        best_gain = np.zeros(baseline.size)
+        for name, allowed in eligible.items():
+            gain = self.oof_f1_[name] - baseline
+            better = allowed & (gain >= self.margin) & (gain > best_gain)
+            choice[better] = name
+            best_gain[better] = gain[better]
+        return [str(name) for name in choice]
 
     def _predict(self, X: TrackScores) -> np.ndarray:
         decisions = np.zeros((X.n_tracks, X.n_tags), dtype=np.uint8)
