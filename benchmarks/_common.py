@@ -1,4 +1,5 @@
-"""Shared helpers for the benchmark scripts: large synthetic files and process measurement."""
+"""Shared helpers for the benchmark scripts: large synthetic files, process measurement and
+the shared Jamendo development data."""
 
 from __future__ import annotations
 
@@ -10,6 +11,12 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pa_csv
+
+from tagdecide import LabelledSet, read_labelled
+
+#: The real networks' scores with truth and artists (beside this repository, in ../shared).
+JAMENDO = Path(__file__).resolve().parents[2] / "shared" / "data" / "jamendo-moodtheme"
+NETWORKS = ("vggish", "amlag", "ylutokyo")
 
 N_TAGS, N_CATEGORIES = 248, 41
 TAGS = [f"tag-{j:03d}" for j in range(N_TAGS)]
@@ -65,3 +72,13 @@ def write_large_catalogue(folder: Path, n_tracks: int, seed: int = 0) -> tuple[P
             )
             pa_csv.write_csv(truth_table, y_out, pa_csv.WriteOptions(include_header=False))
     return x_path, y_path
+
+
+def read_jamendo(network: str, folder: Path = JAMENDO) -> LabelledSet:
+    """One network's Jamendo scores, the truth, and each track's artist as its group."""
+    return read_labelled(
+        folder / f"X_{network}.csv",
+        folder / "y.csv",
+        groups_path=folder / "groups.csv",
+        group_by="artist",
+    )

@@ -11,28 +11,23 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from tagdecide import compare_strategies, make_strategy, read_labelled, weighted_f1_score
+from _common import JAMENDO, NETWORKS, read_jamendo
 
-NETWORKS = ("vggish", "amlag", "ylutokyo")
+from tagdecide import compare_strategies, make_strategy, weighted_f1_score
+
 STRATEGIES = ("constant", "thresholds")
 
 
 def main() -> None:
-    default = Path(__file__).resolve().parents[2] / "shared" / "data" / "jamendo-moodtheme"
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=default)
+    parser.add_argument("--data", type=Path, default=JAMENDO)
     args = parser.parse_args()
     if not args.data.is_dir():
         raise SystemExit(f"{args.data}: not found (the shared development data)")
     header = f"{'network':<10} {'strategy':<11} {'even->odd':>10} {'5-fold CV by artist':>20}"
     print(header)
     for network in NETWORKS:
-        data = read_labelled(
-            args.data / f"X_{network}.csv",
-            args.data / "y.csv",
-            groups_path=args.data / "groups.csv",
-            group_by="artist",
-        )
+        data = read_jamendo(network, args.data)
         even, odd = slice(0, None, 2), slice(1, None, 2)
         board = compare_strategies(
             [make_strategy(name) for name in STRATEGIES],

@@ -14,17 +14,15 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 import numpy as np
+from _common import JAMENDO, NETWORKS, read_jamendo
 
-from tagdecide import available_strategies, make_strategy, read_labelled, weighted_f1_score
+from tagdecide import available_strategies, make_strategy, weighted_f1_score
 from tagdecide.data import TrackScores
 from tagdecide.demo import split_scores
 from tagdecide.synth import make_catalogue
 from tagdecide.taxonomy import Taxonomy
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "jamendo-moodtheme"
 
 
 def run(
@@ -78,15 +76,10 @@ def main() -> None:
             catalogue.taxonomy,
         )
         show(f"synthetic seed {seed}", results)
-    if args.skip_real or not DATA.is_dir():
+    if args.skip_real or not JAMENDO.is_dir():
         return
-    for network in ("vggish", "amlag", "ylutokyo"):
-        data = read_labelled(
-            DATA / f"X_{network}.csv",
-            DATA / "y.csv",
-            groups_path=DATA / "groups.csv",
-            group_by="artist",
-        )
+    for network in NETWORKS:
+        data = read_jamendo(network)
         even, odd = np.arange(0, data.scores.n_tracks, 2), np.arange(1, data.scores.n_tracks, 2)
         results = run(
             names,

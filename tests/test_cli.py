@@ -860,5 +860,5 @@ def test_fit_validate_options(dataset: Dataset, run_cli: RunCli, tmp_path: Path)
     assert not model.exists()
     code, _, err = run_cli([*base, "--validate-x", dataset.x_csv, "--validate-y", dataset.y_csv])
     assert code == 0, err
-    assert "auto (validation): tags per strategy" in err
+    assert "auto (validation, " in err and "): tags per strategy" in err
     assert json.loads(model.read_text())["state"]["chosen_on"] == "validation"

@@ -121,3 +121,19 @@ def test_demo_command_rejects_an_unknown_strategy(run_cli, tmp_path: Path) -> No
     assert code == 2
     assert "unknown strategy 'nope'" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "d").exists()
+
+
+def test_run_demo_writes_auto_when_it_is_among_the_strategies(tmp_path: Path) -> None:
+    result = run_demo(
+        tmp_path, n_tracks=SMALL, seed=2, n_folds=2, strategies=["constant", "thresholds", "auto"]
+    )
+    assert result.best == "auto"
+    model = load_model(tmp_path / "model.json")
+    assert model.name == "auto"
+    # Whatever the CV ranking, the figures printed for `auto` are those of the written model.
+    truth = read_truth(tmp_path / "catalogue" / "test_y.csv", model.tag_names_)
+    decisions = read_truth(tmp_path / "test_decisions.csv", model.tag_names_)
+    aligned = decisions.align_to(truth.ids, other_source="test_y.csv")
+    assert weighted_f1_score(truth.values, aligned) == pytest.approx(
+        result.held_out["auto"], abs=1e-3
+    )

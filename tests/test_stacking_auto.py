@@ -114,7 +114,10 @@ def test_auto_falls_back_to_thresholds_when_nothing_clearly_helps() -> None:
 
 def test_auto_switches_tags_where_a_candidate_wins_clearly_out_of_fold() -> None:
     X, Y, albums = correlated_data(n_tracks=1000, own_noise=2.0)
-    model = make_strategy("auto", candidates="thresholds,stacked").fit(X, Y, groups=albums)
+    model = make_strategy("auto", candidates="thresholds,stacked", rule="tag").fit(
+        X, Y, groups=albums
+    )
+    assert model.rule_ == "tag"
     assert model.chosen_counts().get("stacked", 0) >= 3
     for name, f1 in model.oof_f1_.items():
         assert f1.shape == (6,), name
@@ -145,7 +148,7 @@ def test_auto_with_validation_chooses_on_out_of_sample_tracks(tmp_path: Path) ->
     X_valid, Y_valid, _ = correlated_data(n_tracks=800, seed=1, own_noise=2.0)
     X_new, Y_new, _ = correlated_data(n_tracks=800, seed=2, own_noise=2.0)
     by_cv = make_strategy("auto", candidates="thresholds,stacked").fit(X, Y, groups=albums)
-    by_validation = make_strategy("auto", candidates="thresholds,stacked").fit(  # type: ignore[call-arg]
+    by_validation = make_strategy("auto", candidates="thresholds,stacked", rule="tag").fit(  # type: ignore[call-arg]
         X, Y, groups=albums, validation=(X_valid, Y_valid)
     )
     assert by_cv.chosen_on_ == "cross-validation"
@@ -167,3 +170,103 @@ def test_auto_validation_must_have_the_training_tags() -> None:
     other = TrackScores(X.ids, ("a", "b", "c", "d", "e", "z"), X.tag_scores)
     with pytest.raises(InputError, match="validation scores and truth must have the training"):
         make_strategy("auto").fit(X, Y, validation=(other, Y))  # type: ignore[call-arg]
+
+
+def test_auto_gives_every_tag_the_strategy_that_wins_overall_in_every_fold() -> None:
+    X, Y, albums = correlated_data(n_tracks=1000, own_noise=2.0)
+    model = make_strategy("auto", candidates="thresholds,stacked").fit(X, Y, groups=albums)
+    assert model.rule_ == "global"
+    assert model.choice_ == ["stacked"] * 6
+    gain = model.oof_weighted_f1_["stacked"] - model.oof_weighted_f1_["thresholds"]
+    assert gain >= model.global_margin
+    # The same out-of-fold figures, weighted by the training supports.
+    support = Y.sum(axis=0)
+    expected = (support * model.oof_f1_["stacked"]).sum() / support.sum()
+    assert model.oof_weighted_f1_["stacked"] == pytest.approx(expected)
+    stacked = make_strategy("stacked").fit(X, Y, groups=albums)
+    np.testing.assert_array_equal(model.predict(X), stacked.predict(X))
+
+
+def test_auto_global_rule_needs_a_win_in_every_fold() -> None:
+    X, Y, albums = correlated_data(n_tracks=1000, own_noise=2.0)
+    # An impossible margin: no candidate qualifies, so "global" keeps every tag on
+    # thresholds while "global-or-tag" falls back to choosing per tag.
+    strict = {"candidates": "thresholds,stacked", "global_margin": 1.0}
+    only_global = make_strategy("auto", rule="global", **strict).fit(X, Y, groups=albums)
+    assert only_global.rule_ == "global" and only_global.choice_ == ["thresholds"] * 6
+    fallback = make_strategy("auto", **strict).fit(X, Y, groups=albums)
+    assert fallback.rule_ == "tag" and "stacked" in fallback.choice_
+
+
+def test_auto_global_rule_keeps_thresholds_when_nothing_helps() -> None:
+    rng = np.random.default_rng(3)
+    truth = (rng.random((400, 6)) < 0.3).astype(np.uint8)
+    scores = np.clip(0.3 * truth + rng.random((400, 6)) * 0.7, 0, 1)
+    X = TrackScores(np.arange(400), TAGS, scores)
+    model = make_strategy("auto", candidates="thresholds,stacked,shrunk", rule="global").fit(
+        X, truth
+    )
+    assert model.choice_ == ["thresholds"] * 6
+
+
+def test_auto_rejects_an_unknown_rule() -> None:
+    X, Y, _ = correlated_data(n_tracks=200)
+    with pytest.raises(InputError, match="rule must be one of global-or-tag, tag, global"):
+        make_strategy("auto", candidates="thresholds", rule="sometimes").fit(X, Y)
+
+
+def test_auto_rule_and_overall_figures_survive_the_model_file(tmp_path: Path) -> None:
+    X, Y, albums = correlated_data(n_tracks=1000, own_noise=2.0)
+    model = make_strategy("auto", candidates="thresholds,stacked").fit(X, Y, groups=albums)
+    save_model(model, tmp_path / "model.json")
+    loaded = load_model(tmp_path / "model.json")
+    assert loaded.rule_ == model.rule_ == "global"  # type: ignore[attr-defined]
+    assert loaded.oof_weighted_f1_ == model.oof_weighted_f1_  # type: ignore[attr-defined]
+
+
+def test_auto_with_validation_takes_one_strategy_only_when_resamples_agree() -> None:
+    X, Y, albums = correlated_data(n_tracks=800, seed=0, own_noise=0.3)
+    X_valid, Y_valid, _ = correlated_data(n_tracks=800, seed=1, own_noise=2.0)
+    model = make_strategy("auto", candidates="thresholds,stacked").fit(  # type: ignore[call-arg]
+        X, Y, groups=albums, validation=(X_valid, Y_valid)
+    )
+    assert model.rule_ == "global" and model.choice_ == ["stacked"] * 6
+    # Validation tracks that carry no signal: no bootstrap agreement, no global choice.
+    noise = TrackScores(X_valid.ids, TAGS, np.random.default_rng(4).random((800, 6)))
+    model = make_strategy("auto", candidates="thresholds,stacked", rule="global").fit(  # type: ignore[call-arg]
+        X, Y, groups=albums, validation=(noise, Y_valid)
+    )
+    assert model.choice_ == ["thresholds"] * 6
+
+
+def test_bootstrap_wins_needs_nearly_every_resample() -> None:
+    from tagdecide.strategies.auto import _bootstrap_wins
+
+    rng = np.random.default_rng(5)
+    truth = (rng.random((300, 4)) < 0.3).astype(np.uint8)
+    baseline = (rng.random((300, 4)) < 0.3).astype(np.uint8)
+    wins = _bootstrap_wins(
+        truth, {"thresholds": baseline, "perfect": truth, "same": baseline.copy()}, seed=0
+    )
+    assert wins == {"thresholds": False, "perfect": True, "same": False}
+
+
+def test_fit_command_says_when_auto_took_one_strategy_for_every_tag(
+    run_cli, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from tagdecide.io import write_matrix
+
+    X, Y, albums = correlated_data(n_tracks=1000, own_noise=2.0)
+    write_matrix(tmp_path / "x.csv", X.ids, list(TAGS), X.tag_scores, decimals=6)
+    write_matrix(tmp_path / "y.csv", X.ids, list(TAGS), Y, decimals=0)
+    (tmp_path / "groups.csv").write_text(
+        "ChallengeID,album\n" + "".join(f"{i},{a}\n" for i, a in zip(X.ids, albums, strict=True))
+    )
+    code, _, err = run_cli(
+        ["fit", tmp_path / "x.csv", tmp_path / "y.csv", "--groups", tmp_path / "groups.csv",
+         "--out", tmp_path / "model.json"]
+    )  # fmt: skip
+    assert code == 0, err
+    assert (
+        "auto (cross-validation, one strategy for every tag): tags per strategy: stacked 6" in err
+    )

@@ -1,12 +1,19 @@
-"""``auto``: per tag, the strategy whose out-of-fold F1 is best — when it clearly is.
+"""``auto``: one strategy for every tag when it clearly wins overall, else a choice per tag.
 
 The metric is a sum over tags, so each tag may follow a different strategy. Every
 candidate is cross-validated on the training data (groups kept within folds: with albums
-or artists given, a strategy that only learned their fingerprints shows no gain). A tag
-leaves the per-tag threshold only when a candidate beats it out-of-fold by a margin and in
-most folds, so noise alone rarely moves a tag. The honest estimate of this choice is
-``tagdecide compare`` with ``auto`` among the strategies: there the whole choice is
-repeated inside each outer fold (nested cross-validation).
+or artists given, a strategy that only learned their fingerprints shows no gain).
+
+- Global: when a candidate's out-of-fold weighted F1 beats ``thresholds`` by a point
+  and in every fold, every tag follows it. Measured on real networks' scores, a strategy
+  that wins overall transfers better than the tags it happens to win out-of-fold.
+- Otherwise per tag: a tag leaves the per-tag threshold only when a candidate beats it
+  out-of-fold by 0.02 F1 and in every fold where the tag has positives, so noise alone
+  rarely moves a tag.
+
+The honest estimate of this choice is ``tagdecide compare`` with ``auto`` among the
+strategies: there the whole choice is repeated inside each outer fold (nested
+cross-validation).
 """
 
 from __future__ import annotations
@@ -25,8 +32,13 @@ from tagdecide.taxonomy import Taxonomy
 __all__ = ["AutoStrategy"]
 
 BASELINE = "thresholds"
+#: How ``auto`` may choose: one strategy for all tags, per tag, or global when one wins.
+RULES = ("global-or-tag", "tag", "global")
 #: Fewest positives a tag needs in a validation set for it to leave ``thresholds``.
 _MIN_VALIDATION_POSITIVES = 5
+#: Bootstrap resamples of a validation set, and the share a global choice must win.
+_BOOTSTRAPS = 200
+_BOOTSTRAP_WIN_SHARE = 0.95
 
 
 def _f1(truth: np.ndarray, decisions: np.ndarray) -> np.ndarray:
@@ -35,9 +47,35 @@ def _f1(truth: np.ndarray, decisions: np.ndarray) -> np.ndarray:
     return np.where(denominator > 0, 2 * counts.true_positives / np.maximum(denominator, 1), 0.0)
 
 
+def _bootstrap_wins(
+    truth: np.ndarray, decisions: dict[str, np.ndarray], *, seed: int
+) -> dict[str, bool]:
+    """Per candidate: does its weighted F1 beat ``thresholds`` in at least 95 % of
+    bootstrap resamples of the tracks? (A validation set's stand-in for "in every fold".)"""
+    rng = np.random.default_rng(seed)
+    weights = rng.multinomial(
+        truth.shape[0], np.full(truth.shape[0], 1 / truth.shape[0]), size=_BOOTSTRAPS
+    ).astype(float)
+    truth = truth.astype(float)
+    support = weights @ truth
+
+    def weighted(values: np.ndarray) -> np.ndarray:
+        values = values.astype(float)
+        true_positives = weights @ (truth * values)
+        denominator = support + weights @ values
+        f1 = np.where(denominator > 0, 2 * true_positives / np.maximum(denominator, 1e-12), 0.0)
+        return (support * f1).sum(axis=1) / np.maximum(support.sum(axis=1), 1)
+
+    baseline = weighted(decisions[BASELINE])
+    return {
+        name: bool(np.mean(weighted(values) > baseline) >= _BOOTSTRAP_WIN_SHARE)
+        for name, values in decisions.items()
+    }
+
+
 @register
 class AutoStrategy(Strategy):
-    """Choose per tag among candidate strategies by grouped out-of-fold F1.
+    """Choose among candidate strategies by grouped out-of-fold F1, overall or per tag.
 
     Parameters
     ----------
@@ -50,6 +88,13 @@ class AutoStrategy(Strategy):
         Out-of-fold F1 gain over ``thresholds`` a tag's candidate needs, in F1 points (0-1).
     min_win_share : float
         Share of the folds (those where the tag has positives) that the candidate must win.
+    rule : {"global-or-tag", "tag", "global"}
+        ``global``: every tag follows one candidate, the one whose out-of-fold weighted F1
+        beats ``thresholds`` by ``global_margin`` and in every fold (else ``thresholds``).
+        ``tag``: each tag chooses on its own (``margin``, ``min_win_share``).
+        ``global-or-tag``: the global choice when there is one, else the per-tag choice.
+    global_margin : float
+        Out-of-fold weighted-F1 gain over ``thresholds`` the global choice needs (0-1).
     seed : int
         Fold shuffling.
 
@@ -62,11 +107,16 @@ class AutoStrategy(Strategy):
     oof_f1_ : dict of str to ndarray
         Out-of-fold F1 of every candidate, per tag (F1 on the validation set when fitted
         with one; ``chosen_on_`` says which).
+    oof_weighted_f1_ : dict of str to float
+        The same, as weighted F1 over all tags.
+    rule_ : str
+        How the choice was made: ``global`` (one strategy for every tag) or ``tag``.
     """
 
     name = "auto"
     summary = (
-        "per tag, the strategy with the best grouped out-of-fold F1 (falls back to thresholds)"
+        "the strategy that wins grouped cross-validation overall, else the best per tag "
+        "(falls back to thresholds)"
     )
     reads_categories = True
 
@@ -75,13 +125,17 @@ class AutoStrategy(Strategy):
         candidates: str = "thresholds,shrunk,stacked,rowwise,hierarchical",
         n_folds: int = 5,
         margin: float = 0.02,
-        min_win_share: float = 0.8,
+        min_win_share: float = 1.0,
+        rule: str = "global-or-tag",
+        global_margin: float = 0.01,
         seed: int = 0,
     ) -> None:
         self.candidates = candidates
         self.n_folds = n_folds
         self.margin = margin
         self.min_win_share = min_win_share
+        self.rule = rule
+        self.global_margin = global_margin
         self.seed = seed
 
     def _usable_candidates(self, X: TrackScores) -> list[str]:
@@ -114,8 +168,11 @@ class AutoStrategy(Strategy):
         category) columns as ``X``. Training scores are often the networks' in-sample
         outputs, on which a tag's own score looks better than it will be on new tracks;
         such a set shows each candidate as new tracks will see it. Every candidate is then
-        fitted on all of ``X`` and a tag follows the one whose F1 on ``validation`` beats
-        ``thresholds`` by ``margin``, for tags with at least 5 positives there.
+        fitted on all of ``X``. Globally, every tag follows the candidate whose weighted F1
+        on ``validation`` beats ``thresholds`` by ``global_margin`` and in 95 % of
+        bootstrap resamples of its tracks; otherwise a tag follows the one whose F1 on
+        ``validation`` beats ``thresholds`` by ``margin``, for tags with at least 5
+        positives there.
         """
         if validation is not None:
             scores, truth = validation
@@ -154,13 +211,22 @@ class AutoStrategy(Strategy):
                 out_of_fold[name][test] = decisions
                 fold_f1[name][k] = _f1(Y[test], decisions)
         self.oof_f1_ = {name: _f1(Y, decisions) for name, decisions in out_of_fold.items()}
+        support = np.array([Y[test].sum(axis=0) for _, test in folds], dtype=float)
+        fold_weighted = {
+            name: (support * f1).sum(axis=1) / np.maximum(support.sum(axis=1), 1)
+            for name, f1 in fold_f1.items()
+        }
         counted = np.maximum(has_positives.sum(axis=0), 1)
-        self.choice_ = self._choose(
-            {
+        self.choice_ = self._decide(
+            Y,
+            per_tag={
                 name: ((fold_f1[name] > fold_f1[BASELINE]) & has_positives).sum(axis=0) / counted
                 >= self.min_win_share
                 for name in names
-            }
+            },
+            overall={
+                name: bool(np.all(fold_weighted[name] > fold_weighted[BASELINE])) for name in names
+            },
         )
         report("auto: fitting the chosen strategies", total - 1, total)
         self.models_ = {
@@ -177,11 +243,47 @@ class AutoStrategy(Strategy):
         for c, name in enumerate(names):
             report(f"auto: fitting {name}", c, len(names))
             fitted[name] = make_strategy(name).fit(X, Y, groups=groups, taxonomy=self.taxonomy_)
-        self.oof_f1_ = {name: _f1(truth, model.predict(scores)) for name, model in fitted.items()}
-        enough = np.asarray(truth).sum(axis=0) >= _MIN_VALIDATION_POSITIVES
-        self.choice_ = self._choose(dict.fromkeys(names, enough))
+        truth = np.asarray(truth)
+        decisions = {name: model.predict(scores) for name, model in fitted.items()}
+        self.oof_f1_ = {name: _f1(truth, values) for name, values in decisions.items()}
+        enough = truth.sum(axis=0) >= _MIN_VALIDATION_POSITIVES
+        self.choice_ = self._decide(
+            truth,
+            per_tag=dict.fromkeys(names, enough),
+            overall=_bootstrap_wins(truth, decisions, seed=self.seed),
+        )
         self.models_ = {name: fitted[name] for name in dict.fromkeys(self.choice_)}
         report("auto: done", len(names), len(names))
+
+    def _decide(
+        self, truth: np.ndarray, per_tag: dict[str, np.ndarray], overall: dict[str, bool]
+    ) -> list[str]:
+        """The strategy of every tag under ``rule``; sets ``rule_`` and ``oof_weighted_f1_``.
+
+        ``per_tag`` says, per candidate, which tags it may take (:meth:`_choose`);
+        ``overall`` whether it beat ``thresholds`` consistently over all tags (in every
+        fold, or in nearly every bootstrap resample of a validation set).
+        """
+        if self.rule not in RULES:
+            raise InputError(f"rule must be one of {', '.join(RULES)}, not {self.rule!r}")
+        support = truth.sum(axis=0)
+        self.oof_weighted_f1_ = {
+            name: float((support * f1).sum() / max(support.sum(), 1))
+            for name, f1 in self.oof_f1_.items()
+        }
+        if self.rule != "tag":
+            baseline = self.oof_weighted_f1_[BASELINE]
+            gains = {
+                name: value - baseline
+                for name, value in self.oof_weighted_f1_.items()
+                if name != BASELINE and overall[name] and value - baseline >= self.global_margin
+            }
+            if gains or self.rule == "global":
+                self.rule_ = "global"
+                best = max(gains, key=gains.__getitem__) if gains else BASELINE
+                return [best] * truth.shape[1]
+        self.rule_ = "tag"
+        return self._choose(per_tag)
 
     def _choose(self, eligible: dict[str, np.ndarray]) -> list[str]:
         """Per tag, the candidate with the largest F1 gain over ``thresholds`` (in
@@ -227,8 +329,10 @@ class AutoStrategy(Strategy):
     def get_state(self) -> dict[str, Any]:
         return {
             "chosen_on": self.chosen_on_,
+            "rule": self.rule_,
             "choice": self.choice_,
             "oof_f1": {name: values.tolist() for name, values in self.oof_f1_.items()},
+            "oof_weighted_f1": self.oof_weighted_f1_,
             "models": {
                 name: {
                     "params": model.get_params(),
@@ -245,7 +349,11 @@ class AutoStrategy(Strategy):
             raise ModelFileError(f"expected {len(self.tag_names_)} choices")
         self.choice_ = [str(name) for name in choice]
         self.chosen_on_ = str(state.get("chosen_on", "cross-validation"))
+        self.rule_ = str(state.get("rule", "tag"))
         self.oof_f1_ = {name: np.asarray(values) for name, values in state["oof_f1"].items()}
+        self.oof_weighted_f1_ = {
+            name: float(value) for name, value in state.get("oof_weighted_f1", {}).items()
+        }
         self.models_ = {}
         for name, spec in state["models"].items():
             try:
