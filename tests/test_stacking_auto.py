@@ -231,24 +231,33 @@ def test_auto_with_validation_takes_one_strategy_only_when_resamples_agree() -> 
         X, Y, groups=albums, validation=(X_valid, Y_valid)
     )
     assert model.rule_ == "global" and model.choice_ == ["stacked"] * 6
-    # Validation tracks that carry no signal: no bootstrap agreement, no global choice.
+    # Validation tracks that carry no signal: no bootstrap agreement, no global choice,
+    # and (by default, on a validation set) no choice per tag either.
     noise = TrackScores(X_valid.ids, TAGS, np.random.default_rng(4).random((800, 6)))
-    model = make_strategy("auto", candidates="thresholds,stacked", rule="global").fit(  # type: ignore[call-arg]
+    model = make_strategy("auto", candidates="thresholds,stacked").fit(  # type: ignore[call-arg]
         X, Y, groups=albums, validation=(noise, Y_valid)
     )
-    assert model.choice_ == ["thresholds"] * 6
+    assert model.rule_ == "global" and model.choice_ == ["thresholds"] * 6
 
 
-def test_bootstrap_wins_needs_nearly_every_resample() -> None:
-    from tagdecide.strategies.auto import _bootstrap_wins
+def test_bootstrap_win_shares_count_resamples_won_overall_and_per_tag() -> None:
+    from tagdecide.strategies.auto import _bootstrap_win_shares
 
     rng = np.random.default_rng(5)
     truth = (rng.random((300, 4)) < 0.3).astype(np.uint8)
     baseline = (rng.random((300, 4)) < 0.3).astype(np.uint8)
-    wins = _bootstrap_wins(
-        truth, {"thresholds": baseline, "perfect": truth, "same": baseline.copy()}, seed=0
+    better_on_first = baseline.copy()
+    better_on_first[:, 0] = truth[:, 0]
+    shares = _bootstrap_win_shares(
+        truth,
+        {"thresholds": baseline, "perfect": truth, "same": baseline.copy(), "one": better_on_first},
+        seed=0,
     )
-    assert wins == {"thresholds": False, "perfect": True, "same": False}
+    assert shares["perfect"][0] == 1.0 and (shares["perfect"][1] == 1.0).all()
+    assert shares["same"][0] == 0.0 and (shares["same"][1] == 0.0).all()
+    assert shares["thresholds"][0] == 0.0
+    assert shares["one"][0] == 1.0
+    np.testing.assert_array_equal(shares["one"][1], [1.0, 0.0, 0.0, 0.0])
 
 
 def test_fit_command_says_when_auto_took_one_strategy_for_every_tag(

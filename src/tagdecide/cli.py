@@ -245,7 +245,7 @@ def _demo_choice(best: str) -> str:
     type=click.Path(path_type=Path),
     default=None,
     help="With --strategy auto: scores of labelled tracks that are NOT the networks' "
-    "training tracks; auto then chooses per tag on them (with --validate-y).",
+    "training tracks; auto then chooses on them (with --validate-y).",
 )
 @click.option(
     "--validate-y", type=click.Path(path_type=Path), default=None, help="Truth of --validate-x."

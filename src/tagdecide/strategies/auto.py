@@ -36,7 +36,7 @@ BASELINE = "thresholds"
 RULES = ("global-or-tag", "tag", "global")
 #: Fewest positives a tag needs in a validation set for it to leave ``thresholds``.
 _MIN_VALIDATION_POSITIVES = 5
-#: Bootstrap resamples of a validation set, and the share a global choice must win.
+#: Bootstrap resamples of a validation set, and the share of them a choice must win.
 _BOOTSTRAPS = 200
 _BOOTSTRAP_WIN_SHARE = 0.95
 
@@ -47,30 +47,35 @@ def _f1(truth: np.ndarray, decisions: np.ndarray) -> np.ndarray:
     return np.where(denominator > 0, 2 * counts.true_positives / np.maximum(denominator, 1), 0.0)
 
 
-def _bootstrap_wins(
+def _bootstrap_win_shares(
     truth: np.ndarray, decisions: dict[str, np.ndarray], *, seed: int
-) -> dict[str, bool]:
-    """Per candidate: does its weighted F1 beat ``thresholds`` in at least 95 % of
-    bootstrap resamples of the tracks? (A validation set's stand-in for "in every fold".)"""
+) -> dict[str, tuple[float, np.ndarray]]:
+    """Per candidate, the share of bootstrap resamples of the tracks in which it beats
+    ``thresholds``: on weighted F1 over all tags, and on each tag's F1. (A validation
+    set's stand-in for "in every fold".)"""
     rng = np.random.default_rng(seed)
-    weights = rng.multinomial(
-        truth.shape[0], np.full(truth.shape[0], 1 / truth.shape[0]), size=_BOOTSTRAPS
-    ).astype(float)
+    n_tracks = truth.shape[0]
+    weights = rng.multinomial(n_tracks, np.full(n_tracks, 1 / n_tracks), size=_BOOTSTRAPS)
+    weights = weights.astype(float)
     truth = truth.astype(float)
     support = weights @ truth
 
-    def weighted(values: np.ndarray) -> np.ndarray:
+    def f1s(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         values = values.astype(float)
         true_positives = weights @ (truth * values)
         denominator = support + weights @ values
         f1 = np.where(denominator > 0, 2 * true_positives / np.maximum(denominator, 1e-12), 0.0)
-        return (support * f1).sum(axis=1) / np.maximum(support.sum(axis=1), 1)
+        return (support * f1).sum(axis=1) / np.maximum(support.sum(axis=1), 1), f1
 
-    baseline = weighted(decisions[BASELINE])
-    return {
-        name: bool(np.mean(weighted(values) > baseline) >= _BOOTSTRAP_WIN_SHARE)
-        for name, values in decisions.items()
-    }
+    overall, per_tag = f1s(decisions[BASELINE])
+    shares = {}
+    for name, values in decisions.items():
+        candidate_overall, candidate_per_tag = f1s(values)
+        shares[name] = (
+            float(np.mean(candidate_overall > overall)),
+            np.mean(candidate_per_tag > per_tag, axis=0),
+        )
+    return shares
 
 
 @register
@@ -88,11 +93,14 @@ class AutoStrategy(Strategy):
         Out-of-fold F1 gain over ``thresholds`` a tag's candidate needs, in F1 points (0-1).
     min_win_share : float
         Share of the folds (those where the tag has positives) that the candidate must win.
-    rule : {"global-or-tag", "tag", "global"}
+    rule : {None, "global-or-tag", "tag", "global"}
         ``global``: every tag follows one candidate, the one whose out-of-fold weighted F1
         beats ``thresholds`` by ``global_margin`` and in every fold (else ``thresholds``).
         ``tag``: each tag chooses on its own (``margin``, ``min_win_share``).
         ``global-or-tag``: the global choice when there is one, else the per-tag choice.
+        ``None`` (default): ``global-or-tag`` by cross-validation, ``global`` on a
+        validation set (one set of tracks, clustered in albums, is too few for choices
+        per tag: measured on real networks they did not transfer).
     global_margin : float
         Out-of-fold weighted-F1 gain over ``thresholds`` the global choice needs (0-1).
     seed : int
@@ -126,7 +134,7 @@ class AutoStrategy(Strategy):
         n_folds: int = 5,
         margin: float = 0.02,
         min_win_share: float = 1.0,
-        rule: str = "global-or-tag",
+        rule: str | None = None,
         global_margin: float = 0.01,
         seed: int = 0,
     ) -> None:
@@ -168,11 +176,12 @@ class AutoStrategy(Strategy):
         category) columns as ``X``. Training scores are often the networks' in-sample
         outputs, on which a tag's own score looks better than it will be on new tracks;
         such a set shows each candidate as new tracks will see it. Every candidate is then
-        fitted on all of ``X``. Globally, every tag follows the candidate whose weighted F1
-        on ``validation`` beats ``thresholds`` by ``global_margin`` and in 95 % of
-        bootstrap resamples of its tracks; otherwise a tag follows the one whose F1 on
-        ``validation`` beats ``thresholds`` by ``margin``, for tags with at least 5
-        positives there.
+        fitted on all of ``X``, and every tag follows the candidate whose weighted F1 on
+        ``validation`` beats ``thresholds`` by ``global_margin`` and in 95 % of bootstrap
+        resamples of its tracks (else ``thresholds``). With ``rule`` set to ``tag`` or
+        ``global-or-tag``, a tag may also follow the one whose F1 on ``validation`` beats
+        ``thresholds`` by ``margin`` and in 95 % of the resamples, for tags with at least
+        5 positives there.
         """
         if validation is not None:
             scores, truth = validation
@@ -247,10 +256,11 @@ class AutoStrategy(Strategy):
         decisions = {name: model.predict(scores) for name, model in fitted.items()}
         self.oof_f1_ = {name: _f1(truth, values) for name, values in decisions.items()}
         enough = truth.sum(axis=0) >= _MIN_VALIDATION_POSITIVES
+        shares = _bootstrap_win_shares(truth, decisions, seed=self.seed)
         self.choice_ = self._decide(
             truth,
-            per_tag=dict.fromkeys(names, enough),
-            overall=_bootstrap_wins(truth, decisions, seed=self.seed),
+            per_tag={name: enough & (shares[name][1] >= _BOOTSTRAP_WIN_SHARE) for name in names},
+            overall={name: shares[name][0] >= _BOOTSTRAP_WIN_SHARE for name in names},
         )
         self.models_ = {name: fitted[name] for name in dict.fromkeys(self.choice_)}
         report("auto: done", len(names), len(names))
@@ -264,21 +274,22 @@ class AutoStrategy(Strategy):
         ``overall`` whether it beat ``thresholds`` consistently over all tags (in every
         fold, or in nearly every bootstrap resample of a validation set).
         """
-        if self.rule not in RULES:
+        if self.rule is not None and self.rule not in RULES:
             raise InputError(f"rule must be one of {', '.join(RULES)}, not {self.rule!r}")
+        rule = self.rule or ("global" if self.chosen_on_ == "validation" else "global-or-tag")
         support = truth.sum(axis=0)
         self.oof_weighted_f1_ = {
             name: float((support * f1).sum() / max(support.sum(), 1))
             for name, f1 in self.oof_f1_.items()
         }
-        if self.rule != "tag":
+        if rule != "tag":
             baseline = self.oof_weighted_f1_[BASELINE]
             gains = {
                 name: value - baseline
                 for name, value in self.oof_weighted_f1_.items()
                 if name != BASELINE and overall[name] and value - baseline >= self.global_margin
             }
-            if gains or self.rule == "global":
+            if gains or rule == "global":
                 self.rule_ = "global"
                 best = max(gains, key=gains.__getitem__) if gains else BASELINE
                 return [best] * truth.shape[1]
