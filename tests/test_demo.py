@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tagdecide import read_labelled, read_taxonomy, read_truth, weighted_f1_score
-from tagdecide.demo import run_demo, split_scores, write_catalogue
+from tagdecide.demo import SAMPLE_TRACKS, run_demo, sample_choice_f1, split_scores, write_catalogue
 from tagdecide.model_file import load_model
 from tagdecide.synth import make_catalogue
 
@@ -59,6 +59,7 @@ def test_run_demo_chooses_by_cv_and_writes_a_usable_model(tmp_path: Path) -> Non
         on_step=steps.append,
     )
     assert steps, "the demo reports its steps"
+    assert result.with_sample is None  # auto is not among the strategies
     ranked = [row.strategy for row in result.leaderboard.results]
     assert result.best == ranked[0]
     means = [row.mean for row in result.leaderboard.results]
@@ -124,12 +125,14 @@ def test_demo_command_rejects_an_unknown_strategy(run_cli, tmp_path: Path) -> No
 
 
 def test_run_demo_writes_auto_when_it_is_among_the_strategies(tmp_path: Path) -> None:
-    result = run_demo(
-        tmp_path, n_tracks=SMALL, seed=2, n_folds=2, strategies=["constant", "thresholds", "auto"]
-    )
+    result = run_demo(tmp_path, n_tracks=600, seed=2, n_folds=2, strategies=["thresholds", "auto"])
     assert result.best == "auto"
     model = load_model(tmp_path / "model.json")
     assert model.name == "auto"
+    # The demo also shows auto choosing on a labelled sample of test tracks.
+    assert result.with_sample is not None
+    n_sample, f1 = result.with_sample
+    assert n_sample == SAMPLE_TRACKS and 0.0 < f1 <= 1.0
     # Whatever the CV ranking, the figures printed for `auto` are those of the written model.
     truth = read_truth(tmp_path / "catalogue" / "test_y.csv", model.tag_names_)
     decisions = read_truth(tmp_path / "test_decisions.csv", model.tag_names_)
@@ -137,3 +140,26 @@ def test_run_demo_writes_auto_when_it_is_among_the_strategies(tmp_path: Path) ->
     assert weighted_f1_score(truth.values, aligned) == pytest.approx(
         result.held_out["auto"], abs=1e-3
     )
+
+
+def test_sample_choice_decides_each_half_by_a_choice_made_on_the_other(catalogue) -> None:
+    from tagdecide import make_strategy
+
+    # With samples as large as the halves, the result is the two halves' cross-fit.
+    f1 = sample_choice_f1(catalogue, n_sample=10**6, seed=3)
+    train = split_scores(catalogue, catalogue.train)
+    test = split_scores(catalogue, catalogue.test)
+    albums = np.random.default_rng(3).permutation(np.unique(catalogue.test.albums))
+    first = np.isin(catalogue.test.albums, albums[: albums.size // 2])
+    decisions = np.zeros_like(catalogue.test.truth)
+    for chosen_on, decided in ((first, ~first), (~first, first)):
+        rows = np.flatnonzero(chosen_on)
+        model = make_strategy("auto").fit(
+            train,
+            catalogue.train.truth,
+            groups=catalogue.train.albums,
+            taxonomy=catalogue.taxonomy,
+            validation=(test.subset(rows), catalogue.test.truth[rows]),  # type: ignore[call-arg]
+        )
+        decisions[decided] = model.predict(test.subset(np.flatnonzero(decided)))
+    assert f1 == pytest.approx(weighted_f1_score(catalogue.test.truth, decisions))

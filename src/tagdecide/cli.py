@@ -190,6 +190,9 @@ def demo(
             f"{result.held_out[row.strategy]:.4f}",
             f"{result.train_fit[row.strategy]:.4f}",
         )
+    if result.with_sample is not None:
+        n_sample, f1 = result.with_sample
+        table.add_row(f"auto, {n_sample} labelled test tracks **", "–", f"{f1:.4f}", "–")
     console = _console()
     console.print(table)
     console.print(
@@ -198,6 +201,13 @@ def demo(
         "in-sample. Train scores come from the networks' own training tracks, so they are "
         "more optimistic than the test scores, as with real networks."
     )
+    if result.with_sample is not None:
+        console.print(
+            f"** auto choosing on {result.with_sample[0]} labelled tracks of test albums "
+            "(fit --validate-x/--validate-y) instead of cross-validating on train; "
+            "cross-fitted: each half of the test albums is decided by a choice made on "
+            "the other half."
+        )
     console.print("files written:")
     for path in result.files:
         console.print(f"  {path}")
