@@ -183,6 +183,8 @@ class AutoStrategy(Strategy):
         ``thresholds`` by ``margin`` and in 95 % of the resamples, for tags with at least
         5 positives there.
         """
+        if self.rule is not None and self.rule not in RULES:
+            raise InputError(f"rule must be one of {', '.join(RULES)}, not {self.rule!r}")
         if validation is not None:
             scores, truth = validation
             if scores.tag_names != X.tag_names or np.shape(truth) != scores.tag_scores.shape:
@@ -274,8 +276,6 @@ class AutoStrategy(Strategy):
         ``overall`` whether it beat ``thresholds`` consistently over all tags (in every
         fold, or in nearly every bootstrap resample of a validation set).
         """
-        if self.rule is not None and self.rule not in RULES:
-            raise InputError(f"rule must be one of {', '.join(RULES)}, not {self.rule!r}")
         rule = self.rule or ("global" if self.chosen_on_ == "validation" else "global-or-tag")
         support = truth.sum(axis=0)
         self.oof_weighted_f1_ = {
