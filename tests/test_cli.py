@@ -862,3 +862,86 @@ def test_fit_validate_options(dataset: Dataset, run_cli: RunCli, tmp_path: Path)
     assert code == 0, err
     assert "auto (validation, " in err and "): tags per strategy" in err
     assert json.loads(model.read_text())["state"]["chosen_on"] == "validation"
+
+
+def test_fit_param_sets_the_strategy_parameters(
+    dataset: Dataset, run_cli: RunCli, tmp_path: Path
+) -> None:
+    model = tmp_path / "model.json"
+    code, _, err = run_cli(
+        ["fit", dataset.x_csv, dataset.y_csv, "--labels", dataset.labels, "--out", model,
+         "--strategy", "auto", "--param", "rule=tag", "--param", "candidates=thresholds,shrunk",
+         "--param", "n_folds=3", "--param", "margin=0.05"]
+    )  # fmt: skip
+    assert code == 0, err
+    params = json.loads(model.read_text())["strategy"]["params"]
+    assert params["rule"] == "tag" and params["n_folds"] == 3 and params["margin"] == 0.05
+    assert params["candidates"] == "thresholds,shrunk"
+    code, _, err = run_cli(
+        ["fit", dataset.x_csv, dataset.y_csv, "--out", model, "--strategy", "stacked",
+         "--param", "blend=none"]
+    )  # fmt: skip
+    assert code == 0, err
+    assert json.loads(model.read_text())["strategy"]["params"]["blend"] is None
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        (["rule"], "--param wants KEY=VALUE, got 'rule'"),
+        (["=3"], "--param wants KEY=VALUE"),
+        (["nope=1"], "strategy 'auto' takes no parameter 'nope'; it takes candidates"),
+        (["n_folds=1.5"], "--param n_folds='1.5': expected int"),
+        (["margin=abc"], "--param margin='abc': expected float"),
+        (["margin=nan"], "--param margin='nan': expected a finite number"),
+        (["rule=sometimes"], "rule must be one of global-or-tag, tag, global"),
+        (["candidates=thresholds,nope"], "unknown strategy 'nope'"),
+        (["candidates=thresholds,auto"], "auto cannot be its own candidate"),
+    ],
+)
+def test_fit_param_rejects_bad_parameters(
+    dataset: Dataset, run_cli: RunCli, tmp_path: Path, params: list[str], expected: str
+) -> None:
+    model = tmp_path / "model.json"
+    model.write_text("old model")
+    args = ["fit", dataset.x_csv, dataset.y_csv, "--out", model]
+    for pair in params:
+        args += ["--param", pair]
+    code, _, err = run_cli(args)
+    assert code == 2
+    assert expected in _error_line(err)
+    assert model.read_text() == "old model"
+
+
+def test_fit_threshold_and_param_threshold_do_not_go_together(
+    dataset: Dataset, run_cli: RunCli, tmp_path: Path
+) -> None:
+    code, _, err = run_cli(
+        ["fit", dataset.x_csv, dataset.y_csv, "--out", tmp_path / "m.json", "--strategy",
+         "constant", "--threshold", "0.3", "--param", "threshold=0.4"]
+    )  # fmt: skip
+    assert code == 2 and "not both" in _error_line(err)
+    code, _, err = run_cli(
+        ["fit", dataset.x_csv, dataset.y_csv, "--out", tmp_path / "m.json", "--strategy",
+         "constant", "--param", "threshold=0.4"]
+    )  # fmt: skip
+    assert code == 0, err
+    assert json.loads((tmp_path / "m.json").read_text())["strategy"]["params"]["threshold"] == 0.4
+
+
+def test_strategies_command_lists_parameters(run_cli: RunCli) -> None:
+    code, out, _ = run_cli(["strategies"])
+    assert code == 0
+    assert "rule=None" in out and "blend=1.0" in out and "threshold=0.5" in out
+
+
+def test_fit_param_out_of_range_is_refused_before_reading(
+    dataset: Dataset, run_cli: RunCli, tmp_path: Path
+) -> None:
+    # A missing X proves nothing was read: the parameter error comes first.
+    code, _, err = run_cli(
+        ["fit", tmp_path / "absent.csv", dataset.y_csv, "--out", tmp_path / "m.json",
+         "--strategy", "stacked", "--param", "blend=1.5"]
+    )  # fmt: skip
+    assert code == 2 and "blend must be in [0, 1] or None; got 1.5" in _error_line(err)
+    assert not (tmp_path / "m.json").exists()

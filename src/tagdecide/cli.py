@@ -238,6 +238,14 @@ def _demo_choice(best: str) -> str:
     help="For --strategy constant: the threshold (default 0.5).",
 )
 @click.option(
+    "--param",
+    "param_pairs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A parameter of the strategy (repeatable), e.g. --param rule=tag for auto; "
+    "`tagdecide strategies` lists them.",
+)
+@click.option(
     "--out",
     "out_path",
     type=click.Path(path_type=Path),
@@ -269,6 +277,7 @@ def fit(
     group_by: str | None,
     strategy: str,
     threshold: float | None,
+    param_pairs: tuple[str, ...],
     out_path: Path,
     check_x: Path | None,
     validate_x: Path | None,
@@ -282,14 +291,19 @@ def fit(
     from tagdecide.model_file import save_model
     from tagdecide.progress import reporting
     from tagdecide.shift import ScoreSummary, compare_to
-    from tagdecide.strategies import AutoStrategy, make_strategy, strategy_class
+    from tagdecide.strategies import AutoStrategy, make_strategy, parse_params, strategy_class
 
     if (validate_x is None) != (validate_y is None):
         raise InputError("--validate-x and --validate-y go together: give both or neither")
     if validate_x is not None and strategy != "auto":
         raise InputError("--validate-x/--validate-y choose among strategies: use --strategy auto")
-    params = {} if threshold is None else {"threshold": threshold}
+    params = parse_params(strategy, param_pairs)
+    if threshold is not None:
+        if "threshold" in params:
+            raise InputError("give --threshold or --param threshold=..., not both")
+        params["threshold"] = threshold
     model = make_strategy(strategy, **params)
+    model.check_params()
     data = read_labelled(
         train_x,
         train_y,
@@ -825,11 +839,18 @@ def serve(model_path: Path, host: str, port: int) -> None:
 
 @cli.command("strategies")
 def list_strategies() -> None:
-    """List the decision strategies."""
+    """List the decision strategies and their parameters (`fit --param KEY=VALUE`)."""
+    import inspect
+
     from tagdecide.strategies import available_strategies, strategy_class
 
     for name in available_strategies():
-        click.echo(f"{name:<12} {strategy_class(name).summary}")
+        cls = strategy_class(name)
+        click.echo(f"{name:<12} {cls.summary}")
+        defaults = inspect.signature(cls.__init__).parameters
+        params = [f"{key}={defaults[key].default!r}" for key in cls.param_names()]
+        if params:
+            click.echo(f"{'':<12} parameters: {', '.join(params)}")
 
 
 def _show_warning(

@@ -6,6 +6,7 @@ from tagdecide.strategies.base import (
     ThresholdStrategy,
     available_strategies,
     make_strategy,
+    parse_params,
     register,
     strategy_class,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "ThresholdStrategy",
     "available_strategies",
     "make_strategy",
+    "parse_params",
     "register",
     "strategy_class",
 ]

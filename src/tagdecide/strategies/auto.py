@@ -146,6 +146,15 @@ class AutoStrategy(Strategy):
         self.global_margin = global_margin
         self.seed = seed
 
+    def check_params(self) -> None:
+        if self.rule is not None and self.rule not in RULES:
+            raise InputError(f"rule must be one of {', '.join(RULES)}, not {self.rule!r}")
+        for name in self.candidates.split(","):
+            if name.strip() == self.name:
+                raise InputError("auto cannot be its own candidate")
+            if name.strip():
+                strategy_class(name.strip())  # unknown names raise
+
     def _usable_candidates(self, X: TrackScores) -> list[str]:
         names = [name.strip() for name in self.candidates.split(",") if name.strip()]
         if BASELINE not in names:
@@ -183,8 +192,6 @@ class AutoStrategy(Strategy):
         ``thresholds`` by ``margin`` and in 95 % of the resamples, for tags with at least
         5 positives there.
         """
-        if self.rule is not None and self.rule not in RULES:
-            raise InputError(f"rule must be one of {', '.join(RULES)}, not {self.rule!r}")
         if validation is not None:
             scores, truth = validation
             if scores.tag_names != X.tag_names or np.shape(truth) != scores.tag_scores.shape:

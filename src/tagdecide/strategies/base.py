@@ -9,6 +9,9 @@ parameters, :meth:`Strategy.fit` learns attributes ending in ``_`` and returns `
 from __future__ import annotations
 
 import inspect
+import math
+import typing
+from collections.abc import Sequence
 from typing import Any, ClassVar, Self, TypeVar
 
 import numpy as np
@@ -24,6 +27,7 @@ __all__ = [
     "ThresholdStrategy",
     "available_strategies",
     "make_strategy",
+    "parse_params",
     "register",
     "strategy_class",
 ]
@@ -66,6 +70,44 @@ def make_strategy(name: str, **params: Any) -> Strategy:
     return cls(**params)
 
 
+def parse_params(name: str, pairs: Sequence[str]) -> dict[str, Any]:
+    """Keyword parameters of strategy ``name`` from ``KEY=VALUE`` texts (the command line's
+    ``--param``), each value converted to the type the parameter is declared with
+    (``none`` gives ``None`` where the parameter allows it)."""
+    cls = strategy_class(name)
+    accepted = cls.param_names()
+    hints = typing.get_type_hints(cls.__init__)
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        key, equals, text = pair.partition("=")
+        key = key.strip()
+        if not equals or not key:
+            raise InputError(f"--param wants KEY=VALUE, got {pair!r}")
+        if key not in accepted:
+            raise InputError(
+                f"strategy {name!r} takes no parameter {key!r}; "
+                f"it takes {', '.join(accepted) or 'none'}"
+            )
+        types = typing.get_args(hints[key]) or (hints[key],)
+        if text.strip().lower() == "none" and type(None) in types:
+            params[key] = None
+            continue
+        for kind in (int, float, str):
+            if kind in types:
+                try:
+                    value = kind(text)
+                except ValueError:
+                    continue
+                if isinstance(value, float) and not math.isfinite(value):
+                    raise InputError(f"--param {key}={text!r}: expected a finite number")
+                params[key] = value
+                break
+        else:
+            expected = " or ".join(kind.__name__ for kind in types if kind is not type(None))
+            raise InputError(f"--param {key}={text!r}: expected {expected}")
+    return params
+
+
 class Strategy:
     """Base class: learns from scores and truth how to decide each (track, tag).
 
@@ -95,6 +137,10 @@ class Strategy:
         """Names of the keyword parameters of ``__init__``."""
         signature = inspect.signature(cls.__init__)
         return [name for name in signature.parameters if name != "self"]
+
+    def check_params(self) -> None:
+        """Raise :class:`InputError` for parameters that no data can make valid (called by
+        :meth:`fit`, and by the command line before it reads any file)."""
 
     def get_params(self) -> dict[str, Any]:
         """Parameters as given to ``__init__``."""
@@ -135,6 +181,7 @@ class Strategy:
         -------
         self
         """
+        self.check_params()
         Y = np.asarray(Y)
         if Y.shape != X.tag_scores.shape:
             raise InputError(f"truth has shape {Y.shape} but scores {X.tag_scores.shape}")

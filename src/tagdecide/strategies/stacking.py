@@ -99,6 +99,10 @@ class StackedThresholds(ThresholdStrategy):
         self.min_positives = min_positives
         self.seed = seed
 
+    def check_params(self) -> None:
+        if self.blend is not None and not 0.0 <= float(self.blend) <= 1.0:
+            raise InputError(f"blend must be in [0, 1] or None; got {self.blend}")
+
     def _features(self, X: TrackScores) -> np.ndarray:
         if self.category_names_:
             assert X.category_scores is not None
@@ -141,8 +145,6 @@ class StackedThresholds(ThresholdStrategy):
                 self.blend_[better] = weight
                 best_f1 = np.maximum(best_f1, f1)
         else:
-            if not 0.0 <= float(self.blend) <= 1.0:
-                raise InputError(f"blend must be in [0, 1] or None; got {self.blend}")
             self.blend_ = np.full(X.n_tags, float(self.blend))
         self.blend_[self.n_positives_ < self.min_positives] = 0.0
         blended = self.blend_ * stacked + (1 - self.blend_) * own
