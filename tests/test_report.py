@@ -136,6 +136,18 @@ def test_report_of_another_strategy_says_thresholds_are_not_computed(dataset: Da
     assert len(re.findall(r"<img ", page)) == 4  # no per-group charts
 
 
+def test_report_of_an_auto_model_says_how_it_chose(dataset: Dataset) -> None:
+    model, data, taxonomy = _fitted(dataset, "auto")
+    page = build_report(model, data.scores, data.truth, taxonomy)
+    note = re.search(r'<p class="note" id="choice">(.*?)</p>', page)
+    assert note is not None
+    assert note.group(1) == f"{model.choice_summary()}."
+    assert note.group(1).startswith("auto (cross-validation, ")
+    # Other strategies have no such line.
+    other, data, taxonomy = _fitted(dataset, "thresholds")
+    assert 'id="choice"' not in build_report(other, data.scores, data.truth, taxonomy)
+
+
 def test_report_refuses_truth_of_the_wrong_shape(dataset: Dataset) -> None:
     model, data, taxonomy = _fitted(dataset, "thresholds")
     with pytest.raises(InputError, match=r"truth has shape \(59, 5\); expected \(60, 5\)"):

@@ -337,9 +337,7 @@ def fit(
         + f"; model written to {out_path}",
     )
     if isinstance(model, AutoStrategy):
-        counts = ", ".join(f"{name} {count}" for name, count in model.chosen_counts().items())
-        how = "one strategy for every tag" if model.rule_ == "global" else "chosen per tag"
-        _say(quiet, f"auto ({model.chosen_on_}, {how}): tags per strategy: {counts}")
+        _say(quiet, model.choice_summary())
     if data.groups is None and model.name == "auto" and validate_x is None:
         _say(quiet, f"note: {NO_GROUPS_NOTE}")
     if check_x is not None and new_scores is not None:

@@ -427,6 +427,8 @@ def build_report(
         for key, title, content in sections
     )
     title = f"tagdecide report: {model.name} on {scores.n_tracks} tracks"
+    choice = getattr(model, "choice_summary", None)
+    choice_note = f'<p class="note" id="choice">{html.escape(choice())}.</p>\n' if choice else ""
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">\n'
@@ -434,7 +436,7 @@ def build_report(
         f"<h1>{html.escape(title)}</h1>\n"
         f'<p class="note">{scores.n_tracks} tracks × {len(tag_names)} tags; strategy '
         f"{html.escape(model.name)}; decisions: value &gt;= threshold; tagdecide "
-        f"{__version__}.</p>\n{body}\n</body></html>\n"
+        f"{__version__}.</p>\n{choice_note}{body}\n</body></html>\n"
     )
 
 

@@ -344,6 +344,14 @@ class AutoStrategy(Strategy):
         """How many tags follow each strategy."""
         return {name: self.choice_.count(name) for name in self.models_}
 
+    def choice_summary(self) -> str:
+        """One line: what the choice was made on, how, and how many tags follow each
+        strategy, e.g. ``auto (cross-validation, chosen per tag): tags per strategy:
+        thresholds 239, rowwise 5, hierarchical 4``."""
+        how = "one strategy for every tag" if self.rule_ == "global" else "chosen per tag"
+        counts = ", ".join(f"{name} {count}" for name, count in self.chosen_counts().items())
+        return f"auto ({self.chosen_on_}, {how}): tags per strategy: {counts}"
+
     def get_state(self) -> dict[str, Any]:
         return {
             "chosen_on": self.chosen_on_,
