@@ -71,7 +71,7 @@ class StackedThresholds(ThresholdStrategy):
         scores are in-sample and over-confident, so an out-of-fold choice on them
         under-rates the stacked score for new tracks (on the synthetic catalogue it picks
         weights near 0.1 and gains 1.2 points on test, where weight 1 gains 3.8). ``auto``
-        decides per tag, with grouped cross-validation, whether stacking transfers at all.
+        decides, with grouped cross-validation, whether stacking transfers (for all tags or some).
     n_folds : int
         Folds of the out-of-fold training (groups stay within one fold).
     min_positives : int
