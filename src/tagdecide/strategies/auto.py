@@ -5,7 +5,7 @@ candidate is cross-validated on the training data (groups kept within folds: wit
 or artists given, a strategy that only learned their fingerprints shows no gain).
 
 - Global: when a candidate's out-of-fold weighted F1 beats ``thresholds`` by a point
-  and in every fold, every tag follows it. Measured on real networks' scores, a strategy
+  and in 4 folds of 5, every tag follows it. Measured on real networks' scores, a strategy
   that wins overall transfers better than the tags it happens to win out-of-fold.
 - Otherwise per tag: a tag leaves the per-tag threshold only when a candidate beats it
   out-of-fold by 0.02 F1 and in every fold where the tag has positives, so noise alone
@@ -52,7 +52,7 @@ def _bootstrap_win_shares(
 ) -> dict[str, tuple[float, np.ndarray]]:
     """Per candidate, the share of bootstrap resamples of the tracks in which it beats
     ``thresholds``: on weighted F1 over all tags, and on each tag's F1. (A validation
-    set's stand-in for "in every fold".)"""
+    set's stand-in for "in most folds".)"""
     rng = np.random.default_rng(seed)
     n_tracks = truth.shape[0]
     weights = rng.multinomial(n_tracks, np.full(n_tracks, 1 / n_tracks), size=_BOOTSTRAPS)
@@ -95,7 +95,8 @@ class AutoStrategy(Strategy):
         Share of the folds (those where the tag has positives) that the candidate must win.
     rule : {None, "global-or-tag", "tag", "global"}
         ``global``: every tag follows one candidate, the one whose out-of-fold weighted F1
-        beats ``thresholds`` by ``global_margin`` and in every fold (else ``thresholds``).
+        beats ``thresholds`` by ``global_margin`` and in ``global_win_share`` of the folds
+        (else ``thresholds``).
         ``tag``: each tag chooses on its own (``margin``, ``min_win_share``).
         ``global-or-tag``: the global choice when there is one, else the per-tag choice.
         ``None`` (default): ``global-or-tag`` by cross-validation, ``global`` on a
@@ -103,6 +104,9 @@ class AutoStrategy(Strategy):
         per tag: measured on real networks they did not transfer).
     global_margin : float
         Out-of-fold weighted-F1 gain over ``thresholds`` the global choice needs (0-1).
+    global_win_share : float
+        Share of the folds in which the global choice must beat ``thresholds`` on
+        weighted F1.
     seed : int
         Fold shuffling.
 
@@ -136,6 +140,7 @@ class AutoStrategy(Strategy):
         min_win_share: float = 1.0,
         rule: str | None = None,
         global_margin: float = 0.01,
+        global_win_share: float = 0.8,
         seed: int = 0,
     ) -> None:
         self.candidates = candidates
@@ -144,6 +149,7 @@ class AutoStrategy(Strategy):
         self.min_win_share = min_win_share
         self.rule = rule
         self.global_margin = global_margin
+        self.global_win_share = global_win_share
         self.seed = seed
 
     def check_params(self) -> None:
@@ -243,7 +249,10 @@ class AutoStrategy(Strategy):
                 for name in names
             },
             overall={
-                name: bool(np.all(fold_weighted[name] > fold_weighted[BASELINE])) for name in names
+                name: bool(
+                    np.mean(fold_weighted[name] > fold_weighted[BASELINE]) >= self.global_win_share
+                )
+                for name in names
             },
         )
         report("auto: fitting the chosen strategies", total - 1, total)
@@ -280,8 +289,8 @@ class AutoStrategy(Strategy):
         """The strategy of every tag under ``rule``; sets ``rule_`` and ``oof_weighted_f1_``.
 
         ``per_tag`` says, per candidate, which tags it may take (:meth:`_choose`);
-        ``overall`` whether it beat ``thresholds`` consistently over all tags (in every
-        fold, or in nearly every bootstrap resample of a validation set).
+        ``overall`` whether it beat ``thresholds`` consistently over all tags (in most
+        folds, or in nearly every bootstrap resample of a validation set).
         """
         rule = self.rule or ("global" if self.chosen_on_ == "validation" else "global-or-tag")
         support = truth.sum(axis=0)
