@@ -312,7 +312,11 @@ def test_model_info(client: TestClient, plain_model: Strategy) -> None:
     info = client.get("/v1/model").json()
     assert info["tags"] == list(TAGS)
     assert info["categories"] == [] and info["ignored_categories"] == []
-    assert info["strategy"] == {"name": "thresholds", "params": plain_model.get_params()}
+    assert info["strategy"] == {
+        "name": "thresholds",
+        "params": plain_model.get_params(),
+        "choice": None,
+    }
     assert info["format"] == "tagdecide-model" and info["format_version"] == 1
     assert info["package_version"] == tagdecide.__version__
     assert info["training_n_tracks"] == N_TRACKS
@@ -378,3 +382,13 @@ def test_serve_command(plain_model: Strategy, tmp_path: Path) -> None:
             server.kill()
             _, stderr = server.communicate(timeout=15)
     assert f"at http://127.0.0.1:{port}" in stderr.decode()
+
+
+def test_model_info_says_how_an_auto_model_chose(client: TestClient) -> None:
+    scores, truth = _training()
+    tags_only = TrackScores(scores.ids, TAGS, scores.tag_scores)
+    model = tagdecide.make_strategy("auto", candidates="thresholds,shrunk").fit(tags_only, truth)
+    info = TestClient(create_app(model)).get("/v1/model").json()
+    assert info["strategy"]["choice"] == model.choice_summary()  # type: ignore[attr-defined]
+    assert info["strategy"]["choice"].startswith("auto (cross-validation, ")
+    assert client.get("/v1/model").json()["strategy"]["choice"] is None  # thresholds

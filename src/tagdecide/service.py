@@ -39,7 +39,7 @@ from tagdecide._version import __version__
 from tagdecide.data import TrackScores
 from tagdecide.errors import TagdecideError, list_some
 from tagdecide.model_file import FORMAT_NAME, FORMAT_VERSION
-from tagdecide.strategies import Strategy
+from tagdecide.strategies import AutoStrategy, Strategy
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
@@ -92,6 +92,9 @@ class DecideResponse(BaseModel):
 class StrategyInfo(BaseModel):
     name: str
     params: dict[str, Any]
+    choice: str | None = Field(
+        None, description="For auto: what it chose on, how, and how many tags follow each."
+    )
 
 
 class ModelInfo(BaseModel):
@@ -340,7 +343,11 @@ class _Decider:
     def info(self) -> ModelInfo:
         model = self.model
         return ModelInfo(
-            strategy=StrategyInfo(name=model.name, params=model.get_params()),
+            strategy=StrategyInfo(
+                name=model.name,
+                params=model.get_params(),
+                choice=model.choice_summary() if isinstance(model, AutoStrategy) else None,
+            ),
             tags=list(self.tag_names),
             categories=list(self.category_names),
             ignored_categories=list(self.ignored_categories),
