@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,10 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from tagdecide import LabelledSet, read_labelled
+from tagdecide.data import TrackScores
+from tagdecide.demo import split_scores
+from tagdecide.synth import make_catalogue
+from tagdecide.taxonomy import Taxonomy
 
 #: The real networks' scores with truth and artists (beside this repository, in ../shared).
 JAMENDO = Path(__file__).resolve().parents[2] / "shared" / "data" / "jamendo-moodtheme"
@@ -82,3 +87,59 @@ def read_jamendo(network: str, folder: Path = JAMENDO) -> LabelledSet:
         groups_path=folder / "groups.csv",
         group_by="artist",
     )
+
+
+@dataclass(frozen=True)
+class Split:
+    """A labelled set cut in two: fit on the training part, score on the test part."""
+
+    train: TrackScores
+    train_truth: np.ndarray
+    test: TrackScores
+    test_truth: np.ndarray
+    groups: np.ndarray | None  # of the training tracks, for grouped cross-validation
+    taxonomy: Taxonomy | None = None
+
+
+def synthetic_split(seed: int) -> Split:
+    """The built-in synthetic catalogue: train (albums as groups) and test (new albums)."""
+    catalogue = make_catalogue(seed=seed)
+    return Split(
+        split_scores(catalogue, catalogue.train),
+        catalogue.train.truth,
+        split_scores(catalogue, catalogue.test),
+        catalogue.test.truth,
+        catalogue.train.albums,
+        catalogue.taxonomy,
+    )
+
+
+def _cut(data: LabelledSet, train: np.ndarray, test: np.ndarray, grouped: bool) -> Split:
+    groups = data.groups[train] if grouped and data.groups is not None else None
+    return Split(
+        data.scores.subset(train),
+        data.truth[train],
+        data.scores.subset(test),
+        data.truth[test],
+        groups,
+    )
+
+
+def known_artists_split(data: LabelledSet, seed: int | None = None) -> Split:
+    """Tracks of the same artists on both sides, no groups: even rows -> odd rows, or
+    (with ``seed``) a random half of the tracks -> the other half."""
+    n = data.scores.n_tracks
+    if seed is None:
+        return _cut(data, np.arange(0, n, 2), np.arange(1, n, 2), grouped=False)
+    order = np.random.default_rng(100 + seed).permutation(n)
+    return _cut(data, np.sort(order[: n // 2]), np.sort(order[n // 2 :]), grouped=False)
+
+
+def new_artists_split(data: LabelledSet, seed: int = 0) -> Split:
+    """Artist-disjoint halves (artists shuffled with ``seed``), the training half's
+    artists given as groups."""
+    assert data.groups is not None
+    artists = np.unique(data.groups)
+    np.random.default_rng(seed).shuffle(artists)
+    in_train = np.isin(data.groups, artists[: artists.size // 2])
+    return _cut(data, np.flatnonzero(in_train), np.flatnonzero(~in_train), grouped=True)

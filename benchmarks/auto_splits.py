@@ -15,28 +15,28 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from _common import JAMENDO, NETWORKS, read_jamendo
+from _common import (
+    JAMENDO,
+    NETWORKS,
+    Split,
+    known_artists_split,
+    new_artists_split,
+    read_jamendo,
+)
 
 from tagdecide import make_strategy, weighted_f1_score
-from tagdecide.data import TrackScores
 
 
-def gain(
-    train: TrackScores,
-    train_truth: np.ndarray,
-    test: TrackScores,
-    test_truth: np.ndarray,
-    groups: np.ndarray | None,
-) -> tuple[float, str]:
-    baseline = make_strategy("thresholds").fit(train, train_truth, groups=groups)
-    auto = make_strategy("auto").fit(train, train_truth, groups=groups)
-    f1 = weighted_f1_score(test_truth, auto.predict(test))
+def gain(split: Split) -> tuple[float, str]:
+    baseline = make_strategy("thresholds").fit(split.train, split.train_truth, groups=split.groups)
+    auto = make_strategy("auto").fit(split.train, split.train_truth, groups=split.groups)
+    f1 = weighted_f1_score(split.test_truth, auto.predict(split.test))
     chosen = (
         f"global {auto.choice_[0]}"  # type: ignore[attr-defined]
         if auto.rule_ == "global"  # type: ignore[attr-defined]
         else "per tag"
     )
-    return 100 * (f1 - weighted_f1_score(test_truth, baseline.predict(test))), chosen
+    return 100 * (f1 - weighted_f1_score(split.test_truth, baseline.predict(split.test))), chosen
 
 
 def main() -> None:
@@ -49,25 +49,11 @@ def main() -> None:
     print("auto - thresholds, weighted F1 points on the held-out half: mean [min, max]")
     for network in NETWORKS:
         data = read_jamendo(network)
-        X, Y, artists_of = data.scores, data.truth, data.groups
-        assert artists_of is not None
-        n = X.n_tracks
-        known = []
-        for split in range(args.known):
-            if split == 0:
-                train, test = np.arange(0, n, 2), np.arange(1, n, 2)
-            else:
-                order = np.random.default_rng(100 + split).permutation(n)
-                train, test = np.sort(order[: n // 2]), np.sort(order[n // 2 :])
-            known.append(gain(X.subset(train), Y[train], X.subset(test), Y[test], None))
-        new = []
-        artists = np.unique(artists_of)
-        for split in range(args.new):
-            shuffled = artists.copy()
-            np.random.default_rng(split).shuffle(shuffled)
-            in_train = np.isin(artists_of, shuffled[: shuffled.size // 2])
-            train, test = np.flatnonzero(in_train), np.flatnonzero(~in_train)
-            new.append(gain(X.subset(train), Y[train], X.subset(test), Y[test], artists_of[train]))
+        known = [
+            gain(known_artists_split(data, None if split == 0 else split))
+            for split in range(args.known)
+        ]
+        new = [gain(new_artists_split(data, split)) for split in range(args.new)]
         for scenario, results in (("known artists", known), ("new artists", new)):
             gains = np.array([value for value, _ in results])
             rules = [rule for _, rule in results]

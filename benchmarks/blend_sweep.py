@@ -19,27 +19,24 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from _common import JAMENDO, NETWORKS, read_jamendo
+from _common import (
+    JAMENDO,
+    NETWORKS,
+    Split,
+    known_artists_split,
+    new_artists_split,
+    read_jamendo,
+    synthetic_split,
+)
 
 from tagdecide import make_strategy, weighted_f1_score
-from tagdecide.data import TrackScores
-from tagdecide.demo import split_scores
 from tagdecide.evaluation import make_folds
-from tagdecide.synth import make_catalogue
-from tagdecide.taxonomy import Taxonomy
 
 WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0)
 
 
-def sweep(
-    label: str,
-    train: TrackScores,
-    train_truth: np.ndarray,
-    test: TrackScores,
-    test_truth: np.ndarray,
-    groups: np.ndarray | None,
-    taxonomy: Taxonomy | None,
-) -> None:
+def sweep(label: str, split: Split) -> None:
+    train, train_truth, groups = split.train, split.train_truth, split.groups
     folds = make_folds(train.n_tracks, 5, groups=groups, seed=0)
     cells = []
     baseline = None
@@ -50,14 +47,14 @@ def sweep(
                 train.subset(fit_rows),
                 train_truth[fit_rows],
                 groups=None if groups is None else groups[fit_rows],
-                taxonomy=taxonomy,
+                taxonomy=split.taxonomy,
             )
             decisions = model.predict(train.subset(score_rows))
             cv.append(weighted_f1_score(train_truth[score_rows], decisions))
         model = make_strategy("stacked", blend=weight).fit(
-            train, train_truth, groups=groups, taxonomy=taxonomy
+            train, train_truth, groups=groups, taxonomy=split.taxonomy
         )
-        held_out = weighted_f1_score(test_truth, model.predict(test))
+        held_out = weighted_f1_score(split.test_truth, model.predict(split.test))
         baseline = held_out if baseline is None else baseline
         cells.append(
             f"{weight:.1f}: CV {100 * np.mean(cv):.1f} test {100 * (held_out - baseline):+.1f}"
@@ -72,37 +69,13 @@ def main() -> None:
     args = parser.parse_args()
     print("blend w: grouped CV weighted F1 on train (%) | held-out gain over w = 0 (points)")
     for seed in args.seeds:
-        catalogue = make_catalogue(seed=seed)
-        sweep(
-            f"synthetic seed {seed}",
-            split_scores(catalogue, catalogue.train),
-            catalogue.train.truth,
-            split_scores(catalogue, catalogue.test),
-            catalogue.test.truth,
-            catalogue.train.albums,
-            catalogue.taxonomy,
-        )
+        sweep(f"synthetic seed {seed}", synthetic_split(seed))
     if args.skip_real or not JAMENDO.is_dir():
         return
     for network in NETWORKS:
         data = read_jamendo(network)
-        X, Y, artists_of = data.scores, data.truth, data.groups
-        assert artists_of is not None
-        even, odd = np.arange(0, X.n_tracks, 2), np.arange(1, X.n_tracks, 2)
-        sweep(f"{network} known", X.subset(even), Y[even], X.subset(odd), Y[odd], None, None)
-        artists = np.unique(artists_of)
-        np.random.default_rng(0).shuffle(artists)
-        in_train = np.isin(artists_of, artists[: artists.size // 2])
-        train, test = np.flatnonzero(in_train), np.flatnonzero(~in_train)
-        sweep(
-            f"{network} new",
-            X.subset(train),
-            Y[train],
-            X.subset(test),
-            Y[test],
-            artists_of[train],
-            None,
-        )
+        sweep(f"{network} known", known_artists_split(data))
+        sweep(f"{network} new", new_artists_split(data))
 
 
 if __name__ == "__main__":

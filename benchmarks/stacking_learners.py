@@ -21,7 +21,15 @@ import warnings
 from collections.abc import Callable
 
 import numpy as np
-from _common import JAMENDO, NETWORKS, read_jamendo
+from _common import (
+    JAMENDO,
+    NETWORKS,
+    Split,
+    known_artists_split,
+    new_artists_split,
+    read_jamendo,
+    synthetic_split,
+)
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, Ridge
@@ -29,11 +37,9 @@ from sklearn.neural_network import MLPClassifier
 
 from tagdecide import make_strategy, weighted_f1_score
 from tagdecide.data import TrackScores
-from tagdecide.demo import split_scores
 from tagdecide.evaluation import make_folds
 from tagdecide.search import best_f1_thresholds
 from tagdecide.strategies.features import logit
-from tagdecide.synth import make_catalogue
 
 MIN_POSITIVES = 5
 # A learner maps (train features, train truth of the stacked tags, test features) to
@@ -110,21 +116,14 @@ def stacked_decisions(
     return (new_values >= thresholds).astype(np.uint8)
 
 
-def run(
-    label: str,
-    names: list[str],
-    train: TrackScores,
-    truth: np.ndarray,
-    test: TrackScores,
-    test_truth: np.ndarray,
-    groups: np.ndarray | None,
-) -> None:
+def run(label: str, names: list[str], split: Split) -> None:
+    train, truth, test, test_truth = split.train, split.train_truth, split.test, split.test_truth
     baseline = make_strategy("thresholds").fit(train, truth)
     base_f1 = weighted_f1_score(test_truth, baseline.predict(test))
     cells = [f"thresholds {base_f1:.4f}"]
     for name in names:
         started = time.perf_counter()
-        decisions = stacked_decisions(LEARNERS[name], train, truth, test, groups)
+        decisions = stacked_decisions(LEARNERS[name], train, truth, test, split.groups)
         seconds = time.perf_counter() - started
         f1 = weighted_f1_score(test_truth, decisions)
         cells.append(f"{name} {f1:.4f} ({100 * (f1 - base_f1):+.1f}, {seconds:.0f}s)")
@@ -141,34 +140,10 @@ def main() -> None:
     if JAMENDO.is_dir():
         for network in NETWORKS:
             data = read_jamendo(network)
-            X, Y, artists_of = data.scores, data.truth, data.groups
-            assert artists_of is not None
-            even, odd = np.arange(0, X.n_tracks, 2), np.arange(1, X.n_tracks, 2)
-            run(f"{network} known", names, X.subset(even), Y[even], X.subset(odd), Y[odd], None)
-            artists = np.unique(artists_of)
-            np.random.default_rng(0).shuffle(artists)
-            in_train = np.isin(artists_of, artists[: artists.size // 2])
-            train, test = np.flatnonzero(in_train), np.flatnonzero(~in_train)
-            run(
-                f"{network} new",
-                names,
-                X.subset(train),
-                Y[train],
-                X.subset(test),
-                Y[test],
-                artists_of[train],
-            )
+            run(f"{network} known", names, known_artists_split(data))
+            run(f"{network} new", names, new_artists_split(data))
     if not args.skip_synthetic:
-        catalogue = make_catalogue(seed=args.seed)
-        run(
-            f"synthetic seed {args.seed}",
-            names,
-            split_scores(catalogue, catalogue.train),
-            catalogue.train.truth,
-            split_scores(catalogue, catalogue.test),
-            catalogue.test.truth,
-            catalogue.train.albums,
-        )
+        run(f"synthetic seed {args.seed}", names, synthetic_split(args.seed))
 
 
 if __name__ == "__main__":

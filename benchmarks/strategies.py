@@ -15,34 +15,32 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
-from _common import JAMENDO, NETWORKS, read_jamendo
+from _common import (
+    JAMENDO,
+    NETWORKS,
+    Split,
+    known_artists_split,
+    new_artists_split,
+    read_jamendo,
+    synthetic_split,
+)
 
 from tagdecide import available_strategies, make_strategy, weighted_f1_score
-from tagdecide.data import TrackScores
-from tagdecide.demo import split_scores
-from tagdecide.synth import make_catalogue
-from tagdecide.taxonomy import Taxonomy
 
 
-def run(
-    names: list[str],
-    train: TrackScores,
-    train_truth: np.ndarray,
-    test: TrackScores,
-    test_truth: np.ndarray,
-    groups: np.ndarray | None,
-    taxonomy: Taxonomy | None,
-) -> dict[str, tuple[float, float]]:
+def run(names: list[str], split: Split) -> dict[str, tuple[float, float]]:
     results = {}
     for name in names:
         strategy = make_strategy(name)
-        if strategy.uses_categories and (taxonomy is None or train.category_scores is None):
+        if strategy.uses_categories and (
+            split.taxonomy is None or split.train.category_scores is None
+        ):
             continue
         started = time.perf_counter()
-        strategy.fit(train, train_truth, groups=groups, taxonomy=taxonomy)
+        strategy.fit(split.train, split.train_truth, groups=split.groups, taxonomy=split.taxonomy)
         seconds = time.perf_counter() - started
-        results[name] = (weighted_f1_score(test_truth, strategy.predict(test)), seconds)
+        f1 = weighted_f1_score(split.test_truth, strategy.predict(split.test))
+        results[name] = (f1, seconds)
     return results
 
 
@@ -65,47 +63,13 @@ def main() -> None:
     names = ["thresholds", *[name for name in names if name != "thresholds"]]
     print("weighted F1 on the held-out part (points vs thresholds, fit seconds)")
     for seed in args.seeds:
-        catalogue = make_catalogue(seed=seed)
-        results = run(
-            names,
-            split_scores(catalogue, catalogue.train),
-            catalogue.train.truth,
-            split_scores(catalogue, catalogue.test),
-            catalogue.test.truth,
-            catalogue.train.albums,
-            catalogue.taxonomy,
-        )
-        show(f"synthetic seed {seed}", results)
+        show(f"synthetic seed {seed}", run(names, synthetic_split(seed)))
     if args.skip_real or not JAMENDO.is_dir():
         return
     for network in NETWORKS:
         data = read_jamendo(network)
-        even, odd = np.arange(0, data.scores.n_tracks, 2), np.arange(1, data.scores.n_tracks, 2)
-        results = run(
-            names,
-            data.scores.subset(even),
-            data.truth[even],
-            data.scores.subset(odd),
-            data.truth[odd],
-            None,
-            None,
-        )
-        show(f"{network} known artists", results)
-        assert data.groups is not None
-        artists = np.unique(data.groups)
-        np.random.default_rng(0).shuffle(artists)
-        in_train = np.isin(data.groups, artists[: artists.size // 2])
-        train, test = np.flatnonzero(in_train), np.flatnonzero(~in_train)
-        results = run(
-            names,
-            data.scores.subset(train),
-            data.truth[train],
-            data.scores.subset(test),
-            data.truth[test],
-            data.groups[train],
-            None,
-        )
-        show(f"{network} new artists", results)
+        show(f"{network} known artists", run(names, known_artists_split(data)))
+        show(f"{network} new artists", run(names, new_artists_split(data)))
 
 
 if __name__ == "__main__":
