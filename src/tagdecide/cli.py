@@ -291,7 +291,7 @@ def fit(
     from tagdecide.model_file import save_model
     from tagdecide.progress import reporting
     from tagdecide.shift import ScoreSummary, compare_to
-    from tagdecide.strategies import AutoStrategy, make_strategy, parse_params, strategy_class
+    from tagdecide.strategies import make_strategy, parse_params, strategy_class
 
     if (validate_x is None) != (validate_y is None):
         raise InputError("--validate-x and --validate-y go together: give both or neither")
@@ -336,8 +336,9 @@ def fit(
         + (f" ({never} tags have no positives and are never predicted)" if never else "")
         + f"; model written to {out_path}",
     )
-    if isinstance(model, AutoStrategy):
-        _say(quiet, model.choice_summary())
+    choice = model.choice_summary()
+    if choice:
+        _say(quiet, choice)
     if data.groups is None and model.name == "auto" and validate_x is None:
         _say(quiet, f"note: {NO_GROUPS_NOTE}")
     if check_x is not None and new_scores is not None:
@@ -838,15 +839,12 @@ def serve(model_path: Path, host: str, port: int) -> None:
 @cli.command("strategies")
 def list_strategies() -> None:
     """List the decision strategies and their parameters (`fit --param KEY=VALUE`)."""
-    import inspect
-
     from tagdecide.strategies import available_strategies, strategy_class
 
     for name in available_strategies():
         cls = strategy_class(name)
         click.echo(f"{name:<12} {cls.summary}")
-        defaults = inspect.signature(cls.__init__).parameters
-        params = [f"{key}={defaults[key].default!r}" for key in cls.param_names()]
+        params = [f"{key}={value!r}" for key, value in cls.default_params().items()]
         if params:
             click.echo(f"{'':<12} parameters: {', '.join(params)}")
 

@@ -427,8 +427,8 @@ def build_report(
         for key, title, content in sections
     )
     title = f"tagdecide report: {model.name} on {scores.n_tracks} tracks"
-    choice = getattr(model, "choice_summary", None)
-    choice_note = f'<p class="note" id="choice">{html.escape(choice())}.</p>\n' if choice else ""
+    choice = model.choice_summary()
+    choice_note = f'<p class="note" id="choice">{html.escape(choice)}.</p>\n' if choice else ""
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">\n'

@@ -39,7 +39,7 @@ from tagdecide._version import __version__
 from tagdecide.data import TrackScores
 from tagdecide.errors import TagdecideError, list_some
 from tagdecide.model_file import FORMAT_NAME, FORMAT_VERSION
-from tagdecide.strategies import AutoStrategy, Strategy
+from tagdecide.strategies import Strategy
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
@@ -346,7 +346,7 @@ class _Decider:
             strategy=StrategyInfo(
                 name=model.name,
                 params=model.get_params(),
-                choice=model.choice_summary() if isinstance(model, AutoStrategy) else None,
+                choice=model.choice_summary(),
             ),
             tags=list(self.tag_names),
             categories=list(self.category_names),

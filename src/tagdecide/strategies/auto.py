@@ -24,7 +24,7 @@ import numpy as np
 
 from tagdecide.data import TrackScores
 from tagdecide.errors import InputError, ModelFileError
-from tagdecide.metrics import tag_counts
+from tagdecide.metrics import f1_per_tag
 from tagdecide.progress import report
 from tagdecide.strategies.base import Strategy, make_strategy, register, strategy_class
 from tagdecide.taxonomy import Taxonomy
@@ -41,10 +41,9 @@ _BOOTSTRAPS = 200
 _BOOTSTRAP_WIN_SHARE = 0.95
 
 
-def _f1(truth: np.ndarray, decisions: np.ndarray) -> np.ndarray:
-    counts = tag_counts(truth, decisions)
-    denominator = 2 * counts.true_positives + counts.false_positives + counts.false_negatives
-    return np.where(denominator > 0, 2 * counts.true_positives / np.maximum(denominator, 1), 0.0)
+def _weighted(f1: np.ndarray, support: np.ndarray) -> np.ndarray:
+    """Support-weighted mean of per-tag F1 along the last axis (one per fold or resample)."""
+    return (support * f1).sum(axis=-1) / np.maximum(support.sum(axis=-1), 1)
 
 
 def _bootstrap_win_shares(
@@ -65,7 +64,7 @@ def _bootstrap_win_shares(
         true_positives = weights @ (truth * values)
         denominator = support + weights @ values
         f1 = np.where(denominator > 0, 2 * true_positives / np.maximum(denominator, 1e-12), 0.0)
-        return (support * f1).sum(axis=1) / np.maximum(support.sum(axis=1), 1), f1
+        return _weighted(f1, support), f1
 
     overall, per_tag = f1s(decisions[BASELINE])
     shares = {}
@@ -233,13 +232,10 @@ class AutoStrategy(Strategy):
                 )
                 decisions = model.predict(X.subset(test))
                 out_of_fold[name][test] = decisions
-                fold_f1[name][k] = _f1(Y[test], decisions)
-        self.oof_f1_ = {name: _f1(Y, decisions) for name, decisions in out_of_fold.items()}
+                fold_f1[name][k] = f1_per_tag(Y[test], decisions)
+        self.oof_f1_ = {name: f1_per_tag(Y, decisions) for name, decisions in out_of_fold.items()}
         support = np.array([Y[test].sum(axis=0) for _, test in folds], dtype=float)
-        fold_weighted = {
-            name: (support * f1).sum(axis=1) / np.maximum(support.sum(axis=1), 1)
-            for name, f1 in fold_f1.items()
-        }
+        fold_weighted = {name: _weighted(f1, support) for name, f1 in fold_f1.items()}
         counted = np.maximum(has_positives.sum(axis=0), 1)
         self.choice_ = self._decide(
             Y,
@@ -272,7 +268,7 @@ class AutoStrategy(Strategy):
             fitted[name] = make_strategy(name).fit(X, Y, groups=groups, taxonomy=self.taxonomy_)
         truth = np.asarray(truth)
         decisions = {name: model.predict(scores) for name, model in fitted.items()}
-        self.oof_f1_ = {name: _f1(truth, values) for name, values in decisions.items()}
+        self.oof_f1_ = {name: f1_per_tag(truth, values) for name, values in decisions.items()}
         enough = truth.sum(axis=0) >= _MIN_VALIDATION_POSITIVES
         shares = _bootstrap_win_shares(truth, decisions, seed=self.seed)
         self.choice_ = self._decide(
@@ -295,8 +291,7 @@ class AutoStrategy(Strategy):
         rule = self.rule or ("global" if self.chosen_on_ == "validation" else "global-or-tag")
         support = truth.sum(axis=0)
         self.oof_weighted_f1_ = {
-            name: float((support * f1).sum() / max(support.sum(), 1))
-            for name, f1 in self.oof_f1_.items()
+            name: float(_weighted(f1, support)) for name, f1 in self.oof_f1_.items()
         }
         if rule != "tag":
             baseline = self.oof_weighted_f1_[BASELINE]
@@ -353,7 +348,7 @@ class AutoStrategy(Strategy):
         """How many tags follow each strategy."""
         return {name: self.choice_.count(name) for name in self.models_}
 
-    def choice_summary(self) -> str:
+    def choice_summary(self) -> str | None:
         """One line: what the choice was made on, how, and how many tags follow each
         strategy, e.g. ``auto (cross-validation, chosen per tag): tags per strategy:
         thresholds 239, rowwise 5, hierarchical 4``."""

@@ -135,8 +135,22 @@ class Strategy:
     @classmethod
     def param_names(cls) -> list[str]:
         """Names of the keyword parameters of ``__init__``."""
+        return list(cls.default_params())
+
+    @classmethod
+    def default_params(cls) -> dict[str, Any]:
+        """The keyword parameters of ``__init__`` and their defaults."""
         signature = inspect.signature(cls.__init__)
-        return [name for name in signature.parameters if name != "self"]
+        return {
+            name: parameter.default
+            for name, parameter in signature.parameters.items()
+            if name != "self"
+        }
+
+    def choice_summary(self) -> str | None:
+        """One line on how a strategy that chooses among others chose (``auto``); None for
+        the others."""
+        return None
 
     def check_params(self) -> None:
         """Raise :class:`InputError` for parameters that no data can make valid (called by
