@@ -23,13 +23,18 @@ __all__ = ["NEVER", "best_f1_threshold", "best_f1_thresholds"]
 NEVER = np.inf
 
 
-def best_f1_threshold(scores: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+def best_f1_threshold(
+    scores: np.ndarray, truth: np.ndarray, *, missed: int = 0
+) -> tuple[float, float]:
     """The F1-optimal threshold of one tag and the F1 it reaches.
 
     Parameters
     ----------
     scores : ndarray of shape (n_tracks,)
     truth : ndarray of shape (n_tracks,), 0/1 or boolean
+    missed : int
+        Positives outside ``scores`` that no threshold can reach (false negatives for
+        every candidate), e.g. tracks a gate has already decided no for.
 
     Returns
     -------
@@ -42,7 +47,7 @@ def best_f1_threshold(scores: np.ndarray, truth: np.ndarray) -> tuple[float, flo
     candidates, at_candidate = np.unique(scores[positive], return_counts=True)
     if candidates.size == 0:
         return NEVER, 0.0
-    n_positives = int(at_candidate.sum())
+    n_positives = int(at_candidate.sum()) + int(missed)
     # A track scoring v is predicted positive by every candidate <= v. Counting all tracks
     # (not just the negatives) spares a boolean copy of the column; positives are taken
     # off again below.
@@ -58,7 +63,11 @@ def best_f1_threshold(scores: np.ndarray, truth: np.ndarray) -> tuple[float, flo
 
 
 def best_f1_thresholds(
-    scores: np.ndarray, truth: np.ndarray, *, n_jobs: int = 2
+    scores: np.ndarray,
+    truth: np.ndarray,
+    *,
+    missed: np.ndarray | None = None,
+    n_jobs: int = 2,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per tag, the threshold on ``scores`` that maximises F1 against ``truth``.
 
@@ -68,6 +77,9 @@ def best_f1_thresholds(
         Scores (any real values; NaN is not allowed).
     truth : ndarray of shape (n_tracks, n_tags)
         0/1 truth.
+    missed : ndarray of shape (n_tags,), optional
+        Per tag, positives outside ``scores`` that no threshold reaches (see
+        :func:`best_f1_threshold`).
     n_jobs : int
         Threads that share the tags.
 
@@ -95,9 +107,15 @@ def best_f1_thresholds(
     # Per-tag work reads columns: make each one contiguous once (free for column-major input).
     scores_by_tag = np.ascontiguousarray(scores.T)
     truth_by_tag = np.ascontiguousarray(truth.T)
+    missed_by_tag = np.zeros(n_tags, dtype=np.int64) if missed is None else np.asarray(missed)
     with ThreadPoolExecutor(max_workers=max(1, n_jobs)) as pool:
         results = list(
-            pool.map(lambda j: best_f1_threshold(scores_by_tag[j], truth_by_tag[j]), range(n_tags))
+            pool.map(
+                lambda j: best_f1_threshold(
+                    scores_by_tag[j], truth_by_tag[j], missed=int(missed_by_tag[j])
+                ),
+                range(n_tags),
+            )
         )
     thresholds = np.array([result[0] for result in results], dtype=np.float64)
     f1 = np.array([result[1] for result in results], dtype=np.float64)
