@@ -11,7 +11,7 @@ from tagdecide.strategies.base import (
     strategy_class,
 )
 from tagdecide.strategies.constant import ConstantThreshold
-from tagdecide.strategies.hierarchical import HierarchicalThresholds
+from tagdecide.strategies.hierarchical import GatedThresholds, HierarchicalThresholds
 from tagdecide.strategies.regularised import RegularisedThresholds
 from tagdecide.strategies.rowwise import RowwiseThresholds
 from tagdecide.strategies.stacking import StackedThresholds
@@ -20,6 +20,7 @@ from tagdecide.strategies.thresholds import PerTagThresholds
 __all__ = [
     "AutoStrategy",
     "ConstantThreshold",
+    "GatedThresholds",
     "HierarchicalThresholds",
     "PerTagThresholds",
     "RegularisedThresholds",
