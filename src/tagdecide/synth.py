@@ -569,9 +569,10 @@ def make_catalogue(
     styles = _draw_styles(albums, world, rng, artist_of_album=artist_of_album)
     logits = styles @ world.tag_directions * world.tag_sharpness + world.tag_offsets
     if artist_of_album is not None:
-        logits = logits + _artist_quirks(artist_of_album, len(taxonomy.tags), rng)[
-            artist_of_album[albums]
-        ]
+        logits = (
+            logits
+            + _artist_quirks(artist_of_album, len(taxonomy.tags), rng)[artist_of_album[albums]]
+        )
     tag_probabilities = _sigmoid(logits)
     truth = (rng.random(tag_probabilities.shape) < tag_probabilities).astype(np.uint8)
     category_truth = taxonomy.category_truth(truth, taxonomy.tags)
@@ -640,8 +641,7 @@ def _check_variant(training_scores: str, artists: bool) -> None:
     """Raise :class:`InputError` for an unknown variant."""
     if training_scores not in TRAINING_SCORES:
         raise InputError(
-            f"training_scores must be one of {', '.join(TRAINING_SCORES)}, "
-            f"not {training_scores!r}"
+            f"training_scores must be one of {', '.join(TRAINING_SCORES)}, not {training_scores!r}"
         )
     if not isinstance(artists, bool | np.bool_):
         raise InputError(f"artists must be True or False, not {artists!r}")
@@ -818,9 +818,9 @@ def _draw_styles(
         artist_styles = source_styles + rng.normal(size=(n_sources, dimension)) * (
             _ALBUM_SPREAD * np.sqrt(_ARTIST_STYLE_SHARE)
         )
-        album_styles = artist_styles[artist_of_album] + rng.normal(
-            size=(n_albums, dimension)
-        ) * (_ALBUM_SPREAD * np.sqrt(1 - _ARTIST_STYLE_SHARE))
+        album_styles = artist_styles[artist_of_album] + rng.normal(size=(n_albums, dimension)) * (
+            _ALBUM_SPREAD * np.sqrt(1 - _ARTIST_STYLE_SHARE)
+        )
     return album_styles[albums] + rng.normal(size=(albums.size, dimension)) * _TRACK_SPREAD
 
 
