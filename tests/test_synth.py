@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 from sklearn.metrics import f1_score, roc_auc_score
 
+from tagdecide.cli import main
 from tagdecide.errors import InputError
 from tagdecide.synth import (
     DEFAULT_N_TRACKS,
+    TRAINING_SCORES,
     SyntheticCatalogue,
     SyntheticSplit,
     demo_taxonomy,
@@ -250,3 +254,162 @@ def test_test_fraction_outside_zero_one_is_an_input_error(test_fraction: float) 
 def test_non_integer_seed_is_an_input_error() -> None:
     with pytest.raises(InputError, match="seed must be an integer"):
         make_catalogue(200, seed=1.5)  # type: ignore[arg-type]
+
+
+# --- the variants --------------------------------------------------------------------------
+
+# sha256 of every array of make_catalogue(600, seed=seed), computed before the variants
+# existed: the default catalogue must not change (tests and benchmarks depend on it).
+DEFAULT_HASHES = {
+    0: "0eba51015f4e77f2ff9fb74dfa330137de1abdc0957338188d1ba49c2890c0cd",
+    1: "71babc0c199fc9af2370e31eb7ff75177ef743c340c288c5edb60c91cfc94248",
+}
+FIELDS = ("ids", "tag_scores", "category_scores", "truth", "albums")
+
+
+def catalogue_hash(catalogue: SyntheticCatalogue) -> str:
+    digest = hashlib.sha256()
+    for part in splits(catalogue):
+        for name in FIELDS:
+            array = np.ascontiguousarray(getattr(part, name))
+            digest.update(name.encode())
+            digest.update(str(array.dtype).encode())
+            digest.update(str(array.shape).encode())
+            digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+@pytest.mark.parametrize("seed", sorted(DEFAULT_HASHES))
+def test_default_catalogue_is_unchanged_by_the_variants(seed: int) -> None:
+    default = make_catalogue(600, seed=seed)
+    assert catalogue_hash(default) == DEFAULT_HASHES[seed]
+    explicit = make_catalogue(600, seed=seed, training_scores="in-sample", artists=False)
+    assert catalogue_hash(explicit) == DEFAULT_HASHES[seed]
+    for split in splits(default):
+        np.testing.assert_array_equal(split.artists, split.albums)
+    assert default.training_scores == "in-sample" and not default.has_artists
+
+
+@pytest.fixture(scope="module")
+def variants() -> dict[tuple[str, bool], SyntheticCatalogue]:
+    return {
+        (training_scores, artists): make_catalogue(
+            600, seed=2, training_scores=training_scores, artists=artists
+        )
+        for training_scores in TRAINING_SCORES
+        for artists in (False, True)
+    }
+
+
+def test_variants_have_the_documented_shapes_and_disjoint_splits(
+    variants: dict[tuple[str, bool], SyntheticCatalogue],
+) -> None:
+    for (training_scores, artists), catalogue in variants.items():
+        assert catalogue.training_scores == training_scores
+        assert catalogue.has_artists == artists
+        train, test = catalogue.train, catalogue.test
+        assert len(train.ids) + len(test.ids) == 600
+        assert not set(train.ids.tolist()) & set(test.ids.tolist())
+        assert not set(train.albums.tolist()) & set(test.albums.tolist())
+        assert not set(train.artists.tolist()) & set(test.artists.tolist())
+        for split in splits(catalogue):
+            assert split.artists.shape == split.ids.shape and split.artists.dtype == np.int64
+            assert split.tag_scores.shape == (len(split.ids), len(catalogue.taxonomy.tags))
+            assert np.all(split.tag_scores > 0.0) and np.all(split.tag_scores < 1.0)
+            # An album belongs to one artist.
+            pairs = set(zip(split.albums.tolist(), split.artists.tolist(), strict=True))
+            assert len(pairs) == len(set(split.albums.tolist()))
+
+
+def test_artists_hold_one_to_four_albums(
+    variants: dict[tuple[str, bool], SyntheticCatalogue],
+) -> None:
+    catalogue = variants[("in-sample", True)]
+    albums = np.concatenate([catalogue.train.albums, catalogue.test.albums])
+    artists = np.concatenate([catalogue.train.artists, catalogue.test.artists])
+    albums_per_artist = [len(set(albums[artists == a].tolist())) for a in np.unique(artists)]
+    assert min(albums_per_artist) >= 1 and max(albums_per_artist) <= 4
+    assert np.mean(albums_per_artist) > 1.5
+
+
+def mean_log_loss(split: SyntheticSplit) -> float:
+    scores, truth = split.tag_scores, split.truth
+    return float(-np.mean(truth * np.log(scores) + (1 - truth) * np.log(1 - scores)))
+
+
+@pytest.mark.parametrize("artists", [False, True])
+def test_cross_fitted_training_scores_are_less_confident_than_in_sample_ones(
+    variants: dict[tuple[str, bool], SyntheticCatalogue], artists: bool
+) -> None:
+    in_sample = variants[("in-sample", artists)]
+    cross_fitted = variants[("cross-fitted", artists)]
+    # Same world, same tracks (other ids, other row order): only the scores differ.
+    np.testing.assert_array_equal(
+        in_sample.train.truth.sum(axis=0), cross_fitted.train.truth.sum(axis=0)
+    )
+    assert mean_log_loss(cross_fitted.train) > mean_log_loss(in_sample.train) * 1.05
+    # Test scores come from networks trained on all training tracks in both worlds.
+    np.testing.assert_allclose(
+        mean_log_loss(cross_fitted.test), mean_log_loss(in_sample.test), rtol=0.05
+    )
+
+
+def test_unknown_training_scores_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="training_scores must be one of in-sample, cross-fitted"):
+        make_catalogue(200, training_scores="out-of-sample")
+
+
+def test_non_bool_artists_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="artists must be True or False"):
+        make_catalogue(200, artists="yes")  # type: ignore[arg-type]
+
+
+# --- the synth command ---------------------------------------------------------------------
+
+
+def test_synth_command_writes_artists_in_the_groups_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "synth",
+            "--out",
+            str(tmp_path),
+            "--tracks",
+            "200",
+            "--seed",
+            "3",
+            "--training-scores",
+            "cross-fitted",
+            "--artists",
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+    expected = make_catalogue(200, seed=3, training_scores="cross-fitted", artists=True)
+    for name, split in (("train", expected.train), ("test", expected.test)):
+        lines = (tmp_path / f"{name}_groups.csv").read_text().splitlines()
+        assert lines[0] == "ChallengeID,album,artist"
+        assert lines[1] == f"{split.ids[0]},album-{split.albums[0]},artist-{split.artists[0]}"
+        assert len(lines) == len(split.ids) + 1
+
+
+def test_synth_command_without_artists_writes_albums_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["synth", "--out", str(tmp_path), "--tracks", "100"]) == 0
+    assert "wrote" in capsys.readouterr().err
+    header = (tmp_path / "train_groups.csv").read_text().splitlines()[0]
+    assert header == "ChallengeID,album"
+
+
+def test_synth_command_rejects_unknown_training_scores_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["synth", "--out", str(tmp_path), "--tracks", "100", "--training-scores", "x"])
+    assert code == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1
+    assert error.startswith("tagdecide: error: training_scores must be one of")

@@ -640,19 +640,45 @@ def compare(
     help="Folder to write the catalogue into.",
 )
 @click.option("--tracks", type=int, default=None, help="Total tracks (default: built-in size).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random draw.")
+@click.option(
+    "--training-scores",
+    default="in-sample",
+    show_default=True,
+    # A plain string: the library's InputError gives one line and exit 2 for a bad value.
+    help="in-sample or cross-fitted: score training tracks with the networks trained on "
+    "them (in-sample) or out-of-fold, 5 folds by artist/album (cross-fitted).",
+)
+@click.option(
+    "--artists",
+    is_flag=True,
+    help="Group albums into artists with their own tag propensities; the test split "
+    "holds new artists, and the groups files get an artist column.",
+)
 @quiet_option
-def synth(out_dir: Path, tracks: int | None, seed: int, quiet: bool) -> None:
+def synth(
+    out_dir: Path,
+    tracks: int | None,
+    seed: int,
+    training_scores: str,
+    artists: bool,
+    quiet: bool,
+) -> None:
     """Write a synthetic catalogue in the reference format.
 
     \b
     train_X.csv, train_y.csv, test_X.csv, test_y.csv, labels.csv,
-    train_groups.csv and test_groups.csv (each track's album).
+    train_groups.csv and test_groups.csv (each track's album, and artist with --artists).
     """
     from tagdecide.demo import write_catalogue
-    from tagdecide.synth import make_catalogue
+    from tagdecide.synth import DEFAULT_N_TRACKS, make_catalogue
 
-    catalogue = make_catalogue(seed=seed) if tracks is None else make_catalogue(tracks, seed=seed)
+    catalogue = make_catalogue(
+        DEFAULT_N_TRACKS if tracks is None else tracks,
+        seed=seed,
+        training_scores=training_scores,
+        artists=artists,
+    )
     for path in write_catalogue(catalogue, out_dir):
         _say(quiet, f"wrote {path}")
 

@@ -38,7 +38,8 @@ def write_catalogue(catalogue: SyntheticCatalogue, out_dir: str | Path) -> list[
 
     ``train_X.csv``/``test_X.csv`` (scores of tags then categories, 6 decimals),
     ``train_y.csv``/``test_y.csv`` (0/1 truth), ``labels.csv`` (taxonomy) and
-    ``train_groups.csv``/``test_groups.csv`` (each track's album).
+    ``train_groups.csv``/``test_groups.csv`` (each track's album, and its artist when the
+    catalogue has artists).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -51,11 +52,20 @@ def write_catalogue(catalogue: SyntheticCatalogue, out_dir: str | Path) -> list[
         write_matrix(out / f"{name}_y.csv", split.ids, taxonomy.tags, split.truth)
         groups_path = out / f"{name}_groups.csv"
         with atomic_path(groups_path) as temporary:
-            lines = [f"{ID_COLUMN},album"]
-            lines += [
-                f"{track},album-{album}"
-                for track, album in zip(split.ids, split.albums, strict=True)
-            ]
+            if catalogue.has_artists:
+                lines = [f"{ID_COLUMN},album,artist"]
+                lines += [
+                    f"{track},album-{album},artist-{artist}"
+                    for track, album, artist in zip(
+                        split.ids, split.albums, split.artists, strict=True
+                    )
+                ]
+            else:
+                lines = [f"{ID_COLUMN},album"]
+                lines += [
+                    f"{track},album-{album}"
+                    for track, album in zip(split.ids, split.albums, strict=True)
+                ]
             temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
         written += [out / f"{name}_X.csv", out / f"{name}_y.csv", groups_path]
     write_taxonomy(taxonomy, out / "labels.csv")

@@ -20,6 +20,19 @@ The demo and the tests need data shaped like the reference data set without ship
 
 The test split holds whole albums that the training split does not have.
 
+Two keyword options change the world, each on its own axis (the default is the story above):
+
+- ``training_scores="cross-fitted"``: the training tracks are scored out-of-sample. Their
+  artists (albums, without ``artists``) are dealt into 5 folds; each fold's tracks are scored
+  by networks trained on the other 4 folds. Test tracks are scored by networks trained on
+  all training tracks, as in the default. Training scores then look like test scores, as
+  with real networks whose labelled set was not their training set.
+- ``artists=True``: albums belong to artists of 1 to 4 albums. An artist's albums share
+  its style, an audio signature the networks hear, and idiosyncratic tag propensities that
+  style does not explain (a logit shift on a few tags). The test split holds whole artists
+  the training split does not have, so artist fingerprints learnt on training tracks do
+  not transfer.
+
 Examples
 --------
 >>> from tagdecide.synth import make_catalogue
@@ -46,6 +59,7 @@ from tagdecide.taxonomy import Taxonomy
 
 __all__ = [
     "DEFAULT_N_TRACKS",
+    "TRAINING_SCORES",
     "SyntheticCatalogue",
     "SyntheticSplit",
     "demo_taxonomy",
@@ -54,6 +68,9 @@ __all__ = [
 
 DEFAULT_N_TRACKS: int = 8000
 """Tracks in the default catalogue (training and test together)."""
+
+TRAINING_SCORES: tuple[str, ...] = ("in-sample", "cross-fitted")
+"""How the training tracks can be scored (see :func:`make_catalogue`)."""
 
 # The demo taxonomy: class -> category -> tags. 18 + 15 + 8 categories, 90 + 112 + 46 tags.
 GENRES: dict[str, list[str]] = {
@@ -381,6 +398,16 @@ _HIDDEN_UNITS = 64
 _MAX_EPOCHS = 40
 _WEIGHT_DECAY = 1e-4
 _LEARNING_RATE = 2e-3
+# Artists (only with ``artists=True``): albums per artist, inclusive; the share of the album
+# style spread that is the artist's; the spread of its audio signature; how many tags its
+# idiosyncratic propensities touch and the size of their logit shift.
+_ARTIST_ALBUMS = (1, 4)
+_ARTIST_STYLE_SHARE = 0.6
+_ARTIST_SIGNATURE_NOISE = 0.6
+_ARTIST_QUIRK_TAGS = 12
+_ARTIST_QUIRK_STRENGTH = 2.5
+# Folds of cross-fitted training scores.
+_CROSS_FIT_FOLDS = 5
 # Scores are kept strictly inside (0, 1).
 _SCORE_FLOOR = 1e-6
 # Size of the reference sample used to set tag frequencies (independent of n_tracks).
@@ -404,6 +431,9 @@ class SyntheticSplit:
         0/1 tag truth; columns follow ``taxonomy.tags``.
     albums : ndarray of shape (n_tracks,), dtype int64
         The album of each track (use it as cross-validation groups).
+    artists : ndarray of shape (n_tracks,), dtype int64
+        The artist of each track. Without artists (``artists=False``) every album is its
+        own artist, so this equals ``albums``.
     """
 
     ids: np.ndarray
@@ -411,27 +441,35 @@ class SyntheticSplit:
     category_scores: np.ndarray
     truth: np.ndarray
     albums: np.ndarray
+    artists: np.ndarray
 
 
 @dataclass(frozen=True)
 class SyntheticCatalogue:
     """A synthetic catalogue: its taxonomy and a training and a test split.
 
-    The two splits share no track id and no album.
+    The two splits share no track id, no album and no artist.
 
     Attributes
     ----------
     taxonomy : Taxonomy
         The demo taxonomy (:func:`demo_taxonomy`).
     train : SyntheticSplit
-        Tracks whose truth trained the networks; their scores are in-sample.
+        Tracks whose truth trained the networks; their scores are in-sample, or
+        cross-fitted with ``training_scores="cross-fitted"``.
     test : SyntheticSplit
-        Tracks from other albums; their scores are out-of-sample.
+        Tracks from other albums (other artists); their scores are out-of-sample.
+    training_scores : str
+        ``"in-sample"`` or ``"cross-fitted"``.
+    has_artists : bool
+        Whether albums were grouped into artists.
     """
 
     taxonomy: Taxonomy
     train: SyntheticSplit
     test: SyntheticSplit
+    training_scores: str = "in-sample"
+    has_artists: bool = False
 
 
 def demo_taxonomy() -> Taxonomy:
@@ -470,6 +508,8 @@ def make_catalogue(
     *,
     seed: int = 0,
     test_fraction: float = 0.25,
+    training_scores: str = "in-sample",
+    artists: bool = False,
 ) -> SyntheticCatalogue:
     """Generate a synthetic catalogue with scores from small per-class neural networks.
 
@@ -480,8 +520,19 @@ def make_catalogue(
     seed : int, default=0
         Seed of every random choice: the same seed gives identical arrays.
     test_fraction : float, default=0.25
-        Share of the tracks, in whole albums, held out as the test split. Strictly
-        between 0 and 1.
+        Share of the tracks, in whole albums (whole artists with ``artists``), held out as
+        the test split. Strictly between 0 and 1.
+    training_scores : {"in-sample", "cross-fitted"}, default="in-sample"
+        ``"in-sample"``: the networks score the training tracks they were trained on.
+        ``"cross-fitted"``: training tracks are dealt into 5 folds by artist (by album
+        without ``artists``) and each fold is scored by networks trained on the other
+        4 folds. Test tracks are always scored by networks trained on all training
+        tracks (not a mean of the fold networks, whose averaging would smooth the test
+        scores unlike any single network's).
+    artists : bool, default=False
+        Group albums into artists of 1 to 4 albums, with a shared style, audio signature
+        and artist-specific tag propensities, and hold out whole artists as the test
+        split. Without it each album is its own artist.
 
     Returns
     -------
@@ -490,8 +541,9 @@ def make_catalogue(
     Raises
     ------
     InputError
-        If ``n_tracks`` is too small to hold a training and a test part, or
-        ``test_fraction`` is not strictly between 0 and 1.
+        If ``n_tracks`` is too small to hold a training and a test part,
+        ``test_fraction`` is not strictly between 0 and 1, ``training_scores`` is not
+        one of :data:`TRAINING_SCORES` or ``artists`` is not a bool.
 
     Examples
     --------
@@ -500,29 +552,52 @@ def make_catalogue(
     300
     >>> set(catalogue.train.albums.tolist()) & set(catalogue.test.albums.tolist())
     set()
+    >>> variant = make_catalogue(300, seed=1, training_scores="cross-fitted", artists=True)
+    >>> set(variant.train.artists.tolist()) & set(variant.test.artists.tolist())
+    set()
     """
     _check_arguments(n_tracks, seed, test_fraction)
+    _check_variant(training_scores, artists)
     taxonomy = demo_taxonomy()
     rng = np.random.default_rng(seed)
     world = _draw_world(taxonomy, rng)
 
     albums = _draw_albums(n_tracks, rng)
-    styles = _draw_styles(albums, world, rng)
-    tag_probabilities = _tag_probabilities(styles, world)
+    # Every random draw the variants add is guarded, so the default catalogue stays the
+    # same array for array as before the variants existed.
+    artist_of_album = _draw_artists(int(albums.max()) + 1, rng) if artists else None
+    styles = _draw_styles(albums, world, rng, artist_of_album=artist_of_album)
+    logits = styles @ world.tag_directions * world.tag_sharpness + world.tag_offsets
+    if artist_of_album is not None:
+        logits = (
+            logits
+            + _artist_quirks(artist_of_album, len(taxonomy.tags), rng)[artist_of_album[albums]]
+        )
+    tag_probabilities = _sigmoid(logits)
     truth = (rng.random(tag_probabilities.shape) < tag_probabilities).astype(np.uint8)
     category_truth = taxonomy.category_truth(truth, taxonomy.tags)
 
-    is_test = _hold_out_albums(albums, test_fraction, rng)
+    track_artists = albums if artist_of_album is None else artist_of_album[albums]
+    is_test = _hold_out_albums(track_artists, test_fraction, rng)
     audio = _audio_features(styles, albums, world, rng)
+    if artist_of_album is not None:
+        n_artists = int(artist_of_album.max()) + 1
+        signature = rng.normal(size=(n_artists, audio.shape[1])) * _ARTIST_SIGNATURE_NOISE
+        audio = audio + signature[track_artists]
     # Each class's network has its own front end, so each hears the audio with its own
     # noise. That is what gives the other networks' scores something to add.
     views = {
         class_name: audio + rng.normal(size=audio.shape) * _VIEW_NOISE
         for class_name in taxonomy.classes
     }
-    tag_scores, category_scores = _network_scores(
-        taxonomy, views, truth, category_truth, is_test, rng
-    )
+    if training_scores == "in-sample":
+        tag_scores, category_scores = _network_scores(
+            taxonomy, views, truth, category_truth, is_test, rng
+        )
+    else:
+        tag_scores, category_scores = _cross_fitted_scores(
+            taxonomy, views, truth, category_truth, is_test, track_artists, rng
+        )
     # Sparse, shuffled ids, like a catalogue's: nothing to learn from their order.
     ids = (100_000 + rng.choice(20 * n_tracks, size=n_tracks, replace=False)).astype(np.int64)
 
@@ -535,9 +610,16 @@ def make_catalogue(
             category_scores=category_scores[rows],
             truth=truth[rows],
             albums=albums[rows],
+            artists=track_artists[rows],
         )
 
-    return SyntheticCatalogue(taxonomy=taxonomy, train=split(~is_test), test=split(is_test))
+    return SyntheticCatalogue(
+        taxonomy=taxonomy,
+        train=split(~is_test),
+        test=split(is_test),
+        training_scores=training_scores,
+        has_artists=artists,
+    )
 
 
 def _check_arguments(n_tracks: int, seed: int, test_fraction: float) -> None:
@@ -553,6 +635,16 @@ def _check_arguments(n_tracks: int, seed: int, test_fraction: float) -> None:
         raise InputError(f"seed must be an integer, not {seed!r}")
     if not isinstance(test_fraction, float | int) or not 0.0 < test_fraction < 1.0:
         raise InputError(f"test_fraction must be strictly between 0 and 1, not {test_fraction!r}")
+
+
+def _check_variant(training_scores: str, artists: bool) -> None:
+    """Raise :class:`InputError` for an unknown variant."""
+    if training_scores not in TRAINING_SCORES:
+        raise InputError(
+            f"training_scores must be one of {', '.join(TRAINING_SCORES)}, not {training_scores!r}"
+        )
+    if not isinstance(artists, bool | np.bool_):
+        raise InputError(f"artists must be True or False, not {artists!r}")
 
 
 @dataclass(frozen=True)
@@ -679,24 +771,57 @@ def _draw_albums(n_tracks: int, rng: np.random.Generator) -> np.ndarray:
     return albums[:n_tracks]
 
 
-def _draw_styles(albums: np.ndarray, world: _World, rng: np.random.Generator) -> np.ndarray:
-    """Latent style of each track: its album's style plus track noise."""
+def _draw_artists(n_albums: int, rng: np.random.Generator) -> np.ndarray:
+    """Artist id of each album; artists hold 1 to 4 consecutive albums."""
+    smallest, largest = _ARTIST_ALBUMS
+    sizes = rng.integers(smallest, largest + 1, size=n_albums)
+    return np.repeat(np.arange(sizes.size, dtype=np.int64), sizes)[:n_albums]
+
+
+def _artist_quirks(
+    artist_of_album: np.ndarray, n_tags: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Each artist's tag-logit shift, shape (n_artists, n_tags): a few tags, either sign."""
+    n_artists = int(artist_of_album.max()) + 1
+    quirks = np.zeros((n_artists, n_tags))
+    for artist in range(n_artists):
+        tags = rng.choice(n_tags, _ARTIST_QUIRK_TAGS, replace=False)
+        quirks[artist, tags] = rng.choice([-1.0, 1.0], tags.size) * _ARTIST_QUIRK_STRENGTH
+    return quirks
+
+
+def _draw_styles(
+    albums: np.ndarray,
+    world: _World,
+    rng: np.random.Generator,
+    *,
+    artist_of_album: np.ndarray | None = None,
+) -> np.ndarray:
+    """Latent style of each track: its album's style plus track noise.
+
+    With ``artist_of_album``, genres are the artist's and part of the album spread is an
+    artist style its albums share.
+    """
     n_albums = int(albums.max()) + 1
     n_genres, dimension = world.genre_centres.shape
-    main_genre = rng.choice(n_genres, n_albums, p=world.genre_popularity)
+    n_sources = n_albums if artist_of_album is None else int(artist_of_album.max()) + 1
+    main_genre = rng.choice(n_genres, n_sources, p=world.genre_popularity)
     # Some albums cross two genres (jazz-funk, blues-rock...).
-    second_genre = rng.choice(n_genres, n_albums, p=world.genre_popularity)
-    crossover = rng.uniform(0.0, 0.5, n_albums) * (rng.random(n_albums) < 0.4)
-    album_styles = (
-        (1 - crossover)[:, None] * world.genre_centres[main_genre]
-        + crossover[:, None] * world.genre_centres[second_genre]
-        + rng.normal(size=(n_albums, dimension)) * _ALBUM_SPREAD
-    )
+    second_genre = rng.choice(n_genres, n_sources, p=world.genre_popularity)
+    crossover = rng.uniform(0.0, 0.5, n_sources) * (rng.random(n_sources) < 0.4)
+    source_styles = (1 - crossover)[:, None] * world.genre_centres[main_genre] + crossover[
+        :, None
+    ] * world.genre_centres[second_genre]
+    if artist_of_album is None:
+        album_styles = source_styles + rng.normal(size=(n_albums, dimension)) * _ALBUM_SPREAD
+    else:
+        artist_styles = source_styles + rng.normal(size=(n_sources, dimension)) * (
+            _ALBUM_SPREAD * np.sqrt(_ARTIST_STYLE_SHARE)
+        )
+        album_styles = artist_styles[artist_of_album] + rng.normal(size=(n_albums, dimension)) * (
+            _ALBUM_SPREAD * np.sqrt(1 - _ARTIST_STYLE_SHARE)
+        )
     return album_styles[albums] + rng.normal(size=(albums.size, dimension)) * _TRACK_SPREAD
-
-
-def _tag_probabilities(styles: np.ndarray, world: _World) -> np.ndarray:
-    return _sigmoid(styles @ world.tag_directions * world.tag_sharpness + world.tag_offsets)
 
 
 def _audio_features(
@@ -725,6 +850,57 @@ def _network_scores(
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Train one network per class on the training tracks and score every track."""
+    return _scores_from(taxonomy, views, truth, category_truth, ~is_test, rng)
+
+
+def _cross_fitted_scores(
+    taxonomy: Taxonomy,
+    views: dict[str, np.ndarray],
+    truth: np.ndarray,
+    category_truth: np.ndarray,
+    is_test: np.ndarray,
+    groups: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Score the training tracks out-of-fold (folds by ``groups``), the test tracks with
+    networks trained on all training tracks."""
+    tag_scores, category_scores = _scores_from(
+        taxonomy, views, truth, category_truth, ~is_test, rng
+    )
+    fold = np.full(groups.size, -1)
+    fold[~is_test] = _group_folds(groups[~is_test], _CROSS_FIT_FOLDS, rng)
+    for k in range(_CROSS_FIT_FOLDS):
+        scored = fold == k
+        if not scored.any():
+            continue
+        fold_tags, fold_categories = _scores_from(
+            taxonomy, views, truth, category_truth, ~is_test & ~scored, rng
+        )
+        tag_scores[scored] = fold_tags[scored]
+        category_scores[scored] = fold_categories[scored]
+    return tag_scores, category_scores
+
+
+def _group_folds(groups: np.ndarray, n_folds: int, rng: np.random.Generator) -> np.ndarray:
+    """Fold of each track: groups in random order, cut into ``n_folds`` runs of about
+    equal track counts."""
+    group_ids, inverse, sizes = np.unique(groups, return_inverse=True, return_counts=True)
+    order = rng.permutation(group_ids.size)
+    tracks_before = np.cumsum(sizes[order]) - sizes[order]
+    group_fold = np.empty(group_ids.size, dtype=np.int64)
+    group_fold[order] = np.minimum(tracks_before * n_folds // groups.size, n_folds - 1)
+    return group_fold[inverse]
+
+
+def _scores_from(
+    taxonomy: Taxonomy,
+    views: dict[str, np.ndarray],
+    truth: np.ndarray,
+    category_truth: np.ndarray,
+    trained_on: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Train one network per class on the ``trained_on`` tracks and score every track."""
     tag_classes = np.asarray(taxonomy.tag_classes)
     category_classes = np.asarray([taxonomy.class_of_category(c) for c in taxonomy.categories])
     tag_scores = np.empty(truth.shape)
@@ -734,13 +910,13 @@ def _network_scores(
         category_columns = np.flatnonzero(category_classes == class_name)
         targets = np.hstack([truth[:, tag_columns], category_truth[:, category_columns]])
         features = views[class_name]
-        mean = features[~is_test].mean(axis=0)
-        spread = features[~is_test].std(axis=0) + 1e-12
+        mean = features[trained_on].mean(axis=0)
+        spread = features[trained_on].std(axis=0) + 1e-12
         features = (features - mean) / spread
         network = MLPClassifier(
             hidden_layer_sizes=(_HIDDEN_UNITS,),
             alpha=_WEIGHT_DECAY,
-            batch_size=min(128, int((~is_test).sum())),
+            batch_size=min(128, int(trained_on.sum())),
             learning_rate_init=_LEARNING_RATE,
             max_iter=_MAX_EPOCHS,
             random_state=int(rng.integers(2**31 - 1)),
@@ -750,7 +926,7 @@ def _network_scores(
         with threadpool_limits(limits=1), warnings.catch_warnings():
             # A few epochs give scores of realistic quality; convergence would only cost time.
             warnings.simplefilter("ignore", ConvergenceWarning)
-            network.fit(features[~is_test], targets[~is_test])
+            network.fit(features[trained_on], targets[trained_on])
             scores = network.predict_proba(features)
         tag_scores[:, tag_columns] = scores[:, : tag_columns.size]
         category_scores[:, category_columns] = scores[:, tag_columns.size :]
@@ -763,8 +939,8 @@ def _network_scores(
 def _hold_out_albums(
     albums: np.ndarray, test_fraction: float, rng: np.random.Generator
 ) -> np.ndarray:
-    """Mark whole albums, in random order, as test until they hold about ``test_fraction``
-    of the tracks.
+    """Mark whole albums (or any groups: artists), in random order, as test until they
+    hold about ``test_fraction`` of the tracks.
 
     Both parts keep at least one album.
     """
