@@ -717,9 +717,7 @@ def review(model_path: Path, x_path: Path, top: int, out_path: Path, quiet: bool
 @cli.command()
 @click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))
 @click.argument("x_path", metavar="X", type=click.Path(path_type=Path))
-@click.option(
-    "--n", "n_tracks", type=int, default=200, show_default=True, help="Tracks to label."
-)
+@click.option("--n", "n_tracks", type=int, default=200, show_default=True, help="Tracks to label.")
 @click.option(
     "--out",
     "out_path",
