@@ -112,6 +112,12 @@ def test_cli_round_trip_to_fit(dataset: Dataset, run_cli: RunCli, tmp_path: Path
         ]
     )
     assert code == 0, err
+    # The whole X with a truth covering 20 of its tracks is refused, naming the culprit.
+    code, _, err = run_cli(
+        ["fit", *common, "--out", tmp_path / "b.json"]
+        + ["--validate-x", dataset.x_csv, "--validate-y", filled]
+    )
+    assert code == 2 and "missing here" in err and len(err.strip().splitlines()) == 1
 
 
 def test_cli_bad_input(dataset: Dataset, run_cli: RunCli, tmp_path: Path) -> None:
