@@ -725,7 +725,12 @@ def review(model_path: Path, x_path: Path, top: int, out_path: Path, quiet: bool
     required=True,
     help="Truth template to write (CSV); the chosen tracks' scores go beside it (.X.csv).",
 )
-@groups_option
+@click.option(
+    "--groups",
+    type=click.Path(path_type=Path),
+    help="CSV/Parquet with ChallengeID and a group column (album, artist or label); "
+    "the sample takes few tracks per group.",
+)
 @group_by_option
 @click.option("--seed", type=int, default=0, show_default=True, help="Tie-breaking seed.")
 @quiet_option
