@@ -39,6 +39,7 @@ from tagdecide.metrics import (
 )
 from tagdecide.model_file import load_model, save_model
 from tagdecide.review import ReviewItem, review_queue
+from tagdecide.sampling import LabellingSample, choose_tracks_to_label
 from tagdecide.search import best_f1_thresholds
 from tagdecide.shift import ScoreSummary, ShiftReport, compare_to
 from tagdecide.strategies import (
@@ -65,6 +66,7 @@ __all__ = [
     "HeldOutEvaluation",
     "HierarchicalThresholds",
     "InputError",
+    "LabellingSample",
     "LabelledSet",
     "Leaderboard",
     "ModelFileError",
@@ -87,6 +89,7 @@ __all__ = [
     "__version__",
     "available_strategies",
     "best_f1_thresholds",
+    "choose_tracks_to_label",
     "compare_strategies",
     "compare_to",
     "cross_validate",
