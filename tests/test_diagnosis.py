@@ -1,0 +1,66 @@
+"""The in-sample score test: separates networks' own training tracks from new ones."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tagdecide.data import TrackScores
+from tagdecide.diagnosis import IN_SAMPLE_BELOW, diagnose_regime
+from tagdecide.errors import InputError
+from tagdecide.synth import make_catalogue
+
+
+def _scores(split, taxonomy) -> TrackScores:
+    return TrackScores(
+        split.ids, taxonomy.tags, split.tag_scores, taxonomy.categories, split.category_scores
+    )
+
+
+@pytest.fixture(scope="module")
+def catalogue():
+    return make_catalogue(3000, seed=1)
+
+
+def test_training_scores_of_the_synthetic_networks_are_in_sample(catalogue) -> None:
+    result = diagnose_regime(
+        _scores(catalogue.train, catalogue.taxonomy),
+        catalogue.train.truth,
+        taxonomy=catalogue.taxonomy,
+    )
+    assert result.verdict == "in-sample"
+    assert set(result.per_network) == set(catalogue.taxonomy.classes)
+    assert result.statistic < IN_SAMPLE_BELOW
+
+
+def test_new_tracks_scores_are_out_of_sample(catalogue) -> None:
+    result = diagnose_regime(
+        _scores(catalogue.test, catalogue.taxonomy),
+        catalogue.test.truth,
+        taxonomy=catalogue.taxonomy,
+    )
+    assert result.verdict == "out-of-sample"
+    assert result.margin > 1
+
+
+def test_calibrated_scores_give_about_one() -> None:
+    # Truth drawn from the scores themselves: the theory's null, median of chi2_11 / 11.
+    rng = np.random.default_rng(0)
+    scores = rng.beta(0.5, 4.0, size=(4000, 30))
+    truth = (rng.random(scores.shape) < scores).astype(np.uint8)
+    X = TrackScores(np.arange(4000), tuple(f"t{j}" for j in range(30)), scores)
+    result = diagnose_regime(X, truth)
+    assert 0.7 < result.statistic < 1.3
+    assert result.per_network.keys() == {"all"}
+
+
+def test_no_testable_tag_is_unknown() -> None:
+    X = TrackScores(np.arange(20), ("a", "b"), np.full((20, 2), 0.3))
+    result = diagnose_regime(X, np.zeros((20, 2), dtype=np.uint8))
+    assert result.verdict == "unknown" and result.n_tags == 0
+
+
+def test_truth_of_another_shape_is_refused() -> None:
+    X = TrackScores(np.arange(20), ("a", "b"), np.full((20, 2), 0.3))
+    with pytest.raises(InputError, match="truth has shape"):
+        diagnose_regime(X, np.zeros((20, 3), dtype=np.uint8))
