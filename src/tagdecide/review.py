@@ -17,7 +17,7 @@ from tagdecide.data import TrackScores
 from tagdecide.errors import InputError
 from tagdecide.strategies import Strategy
 
-__all__ = ["ReviewItem", "review_queue"]
+__all__ = ["ReviewItem", "decision_distances", "review_queue"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,22 @@ class ReviewItem:
     value: float  # what the strategy compared with the threshold
     threshold: float
     distance: float  # |value - threshold| in units of the tag's spread: small is doubtful
+
+
+def decision_distances(
+    model: Strategy, X: TrackScores
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``model``'s values and thresholds on ``X`` (:meth:`Strategy.decision_rule`) and each
+    decision's distance to its boundary in units of the tag's spread; ``inf`` for tags that
+    are never predicted."""
+    values, thresholds = model.decision_rule(X)
+    spread = values.std(axis=0)
+    spread = np.where(spread > 0, spread, 1.0)
+    with np.errstate(invalid="ignore"):
+        distance = np.abs(values - thresholds) / spread
+    distance = np.nan_to_num(distance, nan=np.inf)
+    distance[:, ~np.isfinite(thresholds)] = np.inf
+    return values, thresholds, distance
 
 
 def review_queue(model: Strategy, X: TrackScores, top: int) -> list[ReviewItem]:
@@ -47,12 +63,7 @@ def review_queue(model: Strategy, X: TrackScores, top: int) -> list[ReviewItem]:
     """
     if top < 1:
         raise InputError(f"--top must be at least 1; got {top}")
-    values, thresholds = model.decision_rule(X)
-    finite = np.isfinite(thresholds)
-    spread = values.std(axis=0)
-    spread = np.where(spread > 0, spread, 1.0)
-    distance = np.abs(values - thresholds) / spread
-    distance[:, ~finite] = np.inf
+    values, thresholds, distance = decision_distances(model, X)
     flat = distance.ravel()
     count = min(top, int(np.isfinite(flat).sum()))
     if count == 0:

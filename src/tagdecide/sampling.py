@@ -34,6 +34,7 @@ import numpy as np
 
 from tagdecide.data import TrackScores
 from tagdecide.errors import InputError
+from tagdecide.review import decision_distances
 from tagdecide.strategies import Strategy
 
 __all__ = ["LabellingSample", "choose_tracks_to_label"]
@@ -66,17 +67,12 @@ class LabellingSample:
 
 def _evidence(model: Strategy, X: TrackScores) -> tuple[np.ndarray, np.ndarray]:
     """The evidence matrix ``(n_tracks, n_tags)`` and the model's decisions."""
-    values, thresholds = model.decision_rule(X)
-    finite = np.isfinite(thresholds)
-    decided = (values >= thresholds) & finite
-    spread = values.std(axis=0)
-    spread = np.where(spread > 0, spread, 1.0)
-    with np.errstate(invalid="ignore"):
-        distance = np.abs(values - thresholds) / spread
-    near = np.where(finite, np.exp(-np.nan_to_num(distance, nan=np.inf)), 0.0)
+    values, thresholds, distance = decision_distances(model, X)
+    decided = (values >= thresholds) & np.isfinite(thresholds)
+    near = np.exp(-distance)  # 0 for tags that are never predicted
     evidence = np.maximum(0.5 * decided, near)
-    members = getattr(model, "models_", None)
-    if model.name == "auto" and isinstance(members, dict) and len(members) > 1:
+    members = model.member_strategies()
+    if len(members) > 1:
         member_decisions = np.stack([member.predict(X) for member in members.values()])
         disagree = member_decisions.min(axis=0) != member_decisions.max(axis=0)
         evidence = np.maximum(evidence, disagree.astype(float))

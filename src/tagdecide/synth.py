@@ -591,8 +591,8 @@ def make_catalogue(
         for class_name in taxonomy.classes
     }
     if training_scores == "in-sample":
-        tag_scores, category_scores = _network_scores(
-            taxonomy, views, truth, category_truth, is_test, rng
+        tag_scores, category_scores = _scores_from(
+            taxonomy, views, truth, category_truth, ~is_test, rng
         )
     else:
         tag_scores, category_scores = _cross_fitted_scores(
@@ -839,18 +839,6 @@ def _audio_features(
     production = rng.normal(size=(n_albums, features.shape[1])) * _PRODUCTION_NOISE
     noise = rng.normal(size=features.shape) * _FEATURE_NOISE
     return features + production[albums] + noise
-
-
-def _network_scores(
-    taxonomy: Taxonomy,
-    views: dict[str, np.ndarray],
-    truth: np.ndarray,
-    category_truth: np.ndarray,
-    is_test: np.ndarray,
-    rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Train one network per class on the training tracks and score every track."""
-    return _scores_from(taxonomy, views, truth, category_truth, ~is_test, rng)
 
 
 def _cross_fitted_scores(

@@ -344,6 +344,9 @@ class AutoStrategy(Strategy):
     def input_contributions(self, X: TrackScores, tag: int) -> list[tuple[str, float]]:
         return self.models_[self.choice_[tag]].input_contributions(X, tag)
 
+    def member_strategies(self) -> dict[str, Strategy]:
+        return dict(self.models_)
+
     def chosen_counts(self) -> dict[str, int]:
         """How many tags follow each strategy."""
         return {name: self.choice_.count(name) for name in self.models_}

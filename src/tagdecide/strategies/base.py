@@ -152,6 +152,11 @@ class Strategy:
         the others."""
         return None
 
+    def member_strategies(self) -> dict[str, Strategy]:
+        """The fitted strategies that a strategy choosing among others delegates to
+        (``auto``), by name; empty for the others."""
+        return {}
+
     def check_params(self) -> None:
         """Raise :class:`InputError` for parameters that no data can make valid (called by
         :meth:`fit`, and by the command line before it reads any file)."""
