@@ -1,0 +1,62 @@
+"""The in-sample score test on every test bed at hand: its statistic, verdict and cost.
+
+Synthetic catalogue (8,000 tracks): training scores (in-sample) and test scores
+(out-of-sample, with their truth), and seed 0's cross-fitted training scores; Jamendo:
+each network's scores of all tracks (out-of-sample, no taxonomy). Run: ``python benchmarks/diagnosis.py``.
+"""
+
+from __future__ import annotations
+
+import time
+
+from _common import JAMENDO, NETWORKS
+
+from tagdecide import read_labelled
+from tagdecide.data import TrackScores
+from tagdecide.diagnosis import IN_SAMPLE_BELOW, diagnose_regime
+from tagdecide.synth import make_catalogue
+
+
+def _row(name: str, X: TrackScores, truth, taxonomy=None) -> None:
+    started = time.perf_counter()
+    result = diagnose_regime(X, truth, taxonomy=taxonomy)
+    seconds = time.perf_counter() - started
+    print(
+        f"| {name} | {result.statistic:.3f} | {result.verdict} | {result.margin:.1f} "
+        f"| {result.n_tags} | {seconds:.2f} |"
+    )
+
+
+def main() -> None:
+    print(f"threshold: statistic below {IN_SAMPLE_BELOW} means in-sample")
+    print("| scores | statistic | verdict | margin | tags tested | seconds |")
+    print("|---|---|---|---|---|---|")
+    for seed in (0, 1, 2, 3):
+        catalogue = make_catalogue(8000, seed=seed)
+        taxonomy = catalogue.taxonomy
+        for part, split in (("train", catalogue.train), ("test", catalogue.test)):
+            X = TrackScores(
+                split.ids,
+                taxonomy.tags,
+                split.tag_scores,
+                taxonomy.categories,
+                split.category_scores,
+            )
+            _row(f"synthetic seed {seed} {part}", X, split.truth, taxonomy)
+    crossed = make_catalogue(8000, seed=0, training_scores="cross-fitted")
+    split = crossed.train
+    X = TrackScores(
+        split.ids,
+        crossed.taxonomy.tags,
+        split.tag_scores,
+        crossed.taxonomy.categories,
+        split.category_scores,
+    )
+    _row("synthetic seed 0 train, cross-fitted", X, split.truth, crossed.taxonomy)
+    for network in NETWORKS:
+        data = read_labelled(JAMENDO / f"X_{network}.csv", JAMENDO / "y.csv")
+        _row(f"jamendo {network}", data.scores, data.truth)
+
+
+if __name__ == "__main__":
+    main()
