@@ -2,7 +2,8 @@
 
 Synthetic catalogue (8,000 tracks): training scores (in-sample) and test scores
 (out-of-sample, with their truth), and seed 0's cross-fitted training scores; Jamendo:
-each network's scores of all tracks (out-of-sample, no taxonomy). Run: ``python benchmarks/diagnosis.py``.
+each network's scores of all tracks (out-of-sample, no taxonomy).
+Run: ``python benchmarks/diagnosis.py``.
 """
 
 from __future__ import annotations
