@@ -19,11 +19,12 @@ networks' training set mixes both regimes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from tagdecide.data import TrackScores
-from tagdecide.errors import InputError
+from tagdecide.errors import InputError, ModelFileError
 from tagdecide.strategies.features import logit
 from tagdecide.taxonomy import Taxonomy
 
@@ -68,6 +69,62 @@ class RegimeDiagnosis:
             return float("nan")
         ratio = self.statistic / IN_SAMPLE_BELOW
         return float(ratio if ratio >= 1 else 1 / ratio)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for a model file or JSON output (NaN becomes ``None``)."""
+
+        def number(value: float) -> float | None:
+            return float(value) if np.isfinite(value) else None
+
+        return {
+            "statistic": number(self.statistic),
+            "per_network": {name: number(value) for name, value in self.per_network.items()},
+            "n_tags": self.n_tags,
+            "threshold": IN_SAMPLE_BELOW,
+            "verdict": self.verdict,
+            "margin": number(self.margin),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any, *, source: str = "regime") -> RegimeDiagnosis:
+        """The inverse of :meth:`to_dict`, checking every field (``verdict`` and
+        ``margin`` are recomputed, not trusted)."""
+
+        def number(value: Any, field: str) -> float:
+            if value is None:
+                return float("nan")
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ModelFileError(f"{source}.{field} must be a number or null, not {value!r}")
+            if not np.isfinite(value) or value < 0:
+                raise ModelFileError(f"{source}.{field} must be finite and >= 0, not {value!r}")
+            return float(value)
+
+        if not isinstance(data, dict):
+            raise ModelFileError(f"{source} must be an object")
+        networks = data.get("per_network")
+        if not isinstance(networks, dict) or not all(isinstance(k, str) for k in networks):
+            raise ModelFileError(f"{source}.per_network must map network names to numbers")
+        n_tags = data.get("n_tags")
+        if isinstance(n_tags, bool) or not isinstance(n_tags, int) or n_tags < 0:
+            raise ModelFileError(f"{source}.n_tags must be a count, not {n_tags!r}")
+        return cls(
+            statistic=number(data.get("statistic"), "statistic"),
+            per_network={
+                name: number(value, f"per_network.{name}") for name, value in networks.items()
+            },
+            n_tags=n_tags,
+        )
+
+    def explanation(self) -> str:
+        """One line: the verdict, the statistic against its threshold, and what follows."""
+        if self.verdict == "unknown":
+            return "training scores: regime unknown (no tag has 5 positives to test)"
+        side = "<" if self.verdict == "in-sample" else ">="
+        return (
+            f"training scores look {self.verdict} for the networks (score test "
+            f"{self.statistic:.2f} {side} {IN_SAMPLE_BELOW}, margin x{self.margin:.1f}, "
+            f"{self.n_tags} tags)"
+        )
 
 
 def _network_blocks(
