@@ -285,6 +285,7 @@ def fit(
     quiet: bool,
 ) -> None:
     """Learn decisions from training scores TRAIN_X and truth TRAIN_Y; write a model file."""
+    from tagdecide.diagnosis import IN_SAMPLE_NOTE, diagnose_regime
     from tagdecide.errors import InputError
     from tagdecide.evaluation import NO_GROUPS_NOTE
     from tagdecide.io import read_labelled, read_scores, read_truth
@@ -328,6 +329,8 @@ def fit(
         model.fit(
             data.scores, data.truth, groups=data.groups, taxonomy=data.taxonomy, **fit_options
         )
+    if model.regime_ is None:  # auto tests it while fitting; the other strategies here
+        model.regime_ = diagnose_regime(data.scores, data.truth, taxonomy=data.taxonomy)
     save_model(model, out_path)
     never = int((data.truth.sum(axis=0) == 0).sum())
     _say(
@@ -337,8 +340,12 @@ def fit(
         + f"; model written to {out_path}",
     )
     choice = model.choice_summary()
+    if getattr(model, "chosen_on_", None) != "regime":  # else the choice line says it
+        _say(quiet, model.regime_.explanation())
     if choice:
         _say(quiet, choice)
+    if model.regime_.verdict == "in-sample" and validate_x is None:
+        _say(quiet, f"note: {IN_SAMPLE_NOTE}")
     if data.groups is None and model.name == "auto" and validate_x is None:
         _say(quiet, f"note: {NO_GROUPS_NOTE}")
     if check_x is not None and new_scores is not None:

@@ -28,11 +28,17 @@ from tagdecide.errors import InputError, ModelFileError
 from tagdecide.strategies.features import logit
 from tagdecide.taxonomy import Taxonomy
 
-__all__ = ["IN_SAMPLE_BELOW", "RegimeDiagnosis", "diagnose_regime"]
+__all__ = ["IN_SAMPLE_BELOW", "IN_SAMPLE_NOTE", "RegimeDiagnosis", "diagnose_regime"]
 
 #: Median statistics below this say "in-sample" (measured: 0.47-0.48 in-sample on the
 #: built-in catalogue, 2.5-2.9 out-of-sample; calibrated out-of-sample scores give ~0.94).
 IN_SAMPLE_BELOW = 0.7
+#: What to tell a user whose training scores look in-sample.
+IN_SAMPLE_NOTE = (
+    "training scores the networks were trained on flatter every figure measured on them "
+    "(cross-validated F1 included): expect new tracks to score lower; label a few hundred "
+    "new tracks (`tagdecide sample`) and fit with --validate-x/--validate-y to check"
+)
 _COMPONENTS = 10
 _MIN_POSITIVES = 5
 

@@ -15,14 +15,18 @@ Layout (format version 1)::
       "state": {"thresholds": [0.31, null, ...]}, # null: the tag is never predicted
       "score_summary": {"n_tracks": 6000, "levels": [0, 0.01, 0.05, ..., 0.99, 1],
                         "tags": [...], "mean": [0.08, ...],
-                        "quantiles": [[0.0003, ...], ...]} | null
+                        "quantiles": [[0.0003, ...], ...]} | null,
+      "regime": {"statistic": 0.47, "per_network": {"Genres": 0.45, ...}, "n_tags": 232,
+                 "threshold": 0.7, "verdict": "in-sample", "margin": 1.5} | null
     }
 
 ``score_summary`` is optional (an additive key, so the format version stays 1; files
 written before it existed lack it and load fine). It describes the training scores per tag:
 their number, mean and quantiles at ``levels`` (one row of quantiles per tag, in ``tags``
 order). ``predict`` compares new scores with it
-to say when they are distributed differently (:mod:`tagdecide.shift`).
+to say when they are distributed differently (:mod:`tagdecide.shift`). ``regime``, also
+optional, is the test of whether the training scores were the networks' in-sample outputs
+(:mod:`tagdecide.diagnosis`); its verdict and margin are recomputed on load, not trusted.
 
 A reader accepts every format version up to its own and refuses newer ones.
 """
@@ -37,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from tagdecide._version import __version__
+from tagdecide.diagnosis import RegimeDiagnosis
 from tagdecide.errors import InputError, ModelFileError, TagdecideError
 from tagdecide.io import atomic_path
 from tagdecide.shift import ScoreSummary
@@ -55,6 +60,7 @@ def model_to_dict(strategy: Strategy) -> dict[str, Any]:
         raise InputError("cannot save an unfitted strategy")
     taxonomy = strategy.taxonomy_
     summary: ScoreSummary | None = getattr(strategy, "score_summary_", None)
+    regime: RegimeDiagnosis | None = getattr(strategy, "regime_", None)
     return {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -73,6 +79,7 @@ def model_to_dict(strategy: Strategy) -> dict[str, Any]:
         },
         "state": strategy.get_state(),
         "score_summary": None if summary is None else summary.to_dict(),
+        "regime": None if regime is None else regime.to_dict(),
     }
 
 
@@ -143,6 +150,9 @@ def _strategy_from_dict(data: dict[str, Any]) -> Strategy:
         summary = ScoreSummary.from_dict(data["score_summary"])
         if summary.tag_names != tags:
             raise ModelFileError("score_summary: its tags differ from 'tags'")
+    regime = None
+    if data.get("regime") is not None:
+        regime = RegimeDiagnosis.from_dict(data["regime"])
     return cls.from_state(
         dict(spec.get("params") or {}),
         data["state"],
@@ -152,4 +162,5 @@ def _strategy_from_dict(data: dict[str, Any]) -> Strategy:
         n_tracks=int(training["n_tracks"]),
         n_positives=n_positives,
         score_summary=summary,
+        regime=regime,
     )

@@ -19,6 +19,7 @@ import numpy as np
 
 from tagdecide._version import __version__
 from tagdecide.data import TrackScores
+from tagdecide.diagnosis import IN_SAMPLE_NOTE
 from tagdecide.errors import InputError
 from tagdecide.io import atomic_path
 from tagdecide.metrics import ScoreReport, TagScore, score_report, weighted_f1_score
@@ -429,6 +430,14 @@ def build_report(
     title = f"tagdecide report: {model.name} on {scores.n_tracks} tracks"
     choice = model.choice_summary()
     choice_note = f'<p class="note" id="choice">{html.escape(choice)}.</p>\n' if choice else ""
+    regime = model.regime_
+    if regime is not None:
+        lines = [] if getattr(model, "chosen_on_", None) == "regime" else [regime.explanation()]
+        if regime.verdict == "in-sample":
+            lines.append(f"Note: {IN_SAMPLE_NOTE}")
+        choice_note += "".join(
+            f'<p class="note" id="regime">{html.escape(line)}.</p>\n' for line in lines
+        )
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">\n'

@@ -97,6 +97,18 @@ class StrategyInfo(BaseModel):
     )
 
 
+class RegimeInfo(BaseModel):
+    """The in-sample test of the training scores (see ``tagdecide diagnose``)."""
+
+    verdict: str = Field(description="in-sample, out-of-sample or unknown.")
+    statistic: float | None = Field(description="Median score-test statistic over tags.")
+    threshold: float = Field(description="Statistics below it say in-sample.")
+    margin: float | None = Field(description="How far from the threshold, as a ratio.")
+    per_network: dict[str, float | None]
+    n_tags: int
+    explanation: str
+
+
 class ModelInfo(BaseModel):
     """What the served model decides and what it needs."""
 
@@ -110,6 +122,10 @@ class ModelInfo(BaseModel):
     format_version: int
     package_version: str
     training_n_tracks: int
+    regime: RegimeInfo | None = Field(
+        description="Whether the training scores looked in-sample for the networks "
+        "(null: not tested, e.g. a model file written before the test existed)."
+    )
 
 
 class Health(BaseModel):
@@ -355,6 +371,9 @@ class _Decider:
             format_version=FORMAT_VERSION,
             package_version=__version__,
             training_n_tracks=int(model.n_tracks_),
+            regime=None
+            if model.regime_ is None
+            else RegimeInfo(**model.regime_.to_dict(), explanation=model.regime_.explanation()),
         )
 
 

@@ -11,6 +11,15 @@ or artists given, a strategy that only learned their fingerprints shows no gain)
   out-of-fold by 0.02 F1 and in every fold where the tag has positives, so noise alone
   rarely moves a tag.
 
+Before any of that, ``auto`` asks whether the training scores are the networks' own
+training outputs (:func:`tagdecide.diagnosis.diagnose_regime`). Such in-sample scores make
+each tag's own score look stronger than it will be on new tracks, and cross-validation on
+them ranks the strategies that lean on other scores last although they transfer best. So
+when the diagnosis says in-sample, cross-validation is skipped and every tag follows
+``stacked`` (a ridge over all the networks' scores, which does not trust the own score's
+in-sample strength); otherwise the choice above. ``regime`` overrides the diagnosis, and a
+labelled validation set decides whatever the diagnosis says.
+
 The honest estimate of this choice is ``tagdecide compare`` with ``auto`` among the
 strategies: there the whole choice is repeated inside each outer fold (nested
 cross-validation).
@@ -23,6 +32,7 @@ from typing import Any, Self
 import numpy as np
 
 from tagdecide.data import TrackScores
+from tagdecide.diagnosis import RegimeDiagnosis, diagnose_regime
 from tagdecide.errors import InputError, ModelFileError
 from tagdecide.metrics import f1_per_tag
 from tagdecide.progress import report
@@ -34,6 +44,10 @@ __all__ = ["AutoStrategy"]
 BASELINE = "thresholds"
 #: How ``auto`` may choose: one strategy for all tags, per tag, or global when one wins.
 RULES = ("global-or-tag", "tag", "global")
+#: What ``auto`` assumes of the training scores: diagnosed, or as told.
+REGIMES = ("detect", "in-sample", "out-of-sample")
+#: The strategy every tag follows when the training scores are in-sample.
+IN_SAMPLE_CHOICE = "stacked"
 #: Fewest positives a tag needs in a validation set for it to leave ``thresholds``.
 _MIN_VALIDATION_POSITIVES = 5
 #: Bootstrap resamples of a validation set, and the share of them a choice must win.
@@ -106,6 +120,12 @@ class AutoStrategy(Strategy):
     global_win_share : float
         Share of the folds in which the global choice must beat ``thresholds`` on
         weighted F1.
+    regime : {"detect", "in-sample", "out-of-sample"}
+        ``detect`` (default): test whether the training scores are the networks' in-sample
+        outputs (:func:`~tagdecide.diagnosis.diagnose_regime`); ``in-sample``: every tag
+        follows ``stacked`` without cross-validation (when it is a candidate);
+        ``out-of-sample``: always the cross-validated choice. Ignored for the choice (but
+        still diagnosed) when a validation set is given.
     seed : int
         Fold shuffling.
 
@@ -122,6 +142,10 @@ class AutoStrategy(Strategy):
         The same, as weighted F1 over all tags.
     rule_ : str
         How the choice was made: ``global`` (one strategy for every tag) or ``tag``.
+    regime_ : RegimeDiagnosis or None
+        The in-sample test of the training scores (None with ``regime`` set by hand).
+    regime_used_ : str
+        The regime the choice followed: ``in-sample`` or ``out-of-sample``.
     """
 
     name = "auto"
@@ -140,6 +164,7 @@ class AutoStrategy(Strategy):
         rule: str | None = None,
         global_margin: float = 0.01,
         global_win_share: float = 0.8,
+        regime: str = "detect",
         seed: int = 0,
     ) -> None:
         self.candidates = candidates
@@ -149,11 +174,14 @@ class AutoStrategy(Strategy):
         self.rule = rule
         self.global_margin = global_margin
         self.global_win_share = global_win_share
+        self.regime = regime
         self.seed = seed
 
     def check_params(self) -> None:
         if self.rule is not None and self.rule not in RULES:
             raise InputError(f"rule must be one of {', '.join(RULES)}, not {self.rule!r}")
+        if self.regime not in REGIMES:
+            raise InputError(f"regime must be one of {', '.join(REGIMES)}, not {self.regime!r}")
         for name in self.candidates.split(","):
             if name.strip() == self.name:
                 raise InputError("auto cannot be its own candidate")
@@ -208,13 +236,45 @@ class AutoStrategy(Strategy):
             del self._validation
 
     def _fit(self, X: TrackScores, Y: np.ndarray, groups: np.ndarray | None) -> None:
+        report("auto: testing whether the training scores are in-sample", 0, 1)
+        self.regime_ = diagnose_regime(X, Y, taxonomy=self.taxonomy_)
+        self.regime_used_ = self._regime_to_follow(self.regime_)
         if getattr(self, "_validation", None) is not None:
             self._fit_on_validation(X, Y, groups)
             return
+        names = self._usable_candidates(X)
+        if self.regime_used_ == "in-sample" and IN_SAMPLE_CHOICE in names:
+            self._fit_in_sample(X, Y, groups)
+            return
+        self._fit_by_cross_validation(X, Y, groups, names)
+
+    def _regime_to_follow(self, diagnosis: RegimeDiagnosis) -> str:
+        if self.regime != "detect":
+            return self.regime
+        return "in-sample" if diagnosis.verdict == "in-sample" else "out-of-sample"
+
+    def _fit_in_sample(self, X: TrackScores, Y: np.ndarray, groups: np.ndarray | None) -> None:
+        """Every tag follows ``stacked``: cross-validation on in-sample scores would rank
+        it by how the networks fit their own training tracks, not by how it transfers."""
+        self.chosen_on_ = "regime"
+        self.rule_ = "global"
+        self.choice_ = [IN_SAMPLE_CHOICE] * X.n_tags
+        self.oof_f1_: dict[str, np.ndarray] = {}
+        self.oof_weighted_f1_: dict[str, float] = {}
+        report(f"auto: fitting {IN_SAMPLE_CHOICE}", 0, 1)
+        self.models_ = {
+            IN_SAMPLE_CHOICE: make_strategy(IN_SAMPLE_CHOICE).fit(
+                X, Y, groups=groups, taxonomy=self.taxonomy_
+            )
+        }
+        report("auto: done", 1, 1)
+
+    def _fit_by_cross_validation(
+        self, X: TrackScores, Y: np.ndarray, groups: np.ndarray | None, names: list[str]
+    ) -> None:
         from tagdecide.evaluation import make_folds
 
         self.chosen_on_ = "cross-validation"
-        names = self._usable_candidates(X)
         folds = make_folds(X.n_tracks, self.n_folds, groups=groups, seed=self.seed)
         out_of_fold = {name: np.zeros_like(Y) for name in names}
         fold_f1 = {name: np.zeros((len(folds), X.n_tags)) for name in names}
@@ -354,7 +414,19 @@ class AutoStrategy(Strategy):
     def choice_summary(self) -> str | None:
         """One line: what the choice was made on, how, and how many tags follow each
         strategy, e.g. ``auto (cross-validation, chosen per tag): tags per strategy:
-        thresholds 239, rowwise 5, hierarchical 4``."""
+        thresholds 239, rowwise 5, hierarchical 4``; for in-sample training scores, why
+        cross-validation was skipped."""
+        if self.chosen_on_ == "regime":
+            why = (
+                self.regime_.explanation()
+                if self.regime_ is not None and self.regime == "detect"
+                else "training scores in-sample (as told by regime=in-sample)"
+            )
+            return (
+                f"auto: {why}: every tag follows {IN_SAMPLE_CHOICE}, which leans on all the "
+                "networks' scores rather than each tag's over-confident own score "
+                "(cross-validation on in-sample scores would favour the own score)"
+            )
         how = "one strategy for every tag" if self.rule_ == "global" else "chosen per tag"
         counts = ", ".join(f"{name} {count}" for name, count in self.chosen_counts().items())
         return f"auto ({self.chosen_on_}, {how}): tags per strategy: {counts}"
@@ -366,6 +438,7 @@ class AutoStrategy(Strategy):
             "choice": self.choice_,
             "oof_f1": {name: values.tolist() for name, values in self.oof_f1_.items()},
             "oof_weighted_f1": self.oof_weighted_f1_,
+            "regime_used": self.regime_used_,
             "models": {
                 name: {
                     "params": model.get_params(),
@@ -383,6 +456,11 @@ class AutoStrategy(Strategy):
         self.choice_ = [str(name) for name in choice]
         self.chosen_on_ = str(state.get("chosen_on", "cross-validation"))
         self.rule_ = str(state.get("rule", "tag"))
+        self.regime_used_ = str(state.get("regime_used", "out-of-sample"))
+        if self.regime_used_ not in REGIMES[1:]:
+            raise ModelFileError(
+                f"regime_used must be in-sample or out-of-sample, not {self.regime_used_!r}"
+            )
         self.oof_f1_ = {name: np.asarray(values) for name, values in state["oof_f1"].items()}
         self.oof_weighted_f1_ = {
             name: float(value) for name, value in state.get("oof_weighted_f1", {}).items()

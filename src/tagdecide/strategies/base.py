@@ -12,7 +12,7 @@ import inspect
 import math
 import typing
 from collections.abc import Sequence
-from typing import Any, ClassVar, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 import numpy as np
 
@@ -21,6 +21,9 @@ from tagdecide.errors import InputError, ModelFileError, list_some
 from tagdecide.search import NEVER
 from tagdecide.shift import ScoreSummary
 from tagdecide.taxonomy import Taxonomy
+
+if TYPE_CHECKING:
+    from tagdecide.diagnosis import RegimeDiagnosis
 
 __all__ = [
     "Strategy",
@@ -130,6 +133,9 @@ class Strategy:
     n_positives_: np.ndarray
     #: Distribution of the training scores, to tell when new scores differ (None: unknown).
     score_summary_: ScoreSummary | None
+    #: Whether the training scores looked in-sample for the networks (None: not tested;
+    #: ``auto`` tests it, ``tagdecide fit`` does for every strategy).
+    regime_: RegimeDiagnosis | None
 
     # -- parameters -------------------------------------------------------------------
     @classmethod
@@ -218,6 +224,7 @@ class Strategy:
         self.n_tracks_ = X.n_tracks
         self.n_positives_ = Y.sum(axis=0).astype(np.int64)
         self.score_summary_ = ScoreSummary.from_scores(X.tag_scores, X.tag_names)
+        self.regime_ = None
         self._fit(X, Y.astype(np.uint8, copy=False), groups)
         return self
 
@@ -281,6 +288,7 @@ class Strategy:
         n_tracks: int,
         n_positives: np.ndarray,
         score_summary: ScoreSummary | None = None,
+        regime: RegimeDiagnosis | None = None,
     ) -> Self:
         """Rebuild a fitted strategy from a model file's data."""
         try:
@@ -293,6 +301,7 @@ class Strategy:
         strategy.n_tracks_ = n_tracks
         strategy.n_positives_ = n_positives
         strategy.score_summary_ = score_summary
+        strategy.regime_ = regime
         strategy._set_state(state)
         return strategy
 
