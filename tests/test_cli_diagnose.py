@@ -125,6 +125,17 @@ def test_held_out_scores_as_training_are_out_of_sample(written: Written, run_cli
     assert regime["margin"] > 2  # clear: ~2.4 / 0.7
 
 
+def test_cross_fitted_training_scores_are_out_of_sample(run_cli: RunCli, tmp_path: Path) -> None:
+    """Out-of-fold scores of the training tracks themselves (statistic ~2.5 at this size)."""
+    catalogue = make_catalogue(1000, seed=0, training_scores="cross-fitted")
+    written = Written(catalogue, tmp_path)
+    write_catalogue(catalogue, tmp_path)
+    regime = _json(run_cli, written.args("train", "--quiet"))["regime"]
+    assert regime["verdict"] == "out-of-sample"
+    assert set(regime["per_network"]) == set(catalogue.taxonomy.classes)
+    assert all(value >= IN_SAMPLE_BELOW for value in regime["per_network"].values())
+
+
 def test_without_labels_notes_that_all_tags_are_one_network(
     written: Written, run_cli: RunCli
 ) -> None:

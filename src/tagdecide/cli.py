@@ -424,7 +424,7 @@ def diagnose(
         shift = compare_to(summary, target.tag_scores, data.taxonomy)
     n_target = target.n_tracks if target is not None and known is not None else None
     if data.taxonomy is None:
-        # Measured: in-sample synthetic scores test 0.62 per class but 0.83 as one block.
+        # Measured (synth --tracks 2000): in-sample scores test 0.60 per class, 0.87 pooled.
         _say(
             quiet,
             "note: without --labels all tags are tested as one network; when each taxonomy "
