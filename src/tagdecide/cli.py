@@ -480,10 +480,11 @@ def diagnose(
         )
     if known is not None and n_target is not None:
         share = known / n_target
-        kind = "known ones, as in random" if share >= 0.5 else "new ones, as in grouped"
+        amount = "all" if known in (0, n_target) else "mostly"
+        kind = "known, as in random-fold" if share >= 0.5 else "new, as in grouped"
         click.echo(
             f"target tracks: {known} of {n_target} ({share:.1%}) are of albums/artists in "
-            f"the training groups: mostly {kind} cross-validation"
+            f"the training groups: {amount} {kind} cross-validation"
         )
     if shift is not None and target_x is not None:
         for line in shift.lines(new=target_x.name):
