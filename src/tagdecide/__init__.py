@@ -8,6 +8,7 @@ to whole catalogues.
 from tagdecide._version import __version__
 from tagdecide.batch import predict_file, read_scores_for
 from tagdecide.data import ID_COLUMN, LabelledSet, TrackScores
+from tagdecide.diagnosis import RegimeDiagnosis, diagnose_regime
 from tagdecide.errors import InputError, ModelFileError, TagdecideError, TagdecideWarning
 from tagdecide.evaluation import (
     CrossValidation,
@@ -71,6 +72,7 @@ __all__ = [
     "Leaderboard",
     "ModelFileError",
     "PerTagThresholds",
+    "RegimeDiagnosis",
     "RegularisedThresholds",
     "ReviewItem",
     "RowwiseThresholds",
@@ -93,6 +95,7 @@ __all__ = [
     "compare_strategies",
     "compare_to",
     "cross_validate",
+    "diagnose_regime",
     "explain_track",
     "f1_per_tag",
     "iter_scores",

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from tagdecide.data import TrackScores
 from tagdecide.errors import InputError, ModelFileError
@@ -178,7 +179,9 @@ def diagnose_regime(
         if category_columns.size and X.category_scores is not None:
             logits = np.hstack([logits, logit(X.category_scores[:, category_columns])])
         logits = logits - logits.mean(axis=0)
-        left, _, _ = np.linalg.svd(logits, full_matrices=False)
+        # A small matrix: on a busy machine extra BLAS threads make this SVD ~20x slower.
+        with threadpool_limits(limits=1):
+            left, _, _ = np.linalg.svd(logits, full_matrices=False)
         n_components = min(_COMPONENTS, left.shape[1], max(X.n_tracks - 2, 0))
         design = np.hstack([np.ones((X.n_tracks, 1)), left[:, :n_components]])
         found = []
