@@ -183,24 +183,47 @@ def test_regime_round_trips_as_plain_data() -> None:
     assert again.verdict == "unknown" and again.n_tags == 0
 
 
-def test_fit_says_the_verdict_for_every_strategy(tmp_path: Path, run_cli, catalogue) -> None:
-    taxonomy, train = catalogue.taxonomy, catalogue.train
-    ids = [str(i) for i in train.ids]
+def _write_split(folder: Path, split, taxonomy) -> tuple[Path, Path, Path]:
+    ids = [str(i) for i in split.ids]
     x = {"ChallengeID": ids}
-    x.update({tag: [repr(v) for v in train.tag_scores[:, j].tolist()]
-              for j, tag in enumerate(taxonomy.tags)})  # fmt: skip
     y = {"ChallengeID": ids}
-    y.update({tag: [str(v) for v in train.truth[:, j].tolist()]
-              for j, tag in enumerate(taxonomy.tags)})  # fmt: skip
-    write_csv(tmp_path / "x.csv", x)
-    write_csv(tmp_path / "y.csv", y)
-    write_taxonomy(taxonomy, tmp_path / "labels.csv")
-    command = ["fit", tmp_path / "x.csv", tmp_path / "y.csv", "--strategy", "thresholds"]
-    code, _, err = run_cli([*command, "--labels", tmp_path / "labels.csv", "--out", tmp_path / "m"])
+    for j, tag in enumerate(taxonomy.tags):
+        x[tag] = [repr(v) for v in split.tag_scores[:, j].tolist()]
+        y[tag] = [str(v) for v in split.truth[:, j].tolist()]
+    folder.mkdir(exist_ok=True)
+    write_taxonomy(taxonomy, folder / "labels.csv")
+    return write_csv(folder / "x.csv", x), write_csv(folder / "y.csv", y), folder / "labels.csv"
+
+
+def test_fit_says_the_verdict_for_every_strategy(tmp_path: Path, run_cli, catalogue) -> None:
+    x, y, labels = _write_split(tmp_path, catalogue.train, catalogue.taxonomy)
+    command = ["fit", x, y, "--strategy", "thresholds"]
+    code, _, err = run_cli([*command, "--labels", labels, "--out", tmp_path / "m"])
     assert code == 0, err
     assert "look in-sample" in err and "--validate-x" in err
     assert json.loads((tmp_path / "m").read_text())["regime"]["verdict"] == "in-sample"
-    # Without the taxonomy every column counts as one network's: the known weak case.
+    # Without the taxonomy every column counts as one network's (the known weak case).
     code, _, err = run_cli([*command, "--out", tmp_path / "m2"])
     assert code == 0, err
     assert json.loads((tmp_path / "m2").read_text())["regime"]["per_network"].keys() == {"all"}
+
+
+def test_compare_marks_in_sample_cross_validation_as_optimistic(
+    tmp_path: Path, run_cli, catalogue
+) -> None:
+    x, y, labels = _write_split(tmp_path / "train", catalogue.train, catalogue.taxonomy)
+    test_x, test_y, _ = _write_split(tmp_path / "test", catalogue.test, catalogue.taxonomy)
+    command = ["compare", x, y, "--labels", labels, "--strategies", "thresholds", "--folds", "2"]
+    code, out, err = run_cli([*command, "--json", "-q"])
+    assert code == 0, err
+    board = json.loads(out)
+    assert board["cross_validation_optimistic"] is True
+    assert board["regime"]["verdict"] == "in-sample"
+    code, out, err = run_cli([*command, "--test-x", test_x, "--test-y", test_y])
+    assert code == 0, err
+    assert "optimistic, the training scores are in-sample" in out
+    assert "held-out" in out and "overstate" in err
+    # Out-of-sample scores as training: no such warning.
+    code, out, err = run_cli([command[0], test_x, test_y, *command[3:], "--json", "-q"])
+    assert code == 0, err
+    assert json.loads(out)["cross_validation_optimistic"] is False

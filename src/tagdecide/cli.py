@@ -693,6 +693,7 @@ def compare(
     With --test-x/--test-y, also the weighted F1 of each strategy fitted on all of TRAIN
     and scored on that held-out set, and whether its scores are distributed like TRAIN_X.
     """
+    from tagdecide.diagnosis import CROSS_VALIDATION_OPTIMISM, IN_SAMPLE_NOTE, diagnose_regime
     from tagdecide.errors import InputError
     from tagdecide.evaluation import NO_GROUPS_NOTE, compare_strategies, score_held_out
     from tagdecide.io import read_labelled
@@ -730,6 +731,8 @@ def compare(
             seed=seed,
             on_fold=advance,
         )
+    regime = diagnose_regime(data.scores, data.truth, taxonomy=data.taxonomy)
+    in_sample = regime.verdict == "in-sample"
     held_out = None
     if test is not None:
         with _progress(quiet, "fitting on all of train", len(strategies)) as advance:
@@ -738,6 +741,8 @@ def compare(
             )
     if as_json:
         output = board.to_dict()
+        output["regime"] = regime.to_dict()
+        output["cross_validation_optimistic"] = in_sample
         if held_out is not None:
             output["held_out"] = held_out.to_dict()
             output["shift"] = held_out.shift.to_dict()
@@ -748,6 +753,7 @@ def compare(
         table = Table(
             title=f"weighted F1, {folds}-fold cross-validation "
             + ("(groups kept within folds)" if board.grouped else "(random folds)")
+            + (": optimistic, the training scores are in-sample" if in_sample else "")
         )
         table.add_column("rank", justify="right")
         table.add_column("strategy")
@@ -775,6 +781,11 @@ def compare(
             )
             for line in held_out.shift.lines(new="held-out"):
                 click.echo(line)
+        click.echo(regime.explanation())
+    if in_sample:
+        _say(quiet, f"note: {CROSS_VALIDATION_OPTIMISM}")
+        if held_out is None:
+            _say(quiet, f"note: {IN_SAMPLE_NOTE}")
     if not board.grouped:
         _say(quiet, f"note: {NO_GROUPS_NOTE}")
 
