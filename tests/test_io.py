@@ -38,7 +38,7 @@ from tagdecide.taxonomy import read_taxonomy
 
 
 def _no_temporaries(folder: Path) -> None:
-    leftovers = [path.name for path in folder.iterdir() if path.name.endswith(".tmp")]
+    leftovers = [path.name for path in folder.iterdir() if "tagdecide-tmp" in path.name]
     assert leftovers == []
 
 

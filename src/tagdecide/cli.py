@@ -711,8 +711,8 @@ def review(model_path: Path, x_path: Path, top: int, out_path: Path, quiet: bool
     """
     import csv
 
+    from tagdecide._files import atomic_path
     from tagdecide.batch import read_scores_for
-    from tagdecide.io import atomic_path
     from tagdecide.model_file import load_model
     from tagdecide.review import review_queue
 

@@ -20,6 +20,12 @@ from typing import Any
 
 import numpy as np
 
+from tagdecide._files import (
+    TEMPORARY_MARK,
+    move_folder_into_place,
+    new_temporary_folder,
+    removing_on_terminate,
+)
 from tagdecide.batch import category_columns
 from tagdecide.data import ID_COLUMN
 from tagdecide.errors import InputError, TagdecideError, list_some
@@ -40,6 +46,8 @@ def _is_url(path: str) -> bool:
     return "://" in path
 
 
+# SIGTERM raises SystemExit inside, so the temporary folder is removed as on Ctrl+C.
+@removing_on_terminate()
 def predict_parquet_folder(
     model: Strategy,
     in_folder: str | Path,
@@ -180,17 +188,10 @@ def _check_input_folder(source: str) -> None:
 
 
 def _temporary_beside(target: str) -> str:
-    name = target.rstrip("/").rsplit("/", 1)[-1] if _is_url(target) else Path(target).name
-    token = secrets.token_hex(6)
     if _is_url(target):
-        return f"{target.rstrip('/').rsplit('/', 1)[0]}/.{name}.{token}.tmp"
-    path = Path(target)
-    folder = path.parent if str(path.parent) else Path(".")
-    if path.exists() and not path.is_dir():
-        raise InputError(f"{target}: is a file; --engine dask writes a folder")
-    if not folder.is_dir():
-        raise InputError(f"{target}: folder {folder} does not exist")
-    return str(folder / f".{name}.{token}.tmp")
+        parent, name = target.rstrip("/").rsplit("/", 1)
+        return f"{parent}/.{name}{TEMPORARY_MARK}{os.getpid()}-{secrets.token_hex(6)}"
+    return str(new_temporary_folder(target))
 
 
 def _move_into_place(temporary: str, target: str) -> None:
@@ -203,18 +204,7 @@ def _move_into_place(temporary: str, target: str) -> None:
             fs.rm(path, recursive=True)
         fs.mv(fsspec.core.url_to_fs(temporary)[1], path, recursive=True)
         return
-    old = None
-    if os.path.lexists(target):
-        old = f"{temporary}.old"
-        os.replace(target, old)
-    try:
-        os.replace(temporary, target)
-    except OSError:
-        if old is not None:
-            os.replace(old, target)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    move_folder_into_place(temporary, target)
 
 
 def _remove(temporary: str) -> None:

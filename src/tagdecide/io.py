@@ -12,9 +12,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
-import os
 import queue
-import secrets
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
@@ -29,6 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from tagdecide._files import atomic_path
 from tagdecide.data import ID_COLUMN, LabelledSet, TrackScores
 from tagdecide.errors import InputError, TagdecideWarning, list_some
 from tagdecide.taxonomy import Taxonomy
@@ -75,42 +74,6 @@ class TagTable:
     def align_to(self, ids: np.ndarray, *, other_source: str) -> np.ndarray:
         """Rows of :attr:`values` reordered to follow ``ids`` (the same set of tracks)."""
         return self.values[_match_ids(ids, other_source, self.ids, self.source)]
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
-
-    An existing file at ``path`` is untouched when the block raises, and no half-written
-    file is ever left under the final name.
-    """
-    path = Path(path)
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder; give a file name to write")
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise InputError(f"{path}: folder {folder} does not exist")
-    temporary = _new_temporary(folder, path.name)
-    try:
-        yield temporary
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
-def _new_temporary(folder: Path, name: str) -> Path:
-    """A new empty file in ``folder``, with the permissions an ordinary write would give.
-
-    Not ``tempfile.mkstemp``: its files are private (0600) and the output would keep that
-    mode after the rename; 0o666 filtered by the umask is what ``open(path, "w")`` gives.
-    """
-    while True:
-        candidate = folder / f".{name}.{secrets.token_hex(6)}.tmp"
-        try:
-            os.close(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-        except FileExistsError:
-            continue
-        return candidate
 
 
 def file_format(path: str | Path) -> Literal["csv", "parquet"]:
