@@ -173,7 +173,7 @@ def _check_not_input(out: Path, given: Path, shown: str, *, folder: bool) -> Non
         with contextlib.suppress(OSError):
             same = os.path.samefile(out, given)  # hard links
     if same:
-        raise InputError(f"{shown}: is also an input ({given}); choose another output")
+        raise InputError(f"{shown}: is an input ({given}); choose another output")
     if folder and given.exists():
         if out_resolved.is_relative_to(given_resolved):
             raise InputError(f"{shown}: is inside the input folder {given}; write elsewhere")

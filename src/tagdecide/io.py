@@ -13,6 +13,7 @@ import contextlib
 import csv
 import json
 import queue
+import sys
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
@@ -27,7 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from tagdecide._files import atomic_path
+from tagdecide._files import STDOUT, atomic_path
 from tagdecide.data import ID_COLUMN, LabelledSet, TrackScores
 from tagdecide.errors import InputError, TagdecideWarning, list_some
 from tagdecide.taxonomy import Taxonomy
@@ -50,6 +51,12 @@ __all__ = [
 ]
 
 DecisionFormat = Literal["csv", "parquet", "jsonl"]
+#: The file name extensions of each decisions format (the first is the usual one).
+DECISION_SUFFIXES: dict[str, tuple[str, ...]] = {
+    "csv": (".csv", ".txt"),
+    "parquet": (".parquet", ".pq"),
+    "jsonl": (".jsonl",),
+}
 CellKind = Literal["score", "truth"]
 
 #: Rows per batch when streaming Parquet; bounds memory of ``predict``. Kept small enough
@@ -728,7 +735,7 @@ class DecisionWriter:
     Parameters
     ----------
     path : path-like
-        Output file.
+        Output file; ``-`` for standard output (csv and jsonl).
     tag_names : sequence of str
         Column order (csv/parquet) and the names listed per track (jsonl).
     format : {"csv", "parquet", "jsonl"}
@@ -749,15 +756,25 @@ class DecisionWriter:
         )
 
     def __enter__(self) -> DecisionWriter:
+        if str(self.path) == STDOUT:
+            if self.format == "parquet":
+                raise InputError("--out -: parquet goes to a file; use --format csv or jsonl")
+            sys.stdout.flush()
+            self._handle = sys.stdout.buffer
+            self._stack.callback(self._handle.flush)
+            self._handle.write(self._header())
+            return self
         temporary = self._stack.enter_context(atomic_path(self.path))
         if self.format == "parquet":
             self._parquet = pq.ParquetWriter(temporary, self._schema)
             self._stack.callback(self._parquet.close)
         else:
             self._handle = self._stack.enter_context(temporary.open("wb"))
-            if self.format == "csv":
-                self._handle.write(_csv_header([ID_COLUMN, *self.tag_names]).encode())
+            self._handle.write(self._header())
         return self
+
+    def _header(self) -> bytes:
+        return _csv_header([ID_COLUMN, *self.tag_names]).encode() if self.format == "csv" else b""
 
     def write(self, ids: np.ndarray, decisions: np.ndarray) -> None:
         """Append one batch: ``decisions`` of shape ``(n_tracks, n_tags)`` with 0/1 values."""
