@@ -49,6 +49,17 @@ def test_read_columns_csv(dataset: Dataset) -> None:
     assert read_columns(dataset.x_csv) == (ID, *TAGS, *CATEGORIES)
 
 
+def test_read_columns_of_a_very_wide_file(dataset: Dataset) -> None:
+    # 200,000 columns: a check quadratic in the columns would take hours, a linear one ms.
+    names = [ID, *(f"tag-{j}" for j in range(200_000))]
+    path = dataset.path("wide.csv")
+    path.write_text(",".join(names) + "\n" + ",".join(["1"] + ["0.5"] * 200_000) + "\n")
+    assert read_columns(path) == tuple(names)
+    path.write_text(",".join([*names, "tag-7", "tag-3", "tag-7"]) + "\n")
+    with pytest.raises(InputError, match=r"wide\.csv: column\(s\) appear twice: 'tag-3', 'tag-7'$"):
+        read_columns(path)
+
+
 def test_read_scores_csv(dataset: Dataset) -> None:
     scores = read_scores(dataset.x_csv, TAGS, CATEGORIES)
     np.testing.assert_array_equal(scores.ids, dataset.ids)
