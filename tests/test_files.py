@@ -96,6 +96,16 @@ def test_atomic_path_writes_a_character_device_directly() -> None:
     assert Path("/dev/null").is_char_device()
 
 
+def test_atomic_path_refuses_a_write_protected_file(tmp_path: Path) -> None:
+    target = tmp_path / "model.json"
+    target.write_text("keep")
+    target.chmod(0o444)
+    with pytest.raises(InputError, match="is write-protected"), atomic_path(target):
+        pass
+    assert target.read_text() == "keep"
+    assert _temporaries(tmp_path) == []
+
+
 def test_atomic_path_refuses_a_fifo(tmp_path: Path) -> None:
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)

@@ -207,7 +207,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
     An existing file at ``path`` is untouched when the block raises or is interrupted
     (Ctrl+C, SIGTERM), and no half-written file is ever left under the final name. A
-    symbolic link keeps being a link: its target is replaced. A character device
+    symbolic link keeps being a link: its target is replaced. A write-protected file is
+    refused (renaming over it would need no write permission). A character device
     (``/dev/null``) is yielded as it is and written directly. A failure to write (disk
     full, no permission) becomes one :class:`~tagdecide.errors.InputError` naming ``path``.
 
@@ -230,6 +231,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         return
     if kind not in (None, "file"):
         raise InputError(f"{path}: is a {_KIND_NAMES[kind]}; write to a regular file")
+    if kind == "file" and not _writable(path):
+        raise InputError(f"{path}: is write-protected; tagdecide does not replace it")
     # A symbolic link stays a link: the file it points to is what gets replaced.
     target = Path(os.path.realpath(path)) if path.is_symlink() else path
     folder = target.parent if str(target.parent) else Path(".")
