@@ -18,6 +18,7 @@ from tagdecide._files import (
     check_output,
     move_folder_into_place,
     new_temporary_folder,
+    open_output,
 )
 from tagdecide.errors import InputError, TagdecideWarning
 
@@ -197,6 +198,18 @@ def test_sigterm_removes_the_temporary(tmp_path: Path) -> None:
         assert child.wait(timeout=20) == 128 + signal.SIGTERM
     assert _temporaries(tmp_path) == []
     assert target.read_text() == "old"
+
+
+def test_open_output_to_a_file_or_standard_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with open_output(tmp_path / "q.csv") as handle:
+        handle.write("ünï\n")
+        assert not (tmp_path / "q.csv").exists()
+    assert (tmp_path / "q.csv").read_bytes() == "ünï\n".encode()
+    with open_output("-") as handle:
+        handle.write("to stdout\n")
+    assert capsys.readouterr().out == "to stdout\n"
 
 
 # -- folders -----------------------------------------------------------------------------

@@ -174,6 +174,15 @@ def test_predict_to_standard_output(
     assert out == on_disk.read_text()
 
 
+def test_review_to_standard_output(files: Files, run_cli: RunCli, tmp_path: Path) -> None:
+    code, out, err = run_cli(["review", files.model, files.ds.x_csv, "--top", 5, "--out", "-"])
+    assert code == 0, err
+    assert "to standard output" in err
+    on_disk = tmp_path / "q.csv"
+    assert run_cli(["review", files.model, files.ds.x_csv, "--top", 5, "--out", on_disk])[0] == 0
+    assert out == on_disk.read_text() and len(out.splitlines()) == 6
+
+
 def test_symlinked_output_keeps_the_link(files: Files, run_cli: RunCli, tmp_path: Path) -> None:
     real = tmp_path / "real.csv"
     real.write_text("old")

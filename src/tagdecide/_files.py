@@ -21,11 +21,13 @@ import secrets
 import shutil
 import signal
 import stat
+import sys
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import TextIO
 
 from tagdecide.errors import InputError, TagdecideWarning, list_some
 
@@ -36,6 +38,7 @@ __all__ = [
     "is_url",
     "move_folder_into_place",
     "new_temporary_folder",
+    "open_output",
     "removing_on_terminate",
 ]
 
@@ -247,6 +250,20 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
                 os.replace(temporary, target)
             finally:
                 temporary.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def open_output(path: str | Path) -> Iterator[TextIO]:
+    """A UTF-8 text handle on ``path`` written atomically, or standard output for ``-``."""
+    if str(path) == STDOUT:
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    with (
+        atomic_path(path) as temporary,
+        temporary.open("w", newline="", encoding="utf-8") as handle,
+    ):
+        yield handle
 
 
 @contextlib.contextmanager

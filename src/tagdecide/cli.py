@@ -737,16 +737,22 @@ def review(model_path: Path, x_path: Path, top: int, out_path: Path, quiet: bool
     """
     import csv
 
-    from tagdecide._files import atomic_path, check_output
+    from tagdecide._files import check_output, open_output
     from tagdecide.batch import read_scores_for
     from tagdecide.model_file import load_model
     from tagdecide.review import review_queue
 
-    check_output(out_path, [model_path, x_path], suffixes=[".csv"], writes="CSV files (.csv)")
+    check_output(
+        out_path,
+        [model_path, x_path],
+        suffixes=[".csv"],
+        writes="CSV files (.csv), or - (standard output)",
+        stdout=True,
+    )
     model = load_model(model_path)
     scores = read_scores_for(model, x_path)
     queue = review_queue(model, scores, top)
-    with atomic_path(out_path) as temporary, temporary.open("w", newline="") as handle:
+    with open_output(out_path) as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(
             ["rank", "ChallengeID", "tag", "decision", "score", "value", "threshold", "distance"]
@@ -764,7 +770,8 @@ def review(model_path: Path, x_path: Path, top: int, out_path: Path, quiet: bool
                     f"{item.distance:.4g}",
                 ]
             )
-    _say(quiet, f"wrote the {len(queue)} most doubtful decisions to {out_path}")
+    wrote = "standard output" if str(out_path) == "-" else out_path
+    _say(quiet, f"wrote the {len(queue)} most doubtful decisions to {wrote}")
 
 
 @cli.command()
