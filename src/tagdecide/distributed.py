@@ -238,6 +238,22 @@ def _worker_model(model_dict: dict[str, Any], digest: str) -> Strategy:
     return model
 
 
+def _integer_ids(id_column: Any, source: str) -> np.ndarray:
+    """A partition's ids as int64; float ids and text that is not decimal digits refused."""
+    kind = id_column.dtype.kind
+    if kind in "iu":
+        return id_column.to_numpy().astype(np.int64)
+    if kind in "OSU":  # text (object or string dtype)
+        text = id_column.astype(str)
+        decimal = text.str.fullmatch(r"\s*-?[0-9]+\s*").to_numpy(dtype=bool)
+        if decimal.all():
+            return text.str.strip().astype(np.int64).to_numpy()
+        shown = repr(text[~decimal].iloc[0])
+    else:  # floats, even whole ones: the sign of a mangled export
+        shown = str(id_column.iloc[0])
+    raise InputError(f"{source}: {ID_COLUMN} {shown} is not an integer (ids are decimal digits)")
+
+
 def _decide_partition(
     part: Any,
     *,
@@ -255,7 +271,7 @@ def _decide_partition(
     id_column = part[ID_COLUMN]
     if id_column.isna().any():
         raise InputError(f"{source}: empty {ID_COLUMN}")
-    ids = id_column.to_numpy().astype(np.int64)
+    ids = _integer_ids(id_column, source)
     columns = [*tags, *categories]
     matrix = part[columns].to_numpy(dtype=np.float64, na_value=np.nan)
     check_score_matrix(matrix, ids, columns, source)
