@@ -205,6 +205,22 @@ def test_leftovers_of_a_dead_run_are_removed_with_a_note(
     assert err.count("\n") == 1 and "removed 1 temporary file(s)" in err
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("output_format", ["csv", "parquet", "jsonl", "model"])
+def test_a_full_device_is_one_line(files: Files, run_cli: RunCli, output_format: str) -> None:
+    # /dev/full is written directly (a character device) and refuses every byte: ENOSPC.
+    if output_format == "model":
+        args = fit(files, "/dev/full")
+    else:
+        args = predict(files, "/dev/full", "--format", output_format)
+    before = _snapshot(files.ds.folder)
+    code, _, err = run_cli([*args, "-q"])
+    assert code == 2
+    assert err.startswith("tagdecide: error: /dev/full: cannot write (")
+    assert "No space left on device" in err and err.count("\n") == 1
+    assert _snapshot(files.ds.folder) == before
+
+
 def test_disk_full_is_one_line_and_keeps_the_old_output(
     files: Files, run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -829,13 +829,17 @@ class DecisionWriter:
             self._stack.callback(self._handle.flush)
             self._handle.write(self._header())
             return self
-        temporary = self._stack.enter_context(atomic_path(self.path))
-        if self.format == "parquet":
-            self._parquet = pq.ParquetWriter(temporary, self._schema)
-            self._stack.callback(self._parquet.close)
-        else:
-            self._handle = self._stack.enter_context(temporary.open("wb"))
-            self._handle.write(self._header())
+        # Opening can fail too (disk full at the first bytes): the stack, unwound at once,
+        # then drops the temporary file and names the output, as a failed write does.
+        with contextlib.ExitStack() as opening:
+            temporary = opening.enter_context(atomic_path(self.path))
+            if self.format == "parquet":
+                self._parquet = pq.ParquetWriter(temporary, self._schema)
+                opening.callback(self._parquet.close)
+            else:
+                self._handle = opening.enter_context(temporary.open("wb"))
+                self._handle.write(self._header())
+            self._stack = opening.pop_all()
         return self
 
     def _header(self) -> bytes:
