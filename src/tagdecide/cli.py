@@ -377,7 +377,8 @@ def _infer_format(path: Path, given: str | None) -> str:
     "out_arg",
     type=click.Path(path_type=str),
     required=True,
-    help="Decisions file to write (a folder with --engine dask).",
+    help="Decisions file to write; - for standard output (csv, jsonl); a folder with "
+    "--engine dask.",
 )
 @click.option(
     "--format",
@@ -724,7 +725,7 @@ def synth(
     "out_path",
     type=click.Path(path_type=Path),
     required=True,
-    help="Queue to write (CSV).",
+    help="Queue to write (CSV); - for standard output.",
 )
 @quiet_option
 def review(model_path: Path, x_path: Path, top: int, out_path: Path, quiet: bool) -> None:
