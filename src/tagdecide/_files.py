@@ -33,17 +33,20 @@ from tagdecide.errors import InputError, TagdecideWarning, list_some
 
 __all__ = [
     "STDOUT",
+    "TEMPORARY_MARK",
     "atomic_path",
     "check_output",
     "is_url",
     "move_folder_into_place",
     "new_temporary_folder",
     "open_output",
+    "remove_leftovers",
     "removing_on_terminate",
 ]
 
 #: The ``--out`` value that means standard output.
 STDOUT = "-"
+#: In every temporary name, between the final name and ``<pid>-<token>``.
 TEMPORARY_MARK = ".tagdecide-tmp-"
 _TEMPORARY_NAME = re.compile(r"^\..+\.tagdecide-tmp-(?P<pid>\d+)-[0-9a-f]+(\.old)?$")
 #: Errors that mean "the disk cannot take it", whatever file they name (or none).
