@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from conftest import ID, TAGS, Dataset, RunCli, write_parquet
@@ -114,6 +116,26 @@ def test_cli_bad_score_leaves_output(dataset: Dataset, tmp_path: Path, run_cli: 
     assert [path.name for path in out.iterdir()] == ["old.parquet"]
     assert (out / "old.parquet").read_bytes() == OLD_CONTENT
     assert sorted(path.name for path in tmp_path.iterdir()) == ["data", "out", "x"]
+
+
+@pytest.mark.parametrize("ids", ["float", "hex text"])
+def test_ids_that_are_not_decimal_integers(dataset: Dataset, tmp_path: Path, ids: str) -> None:
+    model, _ = _fitted(dataset, "thresholds")
+    folder = tmp_path / "x"
+    folder.mkdir()
+    table = pq.read_table(write_parquet(tmp_path / "whole.parquet", dataset.x_columns()))
+    values = table.column(ID).to_numpy()
+    column = (
+        pa.array(values.astype(np.float64))
+        if ids == "float"
+        else pa.array([str(value) for value in values[:-1]] + ["0x10"])
+    )
+    pq.write_table(table.set_column(0, ID, column), folder / "part.parquet")
+    shown = f"{float(values[0])}" if ids == "float" else "'0x10'"
+    with pytest.raises(InputError, match=rf"{ID} {re.escape(shown)} is not an integer"):
+        predict_parquet_folder(model, folder, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    assert [path.name for path in tmp_path.iterdir() if path.name.startswith(".")] == []
 
 
 def test_bad_input_folders(dataset: Dataset, tmp_path: Path, run_cli: RunCli) -> None:

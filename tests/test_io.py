@@ -38,7 +38,7 @@ from tagdecide.taxonomy import read_taxonomy
 
 
 def _no_temporaries(folder: Path) -> None:
-    leftovers = [path.name for path in folder.iterdir() if path.name.endswith(".tmp")]
+    leftovers = [path.name for path in folder.iterdir() if "tagdecide-tmp" in path.name]
     assert leftovers == []
 
 
@@ -47,6 +47,17 @@ def _no_temporaries(folder: Path) -> None:
 
 def test_read_columns_csv(dataset: Dataset) -> None:
     assert read_columns(dataset.x_csv) == (ID, *TAGS, *CATEGORIES)
+
+
+def test_read_columns_of_a_very_wide_file(dataset: Dataset) -> None:
+    # 200,000 columns: a check quadratic in the columns would take hours, a linear one ms.
+    names = [ID, *(f"tag-{j}" for j in range(200_000))]
+    path = dataset.path("wide.csv")
+    path.write_text(",".join(names) + "\n" + ",".join(["1"] + ["0.5"] * 200_000) + "\n")
+    assert read_columns(path) == tuple(names)
+    path.write_text(",".join([*names, "tag-7", "tag-3", "tag-7"]) + "\n")
+    with pytest.raises(InputError, match=r"wide\.csv: column\(s\) appear twice: 'tag-3', 'tag-7'$"):
+        read_columns(path)
 
 
 def test_read_scores_csv(dataset: Dataset) -> None:
@@ -327,6 +338,9 @@ def test_non_numeric_parquet_column(dataset: Dataset) -> None:
         ("0.5", "value 0.5; truth must be 0 or 1"),
         ("yes", "value 'yes' is not a number"),
         ("", "empty cell"),
+        # Arrow's integer parser reads these as 1 and 0; they are not 0/1 cells.
+        ("0x1", "value '0x1' is not a number"),
+        ("0X0", "value '0X0' is not a number"),
     ],
 )
 def test_bad_truth_cell(dataset: Dataset, cell: str, problem: str) -> None:
@@ -364,7 +378,7 @@ def test_duplicated_id(dataset: Dataset, which: str) -> None:
         read_scores(path, TAGS, CATEGORIES) if which == "x" else read_truth(path)
 
 
-@pytest.mark.parametrize("value", ["abc", "12.5"])
+@pytest.mark.parametrize("value", ["abc", "12.5", "0x10", "0X1f", "12.0", "1e3", "+12"])
 @pytest.mark.parametrize("which", ["x", "y"])
 def test_non_integer_id(dataset: Dataset, which: str, value: str) -> None:
     columns = dataset.x_columns() if which == "x" else dataset.y_columns()
@@ -373,6 +387,36 @@ def test_non_integer_id(dataset: Dataset, which: str, value: str) -> None:
     message = rf"{which}_id\.csv: {ID} '{re.escape(value)}' on data row 12 is not an integer"
     with pytest.raises(InputError, match=message):
         read_scores(path, TAGS, CATEGORIES) if which == "x" else read_truth(path)
+
+
+def test_whole_float_ids_in_parquet_are_refused(dataset: Dataset) -> None:
+    ids = dataset.ids.astype(np.float64)
+    path = dataset.path("x_float_ids.parquet")
+    pq.write_table(pa.table({ID: pa.array(ids), "punk": pa.array(dataset.scores[:, 1])}), path)
+    first = re.escape(str(float(ids[0])))
+    with pytest.raises(InputError, match=rf"{ID} {first} on data row 1 is not an integer"):
+        read_scores(path, ["punk"])
+
+
+def test_hex_text_ids_in_parquet_are_refused(dataset: Dataset) -> None:
+    ids = [str(int(value)) for value in dataset.ids]
+    ids[6] = "0x10"
+    path = dataset.path("x_text_ids.parquet")
+    pq.write_table(pa.table({ID: pa.array(ids), "punk": pa.array(dataset.scores[:, 1])}), path)
+    with pytest.raises(InputError, match=rf"{ID} '0x10' on data row 7 is not an integer"):
+        read_scores(path, ["punk"])
+    ids[6] = " 17 "  # plain decimal text (spaces around) is fine
+    pq.write_table(pa.table({ID: pa.array(ids), "punk": pa.array(dataset.scores[:, 1])}), path)
+    assert read_scores(path, ["punk"]).ids[6] == 17
+
+
+def test_truth_with_an_x_elsewhere_still_reads(dataset: Dataset) -> None:
+    """An x outside the tag columns only sends the file the slower, precise way."""
+    columns = dataset.y_columns()
+    columns["comment"] = ["mix"] * dataset.n_tracks
+    path = write_csv(dataset.path("y_comment.csv"), columns)
+    table = read_truth(path, TAGS)
+    np.testing.assert_array_equal(table.values, dataset.truth)
 
 
 def test_empty_id_cell(dataset: Dataset) -> None:

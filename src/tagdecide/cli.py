@@ -21,6 +21,8 @@ from tagdecide.errors import TagdecideError, TagdecideWarning
 
 __all__ = ["cli", "main", "run"]
 
+#: Extensions of the data files tagdecide reads and writes: never a model file's name.
+_DATA_SUFFIXES = (".csv", ".txt", ".parquet", ".pq", ".jsonl", ".html", ".htm")
 _EXISTING_FILE = click.Path(exists=False, dir_okay=True, path_type=Path)
 
 
@@ -162,8 +164,10 @@ def demo(
     the strategies, the best by CV), predicts test and prints CV estimates beside held-out
     figures.
     """
+    from tagdecide._files import check_output
     from tagdecide.demo import run_demo
 
+    check_output(out_dir, [], folder=True)
     chosen = _strategy_names(names)
     n_folds = folds
     with _progress(quiet, "cross-validating", n_folds * len(chosen)) as advance:
@@ -285,6 +289,7 @@ def fit(
     quiet: bool,
 ) -> None:
     """Learn decisions from training scores TRAIN_X and truth TRAIN_Y; write a model file."""
+    from tagdecide._files import check_output
     from tagdecide.diagnosis import IN_SAMPLE_NOTE, diagnose_regime
     from tagdecide.errors import InputError
     from tagdecide.evaluation import NO_GROUPS_NOTE
@@ -294,6 +299,12 @@ def fit(
     from tagdecide.shift import ScoreSummary, compare_to
     from tagdecide.strategies import make_strategy, parse_params, strategy_class
 
+    check_output(
+        out_path,
+        [train_x, train_y, labels, groups, check_x, validate_x, validate_y],
+        refused_suffixes=_DATA_SUFFIXES,
+        writes="model files (JSON, such as model.json)",
+    )
     if (validate_x is None) != (validate_y is None):
         raise InputError("--validate-x and --validate-y go together: give both or neither")
     if validate_x is not None and strategy != "auto":
@@ -514,7 +525,8 @@ def _infer_format(path: Path, given: str | None) -> str:
     "out_arg",
     type=click.Path(path_type=str),
     required=True,
-    help="Decisions file to write (a folder with --engine dask).",
+    help="Decisions file to write; - for standard output (csv, jsonl); a folder with "
+    "--engine dask.",
 )
 @click.option(
     "--format",
@@ -560,7 +572,9 @@ def predict(
     jsonl: one line per track, {"ChallengeID": 12, "tags": ["blues-rock", "happy"]}.
     With --engine dask, X and --out are folders of Parquet files (output: parquet only).
     """
+    from tagdecide._files import check_output
     from tagdecide.errors import InputError
+    from tagdecide.io import DECISION_SUFFIXES
     from tagdecide.model_file import load_model
 
     if engine == "local" and scheduler is not None:
@@ -568,6 +582,7 @@ def predict(
     if engine == "dask":
         if output_format not in (None, "parquet"):
             raise InputError(f"--engine dask writes parquet only, not --format {output_format}")
+        check_output(out_arg, [model_path, x_arg], folder=True)
         from tagdecide.distributed import predict_parquet_folder
 
         model = load_model(model_path)
@@ -578,7 +593,16 @@ def predict(
     from tagdecide.batch import predict_file
 
     x_path, out_path = Path(x_arg), Path(out_arg)
-
+    formats = [output_format] if output_format else list(DECISION_SUFFIXES)
+    suffixes = [suffix for name in formats for suffix in DECISION_SUFFIXES[name]]
+    check_output(
+        out_arg,
+        [model_path, x_arg],
+        # With --format given, a name without an extension is clear enough.
+        suffixes=suffixes + ([""] if output_format else []),
+        writes=f"{', '.join(suffixes)} files, or - (standard output)",
+        stdout=True,
+    )
     model = load_model(model_path)
     shift_lines: list[str] = []
     with _progress(quiet, "predicting", None) as advance:
@@ -594,7 +618,8 @@ def predict(
             if quiet
             else lambda report: shift_lines.extend(report.lines(only_shifted=True)),
         )
-    _say(quiet, f"decided {n_tracks} tracks x {len(model.tag_names_)} tags; wrote {out_path}")
+    wrote = "standard output" if out_arg == "-" else out_path
+    _say(quiet, f"decided {n_tracks} tracks x {len(model.tag_names_)} tags; wrote {wrote}")
     for line in shift_lines:
         _say(quiet, line)
 
@@ -829,9 +854,11 @@ def synth(
     train_X.csv, train_y.csv, test_X.csv, test_y.csv, labels.csv,
     train_groups.csv and test_groups.csv (each track's album, and artist with --artists).
     """
+    from tagdecide._files import check_output
     from tagdecide.demo import write_catalogue
     from tagdecide.synth import DEFAULT_N_TRACKS, make_catalogue
 
+    check_output(out_dir, [], folder=True)
     catalogue = make_catalogue(
         DEFAULT_N_TRACKS if tracks is None else tracks,
         seed=seed,
@@ -857,7 +884,7 @@ def synth(
     "out_path",
     type=click.Path(path_type=Path),
     required=True,
-    help="Queue to write (CSV).",
+    help="Queue to write (CSV); - for standard output.",
 )
 @quiet_option
 def review(model_path: Path, x_path: Path, top: int, out_path: Path, quiet: bool) -> None:
@@ -870,15 +897,22 @@ def review(model_path: Path, x_path: Path, top: int, out_path: Path, quiet: bool
     """
     import csv
 
+    from tagdecide._files import check_output, open_output
     from tagdecide.batch import read_scores_for
-    from tagdecide.io import atomic_path
     from tagdecide.model_file import load_model
     from tagdecide.review import review_queue
 
+    check_output(
+        out_path,
+        [model_path, x_path],
+        suffixes=[".csv"],
+        writes="CSV files (.csv), or - (standard output)",
+        stdout=True,
+    )
     model = load_model(model_path)
     scores = read_scores_for(model, x_path)
     queue = review_queue(model, scores, top)
-    with atomic_path(out_path) as temporary, temporary.open("w", newline="") as handle:
+    with open_output(out_path) as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(
             ["rank", "ChallengeID", "tag", "decision", "score", "value", "threshold", "distance"]
@@ -896,7 +930,8 @@ def review(model_path: Path, x_path: Path, top: int, out_path: Path, quiet: bool
                     f"{item.distance:.4g}",
                 ]
             )
-    _say(quiet, f"wrote the {len(queue)} most doubtful decisions to {out_path}")
+    wrote = "standard output" if str(out_path) == "-" else out_path
+    _say(quiet, f"wrote the {len(queue)} most doubtful decisions to {wrote}")
 
 
 @cli.command()
@@ -937,6 +972,7 @@ def sample(
     Writes OUT: ChallengeID + one 0/1 column per tag, prefilled with MODEL's decisions
     (correct them: that is the truth); and OUT's name with .X.csv: those tracks' scores.
     """
+    from tagdecide._files import check_output
     from tagdecide.batch import read_scores_for
     from tagdecide.errors import InputError
     from tagdecide.io import read_groups, write_matrix
@@ -946,13 +982,13 @@ def sample(
     if n_tracks < 1:
         raise InputError(f"--n must be at least 1; got {n_tracks}")
     scores_out = out_path.with_name(out_path.stem + ".X.csv")
-    inputs = [path for path in (model_path, x_path, groups) if path is not None]
     for output in (out_path, scores_out):
-        for given in inputs:
-            if output.resolve() == given.resolve():
-                raise InputError(f"{output}: is an input ({given}); choose another --out")
-    if out_path.suffix.lower() != ".csv":
-        raise InputError(f"{out_path}: the template is a CSV file; give --out NAME.csv")
+        check_output(
+            output,
+            [model_path, x_path, groups],
+            suffixes=[".csv"],
+            writes="a CSV truth template (NAME.csv) and its scores (NAME.X.csv)",
+        )
     model = load_model(model_path)
     scores = read_scores_for(model, x_path)
     group_labels = None
@@ -1057,11 +1093,15 @@ def report_command(
     """
     import time
 
+    from tagdecide._files import check_output
     from tagdecide.batch import read_scores_for
     from tagdecide.io import read_truth
     from tagdecide.model_file import load_model
     from tagdecide.report import write_report
 
+    check_output(
+        out_path, [model_path, x_path, y_path], suffixes=[".html", ".htm"], writes="HTML files"
+    )
     started = time.perf_counter()
     model = load_model(model_path)
     scores = read_scores_for(model, x_path)

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
+from tagdecide._files import atomic_path
 from tagdecide.batch import predict_file
 from tagdecide.data import ID_COLUMN, TrackScores
 from tagdecide.evaluation import Leaderboard, compare_strategies
-from tagdecide.io import atomic_path, write_matrix
+from tagdecide.io import write_matrix
 from tagdecide.metrics import weighted_f1_score
 from tagdecide.model_file import save_model
 from tagdecide.report import write_report

@@ -20,6 +20,12 @@ from typing import Any
 
 import numpy as np
 
+from tagdecide._files import (
+    TEMPORARY_MARK,
+    move_folder_into_place,
+    new_temporary_folder,
+    removing_on_terminate,
+)
 from tagdecide.batch import category_columns
 from tagdecide.data import ID_COLUMN
 from tagdecide.errors import InputError, TagdecideError, list_some
@@ -40,6 +46,8 @@ def _is_url(path: str) -> bool:
     return "://" in path
 
 
+# SIGTERM raises SystemExit inside, so the temporary folder is removed as on Ctrl+C.
+@removing_on_terminate()
 def predict_parquet_folder(
     model: Strategy,
     in_folder: str | Path,
@@ -180,17 +188,10 @@ def _check_input_folder(source: str) -> None:
 
 
 def _temporary_beside(target: str) -> str:
-    name = target.rstrip("/").rsplit("/", 1)[-1] if _is_url(target) else Path(target).name
-    token = secrets.token_hex(6)
     if _is_url(target):
-        return f"{target.rstrip('/').rsplit('/', 1)[0]}/.{name}.{token}.tmp"
-    path = Path(target)
-    folder = path.parent if str(path.parent) else Path(".")
-    if path.exists() and not path.is_dir():
-        raise InputError(f"{target}: is a file; --engine dask writes a folder")
-    if not folder.is_dir():
-        raise InputError(f"{target}: folder {folder} does not exist")
-    return str(folder / f".{name}.{token}.tmp")
+        parent, name = target.rstrip("/").rsplit("/", 1)
+        return f"{parent}/.{name}{TEMPORARY_MARK}{os.getpid()}-{secrets.token_hex(6)}"
+    return str(new_temporary_folder(target))
 
 
 def _move_into_place(temporary: str, target: str) -> None:
@@ -203,18 +204,7 @@ def _move_into_place(temporary: str, target: str) -> None:
             fs.rm(path, recursive=True)
         fs.mv(fsspec.core.url_to_fs(temporary)[1], path, recursive=True)
         return
-    old = None
-    if os.path.lexists(target):
-        old = f"{temporary}.old"
-        os.replace(target, old)
-    try:
-        os.replace(temporary, target)
-    except OSError:
-        if old is not None:
-            os.replace(old, target)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    move_folder_into_place(temporary, target)
 
 
 def _remove(temporary: str) -> None:
@@ -248,6 +238,22 @@ def _worker_model(model_dict: dict[str, Any], digest: str) -> Strategy:
     return model
 
 
+def _integer_ids(id_column: Any, source: str) -> np.ndarray:
+    """A partition's ids as int64; float ids and text that is not decimal digits refused."""
+    kind = id_column.dtype.kind
+    if kind in "iu":
+        return id_column.to_numpy().astype(np.int64)
+    if kind in "OSU":  # text (object or string dtype)
+        text = id_column.astype(str)
+        decimal = text.str.fullmatch(r"\s*-?[0-9]+\s*").to_numpy(dtype=bool)
+        if decimal.all():
+            return text.str.strip().astype(np.int64).to_numpy()
+        shown = repr(text[~decimal].iloc[0])
+    else:  # floats, even whole ones: the sign of a mangled export
+        shown = str(id_column.iloc[0])
+    raise InputError(f"{source}: {ID_COLUMN} {shown} is not an integer (ids are decimal digits)")
+
+
 def _decide_partition(
     part: Any,
     *,
@@ -265,7 +271,7 @@ def _decide_partition(
     id_column = part[ID_COLUMN]
     if id_column.isna().any():
         raise InputError(f"{source}: empty {ID_COLUMN}")
-    ids = id_column.to_numpy().astype(np.int64)
+    ids = _integer_ids(id_column, source)
     columns = [*tags, *categories]
     matrix = part[columns].to_numpy(dtype=np.float64, na_value=np.nan)
     check_score_matrix(matrix, ids, columns, source)

@@ -12,11 +12,13 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
-import os
+import mmap
 import queue
-import secrets
+import re
+import sys
 import threading
 import warnings
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,6 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from tagdecide._files import STDOUT, atomic_path
 from tagdecide.data import ID_COLUMN, LabelledSet, TrackScores
 from tagdecide.errors import InputError, TagdecideWarning, list_some
 from tagdecide.taxonomy import Taxonomy
@@ -51,6 +54,12 @@ __all__ = [
 ]
 
 DecisionFormat = Literal["csv", "parquet", "jsonl"]
+#: The file name extensions of each decisions format (the first is the usual one).
+DECISION_SUFFIXES: dict[str, tuple[str, ...]] = {
+    "csv": (".csv", ".txt"),
+    "parquet": (".parquet", ".pq"),
+    "jsonl": (".jsonl",),
+}
 CellKind = Literal["score", "truth"]
 
 #: Rows per batch when streaming Parquet; bounds memory of ``predict``. Kept small enough
@@ -75,42 +84,6 @@ class TagTable:
     def align_to(self, ids: np.ndarray, *, other_source: str) -> np.ndarray:
         """Rows of :attr:`values` reordered to follow ``ids`` (the same set of tracks)."""
         return self.values[_match_ids(ids, other_source, self.ids, self.source)]
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
-
-    An existing file at ``path`` is untouched when the block raises, and no half-written
-    file is ever left under the final name.
-    """
-    path = Path(path)
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder; give a file name to write")
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise InputError(f"{path}: folder {folder} does not exist")
-    temporary = _new_temporary(folder, path.name)
-    try:
-        yield temporary
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
-def _new_temporary(folder: Path, name: str) -> Path:
-    """A new empty file in ``folder``, with the permissions an ordinary write would give.
-
-    Not ``tempfile.mkstemp``: its files are private (0600) and the output would keep that
-    mode after the rename; 0o666 filtered by the umask is what ``open(path, "w")`` gives.
-    """
-    while True:
-        candidate = folder / f".{name}.{secrets.token_hex(6)}.tmp"
-        try:
-            os.close(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-        except FileExistsError:
-            continue
-        return candidate
 
 
 def file_format(path: str | Path) -> Literal["csv", "parquet"]:
@@ -152,7 +125,8 @@ def read_columns(path: str | Path) -> tuple[str, ...]:
         names = tuple(header)
         if not any(names):
             raise InputError(f"{path}: empty header line")
-    duplicated = sorted({name for name in names if names.count(name) > 1})
+    # Counted once, not names.count per name: wide files have 10^5 columns or more.
+    duplicated = sorted(name for name, count in Counter(names).items() if count > 1)
     if duplicated:
         raise InputError(f"{path}: column(s) appear twice: {list_some(duplicated)}")
     if ID_COLUMN not in names:
@@ -217,11 +191,13 @@ def _iter_batches(
     conversion checked."""
     types = {name: value_type or pa.float64() for name in columns}
     types[ID_COLUMN] = pa.int64()
+    first_row = 0
     if file_format(path) == "parquet":
         try:
             parquet = pq.ParquetFile(path)
             for batch in parquet.iter_batches(batch_size=batch_rows, columns=[ID_COLUMN, *columns]):
-                yield _cast_batch(batch, types, path)
+                yield _cast_batch(_decimal_ids(batch, path, first_row), types, path)
+                first_row += batch.num_rows
         except pa.ArrowException as error:
             raise InputError(
                 f"{path}: not a readable Parquet file ({_first_line(error)})"
@@ -230,7 +206,8 @@ def _iter_batches(
     read_options = pa_csv.ReadOptions(block_size=block_bytes, encoding="utf8")
     convert_options = pa_csv.ConvertOptions(
         include_columns=[ID_COLUMN, *columns],
-        column_types=types,
+        # Ids as text, checked by _decimal_ids: Arrow's integer parser also takes 0x10.
+        column_types=types | {ID_COLUMN: pa.string()},
         null_values=[""],
         strings_can_be_null=True,
     )
@@ -242,9 +219,50 @@ def _iter_batches(
             convert_options=convert_options,
             parse_options=parse_options,
         )
-        yield from reader
+        for batch in reader:
+            yield _decimal_ids(batch, path, first_row)
+            first_row += batch.num_rows
     except pa.ArrowInvalid as error:
         raise _explain_csv_error(path, columns, error) from None
+
+
+#: An id as written by people and programs alike: decimal digits, perhaps a minus sign.
+_DECIMAL_INTEGER = r"^\s*-?[0-9]+\s*$"
+
+
+def _decimal_ids(batch: pa.RecordBatch, path: Path, first_row: int) -> pa.RecordBatch:
+    """``batch`` with its text or float ids checked to be decimal integers, as int64.
+
+    ``0x10`` and ``12.0`` are refused, not read as 16 and 12: such ids come from a
+    mangled export, and guessing would match the wrong tracks. Empty ids stay null (they
+    are reported with their row by :func:`_batch_ids`).
+    """
+    index = batch.schema.get_field_index(ID_COLUMN)
+    column = batch.column(index)
+    if pa.types.is_integer(column.type):
+        return batch
+    if pa.types.is_floating(column.type):
+        # A float id is refused even when whole; a fractional one is named first.
+        whole = pc.fill_null(pc.equal(pc.floor(column), column), True)
+        decimal = whole if not pc.all(whole).as_py() else pc.is_null(column)
+    elif pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        decimal = pc.fill_null(pc.match_substring_regex(column, _DECIMAL_INTEGER), True)
+    else:
+        return batch  # left to the cast, which names the type
+    if not pc.all(decimal).as_py():
+        row = int(np.flatnonzero(~decimal.to_numpy(zero_copy_only=False))[0])
+        value = column[row].as_py()
+        raise InputError(
+            f"{path}: {ID_COLUMN} {value!r} on data row {first_row + row + 1} is not an "
+            "integer (ids are decimal digits)"
+        )
+    if pa.types.is_floating(column.type):
+        return batch
+    try:
+        ids = pc.cast(pc.utf8_trim_whitespace(column), pa.int64())
+    except pa.ArrowInvalid:
+        raise InputError(f"{path}: a {ID_COLUMN} is beyond the 64-bit integer range") from None
+    return batch.set_column(index, ID_COLUMN, ids)
 
 
 def _cast_batch(batch: pa.RecordBatch, types: dict[str, pa.DataType], path: Path) -> pa.RecordBatch:
@@ -298,10 +316,12 @@ def _raise_first_unparsable(
     for row, value in enumerate(values):
         if value is None or value == "":
             continue
+        if integer:
+            if re.match(_DECIMAL_INTEGER, str(value)) is None:
+                bad.append((row, value))
+            continue
         try:
-            number = float(str(value))
-            if integer and not number.is_integer():
-                raise ValueError
+            float(str(value))
         except ValueError:
             bad.append((row, value))
     if not bad:
@@ -309,7 +329,10 @@ def _raise_first_unparsable(
     row, value = bad[0]
     more = f" (and {len(bad) - 1} more in this column)" if len(bad) > 1 else ""
     if integer:
-        raise InputError(f"{path}: {ID_COLUMN} {value!r} on data row {row + 1} is not an integer")
+        raise InputError(
+            f"{path}: {ID_COLUMN} {value!r} on data row {row + 1} is not an integer "
+            "(ids are decimal digits)"
+        )
     raise InputError(
         f"{path}: column {column!r}, {ID_COLUMN} {ids[row]}: value {value!r} is not a number{more}"
     )
@@ -585,16 +608,28 @@ def read_truth(path: str | Path, tag_names: Sequence[str] | None = None) -> TagT
         missing = [name for name in columns if name not in names]
         if missing:
             raise InputError(f"{path}: {len(missing)} tag column(s) missing: {list_some(missing)}")
-    try:
-        # Fast path: cells written as plain 0/1 parse as small integers.
-        checked = list(_checked_batches(path, columns, "truth", DEFAULT_BATCH_ROWS, pa.uint8()))
-    except InputError:
-        # "1.0", "0.5", "yes", "-1"...: read as numbers again for the precise report.
+    checked = None
+    # Fast path: cells written as plain 0/1 parse as small integers. Arrow's integer parser
+    # also takes hex (0x1): a file with an x in its data goes the float way, which refuses it.
+    if not _may_hold_hex(path):
+        with contextlib.suppress(InputError):
+            checked = list(_checked_batches(path, columns, "truth", DEFAULT_BATCH_ROWS, pa.uint8()))
+    if checked is None:
+        # "1.0", "0.5", "yes", "-1", "0x1"...: read as numbers again for the precise report.
         checked = list(_checked_batches(path, columns, "truth", DEFAULT_BATCH_ROWS))
     ids = np.concatenate([batch_ids for batch_ids, _ in checked])
     _check_unique(ids, path)
     values = _stacked_matrix([batch for _, batch in checked], columns, np.uint8)
     return TagTable(ids, tuple(columns), values, str(path))
+
+
+def _may_hold_hex(path: Path) -> bool:
+    """Whether a CSV file has an ``x`` after its header line (a memory scan, no parsing)."""
+    if file_format(path) == "parquet":
+        return False
+    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        start = data.find(b"\n") + 1
+        return start > 0 and (data.find(b"x", start) >= 0 or data.find(b"X", start) >= 0)
 
 
 def _match_ids(
@@ -765,7 +800,7 @@ class DecisionWriter:
     Parameters
     ----------
     path : path-like
-        Output file.
+        Output file; ``-`` for standard output (csv and jsonl).
     tag_names : sequence of str
         Column order (csv/parquet) and the names listed per track (jsonl).
     format : {"csv", "parquet", "jsonl"}
@@ -786,15 +821,29 @@ class DecisionWriter:
         )
 
     def __enter__(self) -> DecisionWriter:
-        temporary = self._stack.enter_context(atomic_path(self.path))
-        if self.format == "parquet":
-            self._parquet = pq.ParquetWriter(temporary, self._schema)
-            self._stack.callback(self._parquet.close)
-        else:
-            self._handle = self._stack.enter_context(temporary.open("wb"))
-            if self.format == "csv":
-                self._handle.write(_csv_header([ID_COLUMN, *self.tag_names]).encode())
+        if str(self.path) == STDOUT:
+            if self.format == "parquet":
+                raise InputError("--out -: parquet goes to a file; use --format csv or jsonl")
+            sys.stdout.flush()
+            self._handle = sys.stdout.buffer
+            self._stack.callback(self._handle.flush)
+            self._handle.write(self._header())
+            return self
+        # Opening can fail too (disk full at the first bytes): the stack, unwound at once,
+        # then drops the temporary file and names the output, as a failed write does.
+        with contextlib.ExitStack() as opening:
+            temporary = opening.enter_context(atomic_path(self.path))
+            if self.format == "parquet":
+                self._parquet = pq.ParquetWriter(temporary, self._schema)
+                opening.callback(self._parquet.close)
+            else:
+                self._handle = opening.enter_context(temporary.open("wb"))
+                self._handle.write(self._header())
+            self._stack = opening.pop_all()
         return self
+
+    def _header(self) -> bytes:
+        return _csv_header([ID_COLUMN, *self.tag_names]).encode() if self.format == "csv" else b""
 
     def write(self, ids: np.ndarray, decisions: np.ndarray) -> None:
         """Append one batch: ``decisions`` of shape ``(n_tracks, n_tags)`` with 0/1 values."""

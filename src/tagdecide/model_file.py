@@ -40,10 +40,10 @@ from typing import Any
 
 import numpy as np
 
+from tagdecide._files import atomic_path
 from tagdecide._version import __version__
 from tagdecide.diagnosis import RegimeDiagnosis
 from tagdecide.errors import InputError, ModelFileError, TagdecideError
-from tagdecide.io import atomic_path
 from tagdecide.shift import ScoreSummary
 from tagdecide.strategies import Strategy, strategy_class
 from tagdecide.taxonomy import Taxonomy

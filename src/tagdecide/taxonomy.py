@@ -201,7 +201,7 @@ def read_taxonomy(path: str | Path) -> Taxonomy:
 
 def write_taxonomy(taxonomy: Taxonomy, path: str | Path) -> None:
     """Write ``taxonomy`` as a three-line ``labels.csv``."""
-    from tagdecide.io import atomic_path
+    from tagdecide._files import atomic_path
 
     with atomic_path(path) as temporary, temporary.open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
