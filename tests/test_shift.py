@@ -457,10 +457,11 @@ def test_fit_check_x(dataset: Dataset, run_cli: RunCli, tmp_path: Path) -> None:
     )
     assert code == 0, err
     lines = err.splitlines()
-    assert len(lines) == 3
-    assert lines[1].startswith("shift: Genres: ") and "(shrunk_X.csv)" in lines[1]
+    assert lines[0].startswith("fitted") and lines[1].startswith("training scores look")
+    assert len(lines) == 4
+    assert lines[2].startswith("shift: Genres: ") and "(shrunk_X.csv)" in lines[2]
     code, _, err = run_cli([*args, "--out", tmp_path / "m.json", "--check-x", dataset.x_csv])
-    assert [line.split(":")[0] for line in err.splitlines()[1:]] == ["no shift", "no shift"]
+    assert [line.split(":")[0] for line in err.splitlines()[2:]] == ["no shift", "no shift"]
     code, _, err = run_cli([*args, "--out", tmp_path / "m.json", "--check-x", tmp_path / "no.csv"])
     assert code == 2
     assert err.splitlines() == [f"tagdecide: error: {tmp_path / 'no.csv'}: no such file"]

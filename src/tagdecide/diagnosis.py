@@ -37,9 +37,12 @@ __all__ = [
     "diagnose_regime",
 ]
 
-#: Median statistics below this say "in-sample" (measured: 0.47-0.48 in-sample on the
-#: built-in catalogue, 2.5-2.9 out-of-sample; calibrated out-of-sample scores give ~0.94).
-IN_SAMPLE_BELOW = 0.7
+#: Median statistics below this say "in-sample". Measured: in-sample 0.39-0.48 on the
+#: built-in catalogue (0.60-0.64 at 2,000 tracks), out-of-sample 2.3-3.0 there and 3.1-9.3
+#: on real networks; perfectly calibrated out-of-sample scores, the hardest case, give
+#: 0.78-1.23 (theory: about 0.94). A false "in-sample" costs more (stacking for new artists
+#: lost 4-6 points on real networks) than a missed one (today's choice), hence the lower side.
+IN_SAMPLE_BELOW = 0.65
 #: What to tell a user whose training scores look in-sample.
 IN_SAMPLE_NOTE = (
     "training scores the networks were trained on flatter every figure measured on them "
@@ -49,8 +52,9 @@ IN_SAMPLE_NOTE = (
 #: How far cross-validation on in-sample scores overstates new tracks' F1, as measured.
 CROSS_VALIDATION_OPTIMISM = (
     "cross-validated figures on in-sample training scores overstate new tracks' weighted F1 "
-    "(by 6-9 points for thresholds on the built-in catalogue; the reference challenge's "
-    "per-tag thresholds score 0.54 on their training tracks, 0.46 on new ones) and rank "
+    "(grouped cross-validation of thresholds by 8-9 points on the built-in catalogue; the "
+    "reference challenge's per-tag thresholds score 0.54 on their training tracks, 0.46 on "
+    "new ones) and rank "
     "the strategies that lean on the own score too high; trust the held-out column "
     "(--test-x/--test-y on labelled new tracks)"
 )

@@ -46,8 +46,11 @@ BASELINE = "thresholds"
 RULES = ("global-or-tag", "tag", "global")
 #: What ``auto`` assumes of the training scores: diagnosed, or as told.
 REGIMES = ("detect", "in-sample", "out-of-sample")
-#: The strategy every tag follows when the training scores are in-sample.
+#: The strategy every tag follows when the training scores are in-sample, and its
+#: parameters: the strongest ridge penalty (an out-of-fold choice on in-sample scores
+#: measures how the networks fit their own tracks) and each tag's within-class z-score.
 IN_SAMPLE_CHOICE = "stacked"
+IN_SAMPLE_PARAMS: dict[str, Any] = {"alpha": 1000.0, "row_zscores": True}
 #: Fewest positives a tag needs in a validation set for it to leave ``thresholds``.
 _MIN_VALIDATION_POSITIVES = 5
 #: Bootstrap resamples of a validation set, and the share of them a choice must win.
@@ -263,7 +266,7 @@ class AutoStrategy(Strategy):
         self.oof_weighted_f1_: dict[str, float] = {}
         report(f"auto: fitting {IN_SAMPLE_CHOICE}", 0, 1)
         self.models_ = {
-            IN_SAMPLE_CHOICE: make_strategy(IN_SAMPLE_CHOICE).fit(
+            IN_SAMPLE_CHOICE: make_strategy(IN_SAMPLE_CHOICE, **IN_SAMPLE_PARAMS).fit(
                 X, Y, groups=groups, taxonomy=self.taxonomy_
             )
         }
@@ -423,9 +426,10 @@ class AutoStrategy(Strategy):
                 else "training scores in-sample (as told by regime=in-sample)"
             )
             return (
-                f"auto: {why}: every tag follows {IN_SAMPLE_CHOICE}, which leans on all the "
-                "networks' scores rather than each tag's over-confident own score "
-                "(cross-validation on in-sample scores would favour the own score)"
+                f"auto: {why}: every tag follows {IN_SAMPLE_CHOICE} (strongest penalty, "
+                "within-class z-scores), which leans on all the networks' scores rather than "
+                "each tag's over-confident own score (cross-validation on in-sample scores "
+                "would favour the own score)"
             )
         how = "one strategy for every tag" if self.rule_ == "global" else "chosen per tag"
         counts = ", ".join(f"{name} {count}" for name, count in self.chosen_counts().items())

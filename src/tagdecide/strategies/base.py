@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 _REGISTRY: dict[str, type[Strategy]] = {}
+_BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 StrategyType = TypeVar("StrategyType", bound="type[Strategy]")
 
 
@@ -94,6 +95,12 @@ def parse_params(name: str, pairs: Sequence[str]) -> dict[str, Any]:
         types = typing.get_args(hints[key]) or (hints[key],)
         if text.strip().lower() == "none" and type(None) in types:
             params[key] = None
+            continue
+        if bool in types:
+            flag = text.strip().lower()
+            if flag not in _BOOLEANS:
+                raise InputError(f"--param {key}={text!r}: expected true or false")
+            params[key] = _BOOLEANS[flag]
             continue
         for kind in (int, float, str):
             if kind in types:

@@ -88,24 +88,35 @@ class RowwiseThresholds(ThresholdStrategy):
         return self._relative_scores(X.tag_scores)
 
     def _relative_scores(self, scores: np.ndarray) -> np.ndarray:
+        if self.relative == "zscore":
+            return within_class_zscores(scores, self.tag_names_, self.taxonomy_)
         # Row-wise statistics read rows: row-major input makes them several times faster.
         scores = np.ascontiguousarray(scores, dtype=np.float64)
         relative = np.empty_like(scores)
         for columns in _class_columns(self.tag_names_, self.taxonomy_):
             block = scores[:, columns]
-            if self.relative == "ratio":
-                row_max = block.max(axis=1, keepdims=True)
-                relative[:, columns] = np.divide(
-                    block, row_max, out=np.zeros_like(block), where=row_max > 0
-                )
-            else:
-                logits = logit(block)
-                centred = logits - logits.mean(axis=1, keepdims=True)
-                spread = logits.std(axis=1, keepdims=True)
-                relative[:, columns] = np.divide(
-                    centred, spread, out=np.zeros_like(centred), where=spread > _MIN_SPREAD
-                )
+            row_max = block.max(axis=1, keepdims=True)
+            relative[:, columns] = np.divide(
+                block, row_max, out=np.zeros_like(block), where=row_max > 0
+            )
         return relative
+
+
+def within_class_zscores(
+    scores: np.ndarray, tag_names: tuple[str, ...], taxonomy: Taxonomy | None
+) -> np.ndarray:
+    """Each tag's logit as a z-score among its track's logits of the same class (all
+    tags without a taxonomy); 0 where a track's logits of the class barely differ."""
+    scores = np.ascontiguousarray(scores, dtype=np.float64)  # row statistics read rows
+    relative = np.empty_like(scores)
+    for columns in _class_columns(tag_names, taxonomy):
+        logits = logit(scores[:, columns])
+        centred = logits - logits.mean(axis=1, keepdims=True)
+        spread = logits.std(axis=1, keepdims=True)
+        relative[:, columns] = np.divide(
+            centred, spread, out=np.zeros_like(centred), where=spread > _MIN_SPREAD
+        )
+    return relative
 
 
 def _class_columns(tag_names: tuple[str, ...], taxonomy: Taxonomy | None) -> list[np.ndarray]:

@@ -24,6 +24,7 @@ from tagdecide.strategies.base import (
     register,
 )
 from tagdecide.strategies.features import logit
+from tagdecide.strategies.rowwise import within_class_zscores
 
 __all__ = ["StackedThresholds"]
 
@@ -72,6 +73,15 @@ class StackedThresholds(ThresholdStrategy):
         under-rates the stacked score for new tracks (on the synthetic catalogue it picks
         weights near 0.1 and gains 1.2 points on test, where weight 1 gains 3.8). ``auto``
         decides, with grouped cross-validation, whether stacking transfers (for all tags or some).
+    alpha : float or None
+        The ridge penalty, relative to ``n_tracks / 1000`` on standardised logits; ``None``
+        (default) chooses it out-of-fold among 1, 10, 100 and 1000. ``auto`` fixes it at
+        1000 (the strongest) when the training scores are in-sample: there the out-of-fold
+        choice measures how the networks fit their own training tracks.
+    row_zscores : bool
+        Also feed the ridge each tag's logit as a z-score among the track's logits of its
+        class (its network's outputs): where a track lifts or lowers all of a network's
+        outputs at once, that relative position transfers better than the raw logit.
     n_folds : int
         Folds of the out-of-fold training (groups stay within one fold).
     min_positives : int
@@ -92,9 +102,17 @@ class StackedThresholds(ThresholdStrategy):
     reads_categories = True
 
     def __init__(
-        self, blend: float | None = 1.0, n_folds: int = 5, min_positives: int = 5, seed: int = 0
+        self,
+        blend: float | None = 1.0,
+        alpha: float | None = None,
+        row_zscores: bool = False,
+        n_folds: int = 5,
+        min_positives: int = 5,
+        seed: int = 0,
     ) -> None:
         self.blend = blend
+        self.alpha = alpha
+        self.row_zscores = row_zscores
         self.n_folds = n_folds
         self.min_positives = min_positives
         self.seed = seed
@@ -102,12 +120,26 @@ class StackedThresholds(ThresholdStrategy):
     def check_params(self) -> None:
         if self.blend is not None and not 0.0 <= float(self.blend) <= 1.0:
             raise InputError(f"blend must be in [0, 1] or None; got {self.blend}")
+        if self.alpha is not None and not (
+            isinstance(self.alpha, (int, float)) and 0 < self.alpha < float("inf")
+        ):
+            raise InputError(f"alpha must be a positive number or None; got {self.alpha!r}")
 
     def _features(self, X: TrackScores) -> np.ndarray:
+        features = logit(X.tag_scores)
         if self.category_names_:
             assert X.category_scores is not None
-            return logit(np.hstack([X.tag_scores, X.category_scores]))
-        return logit(X.tag_scores)
+            features = np.hstack([features, logit(X.category_scores)])
+        if self.row_zscores:
+            zscores = within_class_zscores(X.tag_scores, X.tag_names, self.taxonomy_)
+            features = np.hstack([features, zscores])
+        return features
+
+    def _feature_names(self) -> list[str]:
+        names = [*self.tag_names_, *self.category_names_]
+        if self.row_zscores:
+            names += [f"{tag} (z within class)" for tag in self.tag_names_]
+        return names
 
     def _fit(self, X: TrackScores, Y: np.ndarray, groups: np.ndarray | None) -> None:
         from tagdecide.evaluation import make_folds
@@ -118,7 +150,8 @@ class StackedThresholds(ThresholdStrategy):
         features = (features - self.feature_mean_) / self.feature_scale_
         own = features[:, : X.n_tags]
         targets = Y.astype(np.float64)
-        alphas = np.array(_ALPHAS) * X.n_tracks / 1000.0
+        relative = _ALPHAS if self.alpha is None else (float(self.alpha),)
+        alphas = np.array(relative) * X.n_tracks / 1000.0
         folds = make_folds(X.n_tracks, self.n_folds, groups=groups, seed=self.seed)
         out_of_fold = np.empty((len(alphas), X.n_tracks, X.n_tags))
         fold_coefs, fold_intercepts = [], []
@@ -159,9 +192,14 @@ class StackedThresholds(ThresholdStrategy):
         ) / self.stack_scale_ - self.stack_mean_ / self.stack_scale_
         own = logit(X.tag_scores)
         stacked = own @ weights[: X.n_tags] + offset
+        n_features = X.n_tags
         if self.category_names_:
             assert X.category_scores is not None
-            stacked += logit(X.category_scores) @ weights[X.n_tags :]
+            n_features += len(self.category_names_)
+            stacked += logit(X.category_scores) @ weights[X.n_tags : n_features]
+        if self.row_zscores:
+            zscores = within_class_zscores(X.tag_scores, X.tag_names, self.taxonomy_)
+            stacked += zscores @ weights[n_features:]
         own -= self.feature_mean_[: X.n_tags]
         own /= self.feature_scale_[: X.n_tags]
         return self.blend_ * stacked + (1 - self.blend_) * own
@@ -175,7 +213,7 @@ class StackedThresholds(ThresholdStrategy):
         blend = self.blend_[tag]
         shares = blend * features * self.coef_[:, tag] / self.stack_scale_[tag]
         shares[tag] += (1 - blend) * features[tag]
-        names = [*self.tag_names_, *self.category_names_]
+        names = self._feature_names()
         return [(names[f], float(shares[f])) for f in range(len(names))]
 
     _ARRAYS = (
@@ -197,7 +235,7 @@ class StackedThresholds(ThresholdStrategy):
         return state
 
     def _set_state(self, state: dict[str, Any]) -> None:
-        n_tags, n_features = len(self.tag_names_), len(self.tag_names_) + len(self.category_names_)
+        n_tags, n_features = len(self.tag_names_), len(self._feature_names())
         shapes = {
             "feature_mean_": (n_features,),
             "feature_scale_": (n_features,),
