@@ -153,8 +153,8 @@ class AutoStrategy(Strategy):
 
     name = "auto"
     summary = (
-        "the strategy that wins grouped cross-validation overall, else the best per tag "
-        "(falls back to thresholds)"
+        "in-sample training scores: stacked; else the strategy that wins grouped "
+        "cross-validation overall, else the best per tag (falls back to thresholds)"
     )
     reads_categories = True
 
