@@ -172,6 +172,37 @@ def _network_blocks(
     ]
 
 
+def _top_components(centred: np.ndarray, k: int) -> np.ndarray:
+    """The top ``k`` left singular vectors of ``centred`` (tracks x columns), from the
+    eigendecomposition of its small Gram matrix: several times cheaper than an SVD of the
+    tall matrix, and exact enough for a design matrix."""
+    eigenvalues, eigenvectors = np.linalg.eigh(centred.T @ centred)
+    order = np.argsort(eigenvalues)[::-1]
+    keep = order[: min(k, max(centred.shape[0] - 2, 0))]
+    keep = keep[eigenvalues[keep] > 1e-9 * max(float(eigenvalues.max(initial=0.0)), 1e-300)]
+    return (centred @ eigenvectors[:, keep]) / np.sqrt(eigenvalues[keep])
+
+
+def _score_statistics(design: np.ndarray, scores: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Per column, ``g' I^-1 g / d`` with ``g = Z'(y - p)``, ``I = Z' diag(p (1 - p)) Z``
+    and ``d`` the columns of the design ``Z``; columns whose ``I`` is singular are dropped."""
+    if scores.shape[1] == 0:
+        return np.empty(0)
+    p = np.clip(scores.astype(np.float64), 1e-6, 1 - 1e-6)
+    gradients = design.T @ (truth.astype(np.float64) - p)  # (d, tags)
+    d = design.shape[1]
+    pairs = (design[:, :, None] * design[:, None, :]).reshape(design.shape[0], d * d)
+    information = (pairs.T @ (p * (1 - p))).T.reshape(-1, d, d)  # (tags, d, d)
+    found = []
+    for gradient, matrix in zip(gradients.T, information, strict=True):
+        try:
+            solved = np.linalg.solve(matrix, gradient)
+        except np.linalg.LinAlgError:
+            continue
+        found.append(float(gradient @ solved) / d)
+    return np.asarray(found)
+
+
 def diagnose_regime(
     X: TrackScores, Y: np.ndarray, *, taxonomy: Taxonomy | None = None
 ) -> RegimeDiagnosis:
@@ -190,6 +221,12 @@ def diagnose_regime(
     Y = np.asarray(Y)
     if Y.shape != X.tag_scores.shape:
         raise InputError(f"truth has shape {Y.shape} but scores {X.tag_scores.shape}")
+    # Small products: on a busy machine extra BLAS threads make them several times slower.
+    with threadpool_limits(limits=1):
+        return _diagnose(X, Y, taxonomy)
+
+
+def _diagnose(X: TrackScores, Y: np.ndarray, taxonomy: Taxonomy | None) -> RegimeDiagnosis:
     per_network: dict[str, float] = {}
     statistics: list[float] = []
     for name, tag_columns, category_columns in _network_blocks(X, taxonomy):
@@ -197,26 +234,11 @@ def diagnose_regime(
         if category_columns.size and X.category_scores is not None:
             logits = np.hstack([logits, logit(X.category_scores[:, category_columns])])
         logits = logits - logits.mean(axis=0)
-        # A small matrix: on a busy machine extra BLAS threads make this SVD ~20x slower.
-        with threadpool_limits(limits=1):
-            left, _, _ = np.linalg.svd(logits, full_matrices=False)
-        n_components = min(_COMPONENTS, left.shape[1], max(X.n_tracks - 2, 0))
-        design = np.hstack([np.ones((X.n_tracks, 1)), left[:, :n_components]])
-        found = []
-        for column in tag_columns:
-            truth = Y[:, column].astype(np.float64)
-            if truth.sum() < _MIN_POSITIVES:
-                continue
-            p = np.clip(X.tag_scores[:, column], 1e-6, 1 - 1e-6)
-            gradient = design.T @ (truth - p)
-            information = (design * (p * (1 - p))[:, None]).T @ design
-            try:
-                solved = np.linalg.solve(information, gradient)
-            except np.linalg.LinAlgError:
-                continue
-            found.append(float(gradient @ solved) / design.shape[1])
-        if found:
+        design = np.hstack([np.ones((X.n_tracks, 1)), _top_components(logits, _COMPONENTS)])
+        tested = tag_columns[Y[:, tag_columns].sum(axis=0) >= _MIN_POSITIVES]
+        found = _score_statistics(design, X.tag_scores[:, tested], Y[:, tested])
+        if found.size:
             per_network[name] = float(np.median(found))
-            statistics.extend(found)
+            statistics.extend(found.tolist())
     statistic = float(np.median(statistics)) if statistics else float("nan")
     return RegimeDiagnosis(statistic=statistic, per_network=per_network, n_tags=len(statistics))
