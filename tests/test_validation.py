@@ -145,6 +145,8 @@ def test_groups() -> None:
         check_groups(np.array(["a", None, "b"], dtype=object), 3, ids=IDS[:3])
     with pytest.raises(InputError, match=r"^groups: no group for row 0 \(and 1 more\)$"):
         check_groups(np.array([np.nan, 1.0, np.nan]), 3)
+    with pytest.raises(InputError, match=r"^groups: no group for row 1$"):
+        check_groups(np.array(["a", float("nan"), "b"], dtype=object), 3)
 
 
 def test_columns_name_what_is_missing_unknown_or_out_of_place() -> None:

@@ -10,6 +10,7 @@ the Dask path and the service apply the same rules through this module.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -165,7 +166,10 @@ def check_groups(groups: np.ndarray, n_tracks: int, *, ids: np.ndarray | None = 
         missing = np.isnan(groups)
     elif groups.dtype.kind == "O":
         missing = np.fromiter(
-            (label is None or label != label for label in groups.tolist()),  # NaN != NaN
+            (
+                label is None or (isinstance(label, float) and math.isnan(label))
+                for label in groups.tolist()
+            ),
             dtype=bool,
             count=n_tracks,
         )
