@@ -109,6 +109,20 @@ def test_decision_rule_is_what_predict_decides(case: str, fitted: dict[str, Stra
 
 
 @pytest.mark.parametrize("case", CASES)
+def test_a_track_is_decided_alone_whatever_its_batch(
+    case: str, fitted: dict[str, Strategy]
+) -> None:
+    """Batch prediction cuts files into chunks: a track's decisions must not depend on them."""
+    strategy = fitted[case]
+    whole = strategy.predict(NEW)
+    order = np.random.default_rng(3).permutation(NEW.n_tracks)
+    np.testing.assert_array_equal(strategy.predict(NEW.subset(order)), whole[order])
+    parts = [strategy.predict(NEW.subset(slice(start, start + 7))) for start in range(0, 40, 7)]
+    np.testing.assert_array_equal(np.vstack(parts), whole)
+    np.testing.assert_array_equal(strategy.predict(NEW.subset(slice(4, 5))), whole[4:5])
+
+
+@pytest.mark.parametrize("case", CASES)
 def test_model_file_round_trip_decides_the_same(
     case: str, fitted: dict[str, Strategy], tmp_path: Path
 ) -> None:
