@@ -156,6 +156,8 @@ def test_predict_before_fit_raises(case: str) -> None:
     name = CASES[case][0]
     with pytest.raises(InputError, match=f"strategy '{name}' is not fitted; call fit first"):
         new_strategy(case).predict(NEW)
+    with pytest.raises(InputError, match=f"strategy '{name}' is not fitted; call fit first"):
+        new_strategy(case).decision_rule(NEW)
 
 
 @pytest.mark.parametrize("case", CASES)
