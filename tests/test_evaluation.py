@@ -115,7 +115,9 @@ def test_fold_scores_are_the_held_out_scores() -> None:
     X, Y = low_scores(seed=3)
     # Make the task imperfect so that fold scores differ.
     rng = np.random.default_rng(4)
-    noisy = TrackScores(X.ids, X.tag_names, X.tag_scores + rng.normal(0, 0.08, X.tag_scores.shape))
+    noise = rng.normal(0, 0.08, X.tag_scores.shape)
+    # Clipped: strategies refuse scores outside [0, 1].
+    noisy = TrackScores(X.ids, X.tag_names, np.clip(X.tag_scores + noise, 0.0, 1.0))
     folds = make_folds(X.n_tracks, 5, seed=7)
     calls: list[None] = []
     result = cross_validate(PerTagThresholds(), noisy, Y, folds, on_fold=lambda: calls.append(None))
@@ -138,7 +140,9 @@ def test_fold_scores_are_the_held_out_scores() -> None:
 def test_compare_uses_the_folds_of_make_folds() -> None:
     X, Y = low_scores(seed=5)
     rng = np.random.default_rng(6)
-    noisy = TrackScores(X.ids, X.tag_names, X.tag_scores + rng.normal(0, 0.1, X.tag_scores.shape))
+    noise = rng.normal(0, 0.1, X.tag_scores.shape)
+    # Clipped: strategies refuse scores outside [0, 1].
+    noisy = TrackScores(X.ids, X.tag_names, np.clip(X.tag_scores + noise, 0.0, 1.0))
     groups = np.arange(X.n_tracks) // 8
     board = compare_strategies([PerTagThresholds()], noisy, Y, n_folds=3, groups=groups, seed=2)
     assert board.grouped

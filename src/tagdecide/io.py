@@ -32,6 +32,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from tagdecide._files import STDOUT, atomic_path
+from tagdecide._validation import bad_score_cells, check_scores, check_truth
 from tagdecide.data import ID_COLUMN, LabelledSet, TrackScores
 from tagdecide.errors import InputError, TagdecideWarning, list_some
 from tagdecide.taxonomy import Taxonomy
@@ -364,29 +365,10 @@ def _check_cells(
     kind: CellKind,
     null_mask: np.ndarray | None,
 ) -> None:
-    """Raise on the first empty, NaN, out-of-range (scores) or non-0/1 (truth) cell."""
-    if kind == "score":
-        bad = ~((matrix >= 0.0) & (matrix <= 1.0))  # NaN fails both comparisons
-    else:
-        bad = ~((matrix == 0.0) | (matrix == 1.0))
-    if not bad.any():
-        return
-    rows, cols = np.nonzero(bad)
-    order = np.lexsort((rows, cols))  # report column by column, in file order
-    row, col = int(rows[order[0]]), int(cols[order[0]])
-    value = float(matrix[row, col])  # a Python float: numpy 2's repr is 'np.float64(2.0)'
-    if null_mask is not None and null_mask[row, col]:
-        problem = "empty cell"
-    elif np.isnan(value):
-        problem = "value NaN"
-    elif kind == "score":
-        problem = f"value {value!r} outside [0, 1]"
-    else:
-        problem = f"value {value!r}; truth must be 0 or 1"
-    more = f" (and {rows.size - 1} more bad cells)" if rows.size > 1 else ""
-    raise InputError(
-        f"{path}: column {columns[col]!r}, {ID_COLUMN} {int(ids[row])}: {problem}{more}"
-    )
+    """Raise on the first empty, NaN, out-of-range (scores) or non-0/1 (truth) cell, column
+    by column in file order (the rules of :mod:`tagdecide._validation`)."""
+    check = check_scores if kind == "score" else check_truth
+    check(matrix, names=columns, ids=ids, source=str(path), null_mask=null_mask)
 
 
 def _null_mask(batch: pa.RecordBatch, columns: Sequence[str]) -> np.ndarray | None:
@@ -519,7 +501,7 @@ def iter_scores(
         ids = _batch_ids(batch, path, first_row)
         matrix = _batch_matrix(batch, columns)
         # One vectorised check of the whole batch; null cells are NaN in the matrix.
-        if not ((matrix >= 0.0) & (matrix <= 1.0)).all():
+        if bad_score_cells(matrix) is not None:
             _check_cells(matrix, ids, columns, path, "score", _null_mask(batch, columns))
         first_row += batch.num_rows
         seen_ids.append(ids)
@@ -553,7 +535,7 @@ def check_score_matrix(
 ) -> None:
     """Raise an :class:`InputError` naming the first NaN or out-of-range score of a batch
     read by other means (e.g. a Dask partition); columns of ``matrix`` follow ``columns``."""
-    _check_cells(matrix, ids, columns, source, "score", None)
+    check_scores(matrix, names=columns, ids=ids, source=str(source))
 
 
 def scores_from_matrix(

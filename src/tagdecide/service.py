@@ -35,6 +35,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StrictFloat, StrictStr
 
+from tagdecide._validation import bad_score_cells
 from tagdecide._version import __version__
 from tagdecide.data import TrackScores
 from tagdecide.errors import TagdecideError, list_some
@@ -340,9 +341,10 @@ class _Decider:
         raise _bad_request(f"track {track.id!r}: " + "; ".join(parts))
 
     def _check_range(self, matrix: np.ndarray, ids: Sequence[str]) -> None:
-        with np.errstate(invalid="ignore"):
-            bad = ~((matrix >= 0.0) & (matrix <= 1.0))  # NaN is bad too
-        if not bad.any():
+        """The rule of :func:`~tagdecide._validation.check_scores` in the service's words:
+        up to three offenders by their request ids (``predict`` only knows row numbers)."""
+        bad = bad_score_cells(matrix)
+        if bad is None:
             return
         rows, columns = np.nonzero(bad)
         offenders = [

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 import numpy as np
 
+from tagdecide._validation import check_columns, check_groups, check_track_scores, check_truth
 from tagdecide.data import TrackScores
 from tagdecide.errors import InputError, ModelFileError, list_some
 from tagdecide.search import NEVER
@@ -217,15 +218,17 @@ class Strategy:
         Y = np.asarray(Y)
         if Y.shape != X.tag_scores.shape:
             raise InputError(f"truth has shape {Y.shape} but scores {X.tag_scores.shape}")
-        if groups is not None and len(groups) != X.n_tracks:
-            raise InputError(f"{len(groups)} groups for {X.n_tracks} tracks")
+        if groups is not None:
+            check_groups(np.asarray(groups), X.n_tracks, ids=X.ids)
         if self.uses_categories and X.category_scores is None:
             raise InputError(
                 f"strategy {self.name!r} needs category scores: give a taxonomy and scores "
                 "with its category columns"
             )
-        self.tag_names_ = X.tag_names
         reads = self.uses_categories or self.reads_categories
+        check_truth(Y, names=X.tag_names, ids=X.ids)
+        check_track_scores(X, categories=reads)
+        self.tag_names_ = X.tag_names
         self.category_names_ = X.category_names if reads and X.category_scores is not None else ()
         self.taxonomy_ = taxonomy
         self.n_tracks_ = X.n_tracks
@@ -236,17 +239,23 @@ class Strategy:
         return self
 
     def predict(self, X: TrackScores) -> np.ndarray:
-        """0/1 decisions of shape ``(n_tracks, n_tags)``, dtype uint8."""
+        """0/1 decisions of shape ``(n_tracks, n_tags)``, dtype uint8.
+
+        Raises :class:`InputError` when the model is not fitted, when the columns are not
+        the model's, or when a score it reads is not a number in [0, 1].
+        """
         self._check_input(X)
+        check_track_scores(X, categories=bool(self.category_names_))
         return self._predict(X).astype(np.uint8, copy=False)
 
     def _check_input(self, X: TrackScores) -> None:
+        """Fitted, and the model's columns (cheap: strategies call it from every method that
+        reads scores; the values are checked once, by :meth:`predict` and :meth:`fit`)."""
         if not hasattr(self, "tag_names_"):
             raise InputError(f"strategy {self.name!r} is not fitted; call fit first")
-        if X.tag_names != self.tag_names_:
-            raise InputError("scores' tag columns differ from the ones the model was fitted on")
-        if self.category_names_ and X.category_names != self.category_names_:
-            raise InputError("scores' category columns differ from the ones the model needs")
+        check_columns(X.tag_names, self.tag_names_, what="tag")
+        if self.category_names_:
+            check_columns(X.category_names, self.category_names_, what="category")
 
     @property
     def required_categories(self) -> tuple[str, ...]:
