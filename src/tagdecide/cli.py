@@ -289,6 +289,8 @@ def fit(
     quiet: bool,
 ) -> None:
     """Learn decisions from training scores TRAIN_X and truth TRAIN_Y; write a model file."""
+    import numpy as np
+
     from tagdecide._files import check_output
     from tagdecide.diagnosis import IN_SAMPLE_NOTE, diagnose_regime
     from tagdecide.errors import InputError
@@ -343,11 +345,12 @@ def fit(
     if model.regime_ is None:  # auto tests it while fitting; the other strategies here
         model.regime_ = diagnose_regime(data.scores, data.truth, taxonomy=data.taxonomy)
     save_model(model, out_path)
-    never = int((data.truth.sum(axis=0) == 0).sum())
+    _, thresholds = model.decision_rule(data.scores.subset(slice(0, 1)))
+    never = int(np.isinf(thresholds).sum())  # constant, for one, decides every tag
     _say(
         quiet,
         f"fitted {model.name!r} on {data.scores.n_tracks} tracks x {data.scores.n_tags} tags"
-        + (f" ({never} tags have no positives and are never predicted)" if never else "")
+        + (f" ({never} tags are never predicted: no training positives)" if never else "")
         + f"; model written to {out_path}",
     )
     choice = model.choice_summary()
