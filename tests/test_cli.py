@@ -343,7 +343,7 @@ def test_tag_without_positives_is_never_predicted(
         ]
     )
     assert code == 0, err
-    assert "1 tags have no positives" in err
+    assert "1 tags are never predicted: no training positives" in err
     assert json.loads(model_path.read_text())["state"]["thresholds"][TAGS.index("calm")] is None
     out = tmp_path / "d.jsonl"
     assert run_cli(["predict", model_path, dataset.x_csv, "--out", out, "-q"])[0] == 0

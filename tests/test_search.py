@@ -63,9 +63,9 @@ def test_tag_without_positives_is_never_predicted() -> None:
     # t=0.7: F1 2/3; t=0.4: tp 2, predicted 2 -> F1 1; t=0.2: 4/5
     assert thresholds[1] == 0.4
     assert f1[1] == 1.0
-    # Not even a score of 1 (or more) reaches an infinite threshold.
+    # Not even a score of 1 reaches an infinite threshold (above 1 is refused as input).
     model = PerTagThresholds().fit(track_scores(scores), truth)
-    unseen = track_scores(np.array([[1.0, 0.0], [np.finfo(float).max, 1.0]]))
+    unseen = track_scores(np.array([[1.0, 0.0], [1.0, 1.0]]))
     assert model.predict(unseen)[:, 0].tolist() == [0, 0]
 
 
