@@ -38,8 +38,8 @@ from sklearn.neural_network import MLPClassifier
 from tagdecide import make_strategy, weighted_f1_score
 from tagdecide.data import TrackScores
 from tagdecide.evaluation import make_folds
+from tagdecide.features import logit
 from tagdecide.search import best_f1_thresholds
-from tagdecide.strategies.features import logit
 
 MIN_POSITIVES = 5
 # A learner maps (train features, train truth of the stacked tags, test features) to

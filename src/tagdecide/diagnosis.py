@@ -26,7 +26,7 @@ from threadpoolctl import threadpool_limits
 
 from tagdecide.data import TrackScores
 from tagdecide.errors import InputError, ModelFileError
-from tagdecide.strategies.features import logit
+from tagdecide.features import logit
 from tagdecide.taxonomy import Taxonomy
 
 __all__ = [

@@ -29,6 +29,7 @@ import numpy as np
 
 from tagdecide.data import TrackScores
 from tagdecide.errors import InputError, ModelFileError, list_some
+from tagdecide.features import logit
 from tagdecide.search import NEVER, best_f1_thresholds
 from tagdecide.strategies.base import (
     ThresholdStrategy,
@@ -36,7 +37,6 @@ from tagdecide.strategies.base import (
     _thresholds_to_json,
     register,
 )
-from tagdecide.strategies.features import logit
 
 __all__ = ["GatedThresholds", "HierarchicalThresholds"]
 

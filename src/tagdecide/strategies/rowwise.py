@@ -28,9 +28,9 @@ import numpy as np
 
 from tagdecide.data import TrackScores
 from tagdecide.errors import InputError
+from tagdecide.features import logit
 from tagdecide.search import best_f1_thresholds
 from tagdecide.strategies.base import ThresholdStrategy, register
-from tagdecide.strategies.features import logit
 from tagdecide.taxonomy import Taxonomy
 
 __all__ = ["RowwiseThresholds"]

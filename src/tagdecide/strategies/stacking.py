@@ -16,6 +16,7 @@ import numpy as np
 
 from tagdecide.data import TrackScores
 from tagdecide.errors import InputError, ModelFileError
+from tagdecide.features import logit
 from tagdecide.search import best_f1_thresholds
 from tagdecide.strategies.base import (
     ThresholdStrategy,
@@ -23,7 +24,6 @@ from tagdecide.strategies.base import (
     _thresholds_to_json,
     register,
 )
-from tagdecide.strategies.features import logit
 from tagdecide.strategies.rowwise import within_class_zscores
 
 __all__ = ["StackedThresholds"]

@@ -1,4 +1,4 @@
-"""Array helpers that strategies reading several scores share."""
+"""Array helpers shared by the strategies and the regime diagnosis (imports only numpy)."""
 
 from __future__ import annotations
 
