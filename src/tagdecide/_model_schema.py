@@ -45,6 +45,9 @@ __all__ = [
 FieldPath = tuple[str | int, ...]
 #: Counts (tracks, positives) are exact in a float64 and fit an int64.
 MAX_COUNT = 2**53
+#: Largest magnitude of a number in a strategy's state: fitted models hold nothing near
+#: it, and beyond it sums of products can overflow to infinity (then NaN decisions).
+MAX_MAGNITUDE = 1e100
 _STRICT = ConfigDict(strict=True, allow_inf_nan=False, extra="ignore")
 
 Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
@@ -127,7 +130,11 @@ def _field_error(error: ValidationError, path: FieldPath, *, nullable: bool) -> 
     if wanted is None:
         wanted = first["msg"].replace("Input should be", "must be")
     else:
-        wanted = wanted.format(**first.get("ctx", {}))
+        bounds = {
+            name: int(bound) if isinstance(bound, float) and bound.is_integer() else bound
+            for name, bound in first.get("ctx", {}).items()
+        }
+        wanted = wanted.format(**bounds)
     if nullable and (kind.endswith("_type") or kind == "finite_number"):
         wanted += " or null"
     return FieldError(where, f"{wanted}, not {show(first['input'])}")
@@ -184,8 +191,9 @@ def number_array(
     """``data[key]``, nested lists of finite numbers of ``shape``, as a float array.
 
     ``nullable`` lets ``null`` stand for a tag never predicted (``inf`` in the array).
-    ``low``/``high`` (inclusive) and ``positive`` bound the finite entries (only those
-    where ``where`` is true, when given); ``why`` says why, after the bound.
+    Every number is within :data:`MAX_MAGNITUDE`; ``low``/``high`` (inclusive) and
+    ``positive`` bound the finite entries further (only those where ``where`` is true,
+    when given); ``why`` says why, after the bound.
     """
     if key not in data:
         raise FieldError((key,), "missing")
@@ -207,7 +215,16 @@ def number_array(
     if nullable:
         value = [math.inf if cell is None else cell for cell in value]
     array = np.array(value, dtype=np.float64).reshape(shape)
-    bounded = np.isfinite(array) if where is None else np.isfinite(array) & where
+    finite = np.isfinite(array)
+    huge = finite & (np.abs(array) > MAX_MAGNITUDE)
+    if huge.any():
+        index = tuple(int(i) for i in np.unravel_index(int(np.argmax(huge)), shape))
+        raise FieldError(
+            (key, *index),
+            f"must be within ±{MAX_MAGNITUDE:g} (larger values overflow), "
+            f"not {show(float(array[index]))}",
+        )
+    bounded = finite if where is None else finite & where
     bad = np.zeros(shape, dtype=bool)
     if low is not None:
         bad |= bounded & (array < low)
@@ -282,8 +299,8 @@ class SummaryData(_Strict):
 
     tags: list[str]
     n_tracks: Count
-    levels: list[float]
-    mean: list[float]
+    levels: list[Fraction]
+    mean: list[Fraction]  # of scores in [0, 1]
     quantiles: list[list[float]]
 
 

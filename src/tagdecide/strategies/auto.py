@@ -36,7 +36,14 @@ from tagdecide.diagnosis import RegimeDiagnosis, diagnose_regime
 from tagdecide.errors import InputError, ModelFileError
 from tagdecide.metrics import f1_per_tag
 from tagdecide.progress import report
-from tagdecide.strategies.base import Strategy, make_strategy, register, strategy_class
+from tagdecide.strategies.base import (
+    _MAX_SEED,
+    Strategy,
+    _check_whole,
+    make_strategy,
+    register,
+    strategy_class,
+)
 from tagdecide.taxonomy import Taxonomy
 
 __all__ = ["AutoStrategy"]
@@ -185,6 +192,8 @@ class AutoStrategy(Strategy):
             raise InputError(f"rule must be one of {', '.join(RULES)}, not {self.rule!r}")
         if self.regime not in REGIMES:
             raise InputError(f"regime must be one of {', '.join(REGIMES)}, not {self.regime!r}")
+        _check_whole("n_folds", self.n_folds, 2)
+        _check_whole("seed", self.seed, 0, _MAX_SEED)
         for name in self.candidates.split(","):
             if name.strip() == self.name:
                 raise InputError("auto cannot be its own candidate")

@@ -117,6 +117,19 @@ def parse_params(name: str, pairs: Sequence[str]) -> dict[str, Any]:
     return params
 
 
+#: Seeds feed scikit-learn's fold shuffling, which takes 0 to 2**32 - 1.
+_MAX_SEED = 2**32 - 1
+
+
+def _check_whole(name: str, value: Any, low: int, high: int | None = None) -> None:
+    """Raise :class:`InputError` unless parameter ``name`` is a whole number in
+    ``[low, high]`` (for the strategies' :meth:`Strategy.check_params`)."""
+    whole = isinstance(value, int | np.integer) and not isinstance(value, bool)
+    if not whole or value < low or (high is not None and value > high):
+        bounds = f">= {low}" if high is None else f"from {low} to {high}"
+        raise InputError(f"{name} must be a whole number {bounds}; got {value!r}")
+
+
 class Strategy:
     """Base class: learns from scores and truth how to decide each (track, tag).
 

@@ -31,7 +31,9 @@ from tagdecide.data import TrackScores
 from tagdecide.errors import InputError, ModelFileError, list_some
 from tagdecide.search import NEVER, best_f1_thresholds
 from tagdecide.strategies.base import (
+    _MAX_SEED,
     ThresholdStrategy,
+    _check_whole,
     _thresholds_from_json,
     _thresholds_to_json,
     register,
@@ -99,6 +101,9 @@ class HierarchicalThresholds(ThresholdStrategy):
     def check_params(self) -> None:
         if not float(self.C) > 0.0:
             raise InputError(f"C must be > 0; got {self.C}")
+        _check_whole("min_positives", self.min_positives, 0)
+        _check_whole("n_folds", self.n_folds, 2)
+        _check_whole("seed", self.seed, 0, _MAX_SEED)
 
     def _fit(self, X: TrackScores, Y: np.ndarray, groups: np.ndarray | None) -> None:
         from tagdecide.evaluation import make_folds  # evaluation imports the strategies

@@ -34,7 +34,9 @@ from tagdecide.data import TrackScores
 from tagdecide.errors import InputError
 from tagdecide.search import NEVER, best_f1_thresholds
 from tagdecide.strategies.base import (
+    _MAX_SEED,
     ThresholdStrategy,
+    _check_whole,
     _thresholds_from_json,
     _thresholds_to_json,
     register,
@@ -104,6 +106,9 @@ class RegularisedThresholds(ThresholdStrategy):
             raise InputError(f"method must be one of {', '.join(_METHODS)}; got {self.method!r}")
         if self.method == "shrink" and not float(self.strength) >= 0.0:
             raise InputError(f"strength must be >= 0; got {self.strength}")
+        if self.method == "bagged":
+            _check_whole("n_folds", self.n_folds, 2)
+        _check_whole("seed", self.seed, 0, _MAX_SEED)
 
     def _fit(self, X: TrackScores, Y: np.ndarray, groups: np.ndarray | None) -> None:
         self.raw_thresholds_, _ = best_f1_thresholds(X.tag_scores, Y)

@@ -18,7 +18,9 @@ from tagdecide.data import TrackScores
 from tagdecide.errors import InputError
 from tagdecide.search import best_f1_thresholds
 from tagdecide.strategies.base import (
+    _MAX_SEED,
     ThresholdStrategy,
+    _check_whole,
     _thresholds_from_json,
     _thresholds_to_json,
     register,
@@ -124,6 +126,9 @@ class StackedThresholds(ThresholdStrategy):
             isinstance(self.alpha, (int, float)) and 0 < self.alpha < float("inf")
         ):
             raise InputError(f"alpha must be a positive number or None; got {self.alpha!r}")
+        _check_whole("n_folds", self.n_folds, 2)
+        _check_whole("min_positives", self.min_positives, 0)
+        _check_whole("seed", self.seed, 0, _MAX_SEED)
 
     def _features(self, X: TrackScores) -> np.ndarray:
         features = logit(X.tag_scores)
@@ -235,7 +240,7 @@ class StackedThresholds(ThresholdStrategy):
         return state
 
     def _set_state(self, state: dict[str, Any]) -> None:
-        from tagdecide._model_schema import Positive, field, number_array
+        from tagdecide._model_schema import FieldError, Positive, field, number_array
 
         n_tags, n_features = len(self.tag_names_), len(self._feature_names())
         inputs = f"{n_tags} tags"
@@ -260,5 +265,16 @@ class StackedThresholds(ThresholdStrategy):
             state, "blend", (n_tags,), what=per_tag, low=0.0, high=1.0, why="a weight"
         )
         self.alpha_ = field(state, "alpha", Positive)
+        # A value sums, per input, a weight times the input (a logit within +-14, or a
+        # z-score within +-sqrt(n_tags)) and offsets: tiny scales must not overflow it.
+        with np.errstate(all="ignore"):
+            per_input = np.abs(self.coef_ / self.stack_scale_)
+            centred = (15 + np.sqrt(n_tags) + np.abs(self.feature_mean_)) / self.feature_scale_
+            largest = centred @ per_input + np.abs(self.intercept_ / self.stack_scale_)
+            largest += np.abs(self.stack_mean_ / self.stack_scale_) + centred[:n_tags]
+        if not np.isfinite(largest).all():
+            raise FieldError(
+                (), "feature_scale and stack_scale are so small that the stacked values overflow"
+            )
         # Blended standardised values: thresholds of any sign.
         self.thresholds_ = _thresholds_from_json(state, "thresholds", n_tags, on_scores=False)
