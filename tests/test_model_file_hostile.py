@@ -123,6 +123,8 @@ EVERY_STRATEGY: list[tuple[str, list[tuple[tuple[Any, ...], Any]], str]] = [
     ("params a list", [(("strategy", "params"), [1])], "strategy.params: must be an object"),
     ("tags empty", [(("tags",), [])], "tags: must name at least one tag"),
     ("tag a number", [(("tags", 1), 7)], "tags[1]: must be a string, not 7"),
+    ("tag empty", [(("tags", 2), "")], 'tags[2]: must not be empty, not ""'),
+    ("category empty", [(("categories",), [""])], 'categories[0]: must not be empty, not ""'),
     ("tag twice", [(("tags", 1), TAG)], "tags: lists 'blues-rock' more than once"),
     ("categories a text", [(("categories",), "rock")], "categories: must be a list"),
     (

@@ -53,6 +53,8 @@ _STRICT = ConfigDict(strict=True, allow_inf_nan=False, extra="ignore")
 Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
 Positive = Annotated[float, Field(gt=0)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
+#: A tag, category or strategy name.
+Name = Annotated[str, Field(min_length=1)]
 
 
 class FieldError(ModelFileError):
@@ -110,6 +112,7 @@ _WANTED = {
     "int_from_float": "must be a whole number",
     "bool_type": "must be true or false",
     "string_type": "must be a string",
+    "string_too_short": "must not be empty",
     "list_type": "must be a list",
     "dict_type": "must be an object",
     "model_type": "must be an object",
@@ -313,8 +316,8 @@ class ModelData(_Strict):
     package_version: str | None = None
     created: str | None = None
     strategy: StrategySpec
-    tags: list[str]
-    categories: list[str] | None = None
+    tags: list[Name]
+    categories: list[Name] | None = None
     taxonomy: TaxonomyData | None = None
     training: Training
     state: dict[str, Any]

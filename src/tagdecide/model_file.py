@@ -29,6 +29,30 @@ optional, is the test of whether the training scores were the networks' in-sampl
 (:mod:`tagdecide.diagnosis`); its verdict and margin are recomputed on load, not trusted.
 
 A reader accepts every format version up to its own and refuses newer ones.
+
+Reading checks every field and refuses a file with one line that names the first bad one
+(``model.json: corrupt model file (state.thresholds[3]: must be a finite number or null,
+not -Infinity)``), never loading a model that would decide wrongly or fail later:
+
+- numbers are finite (``NaN``/``Infinity`` refused), not texts or booleans, and within
+  1e100 in a strategy's state; counts are whole numbers >= 0, positives at most
+  ``n_tracks``, one count per tag;
+- thresholds are null (never predicted) or numbers, in [0, 1] where they compare with
+  scores (``thresholds``, ``constant``, ``shrunk``, ``gated``, ``rowwise`` with
+  ``relative="ratio"``, ``hierarchical``'s tags that are not modelled); ``stacked``,
+  ``rowwise`` z-scores and ``hierarchical``'s modelled tags compare with standardised
+  values or logits, of any sign;
+- each strategy's arrays have the shape its tags, categories and parameters imply; scales
+  that divide are > 0, blend weights and F1 in [0, 1];
+- parameters have the types ``__init__`` declares and pass the strategy's
+  ``check_params`` (as for fitting); unknown names are refused; left-out ones take their
+  defaults (files written before a parameter existed);
+- the taxonomy covers the model's tags and ``categories`` are its categories;
+- ``auto``: each member as a strategy of its own, ``choice`` names members only.
+
+The JSON itself: at most 512 MiB (refused by size, unread), UTF-8 without a byte-order
+mark, no key twice in one object, no integer over 30 digits, no deep nesting. Keys this
+version does not know are ignored (a later version of format 1 may add some).
 """
 
 from __future__ import annotations
