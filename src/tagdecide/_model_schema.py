@@ -193,7 +193,8 @@ def number_array(
 ) -> np.ndarray:
     """``data[key]``, nested lists of finite numbers of ``shape``, as a float array.
 
-    ``nullable`` lets ``null`` stand for a tag never predicted (``inf`` in the array).
+    ``nullable`` (one dimension only) lets ``null`` stand for a tag never predicted
+    (``inf`` in the array).
     Every number is within :data:`MAX_MAGNITUDE`; ``low``/``high`` (inclusive) and
     ``positive`` bound the finite entries further (only those where ``where`` is true,
     when given); ``why`` says why, after the bound.
@@ -208,6 +209,7 @@ def number_array(
         for row, cells in enumerate(value):
             if not isinstance(cells, list) or len(cells) != shape[1]:
                 raise FieldError((key, row), f"expected {shape[1]} numbers, {_describe(cells)}")
+    assert not nullable or len(shape) == 1, "null entries only in lists of thresholds"
     kind: Any = float | None if nullable else float
     for _ in shape:
         kind = list[kind]
