@@ -109,6 +109,7 @@ def test_every_variant_loads_and_predicts_as_saved(
 # -- edits every strategy's file refuses -----------------------------------------------
 TAG = TAGS[0]  # "blues-rock": not a plain name, so paths show it in brackets
 EVERY_STRATEGY: list[tuple[str, list[tuple[tuple[Any, ...], Any]], str]] = [
+    ("format_version missing", [(("format_version",), DELETE)], "format_version: missing)"),
     ("format_version true", [(("format_version",), True)], "format_version: must be a whole"),
     ("format_version 1.0", [(("format_version",), 1.0)], "format_version: must be a whole"),
     ("created a number", [(("created",), 5)], "created: must be a string, not 5"),

@@ -147,10 +147,12 @@ def load_model(path: str | Path) -> Strategy:
     from tagdecide import _model_schema as schema  # pydantic: paid only when reading a model
 
     version = data.get("format_version")
+    if "format_version" not in data:
+        raise ModelFileError(f"{path}: corrupt model file (format_version: missing)")
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        shown = "missing" if "format_version" not in data else f"not {schema.show(version)}"
         raise ModelFileError(
-            f"{path}: corrupt model file (format_version: must be a whole number >= 1, {shown})"
+            f"{path}: corrupt model file (format_version: must be a whole number >= 1, "
+            f"not {schema.show(version)})"
         )
     if version > FORMAT_VERSION:
         raise ModelFileError(
