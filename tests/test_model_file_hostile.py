@@ -21,7 +21,12 @@ from conftest import CATEGORIES, TAG_CATEGORIES, TAG_CLASSES, TAGS, make_dataset
 from tagdecide.data import TrackScores
 from tagdecide.errors import InputError, ModelFileError
 from tagdecide.model_file import MAX_MODEL_BYTES, load_model, model_to_dict
-from tagdecide.strategies import Strategy, available_strategies, make_strategy
+from tagdecide.strategies import (
+    Strategy,
+    ThresholdStrategy,
+    available_strategies,
+    make_strategy,
+)
 from tagdecide.taxonomy import Taxonomy
 
 #: Parameters that keep the fits quick: ``auto`` straight to its in-sample choice (a
@@ -880,3 +885,32 @@ def test_random_edits_load_or_fail_with_one_line(
             assert "category columns differ" in str(error), (path, value)
             continue
         assert decisions.shape == (X.n_tracks, X.n_tags), (path, value)
+
+
+def test_a_parameter_declared_without_a_type_takes_any_value() -> None:
+    class Loose(ThresholdStrategy):  # a strategy of someone else's, not registered
+        name = "loose"
+
+        def __init__(self, level=0.5):  # type: ignore[no-untyped-def]
+            self.level = level
+
+    model = Loose.from_state(
+        {"level": "high"},
+        {"thresholds": [0.5] * 5},
+        tag_names=TAGS,
+        category_names=(),
+        taxonomy=None,
+        n_tracks=60,
+        n_positives=np.zeros(5, dtype=np.int64),
+    )
+    assert model.level == "high"
+    with pytest.raises(ModelFileError, match=r"^state\.thresholds\[0\]: must be in \[0, 1\]"):
+        Loose.from_state(
+            {},
+            {"thresholds": [-1.0] * 5},
+            tag_names=TAGS,
+            category_names=(),
+            taxonomy=None,
+            n_tracks=60,
+            n_positives=np.zeros(5, dtype=np.int64),
+        )

@@ -267,8 +267,10 @@ def strategy_params(cls: type[Strategy], params: Any) -> dict[str, Any]:
             f"bad parameters for strategy {cls.name!r}: it takes no parameter(s) "
             f"{list_some(unknown)}; it takes {', '.join(accepted) or 'none'}",
         )
-    hints = typing.get_type_hints(cls.__init__)
-    return {name: check(hints[name], value, ("params", name)) for name, value in params.items()}
+    hints = typing.get_type_hints(cls.__init__)  # a parameter without one takes any value
+    return {
+        name: check(hints.get(name, Any), value, ("params", name)) for name, value in params.items()
+    }
 
 
 # -- the layout of a model file ---------------------------------------------------------
