@@ -297,8 +297,8 @@ def test_model_file_without_summary_loads(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("summary", "message"),
     [
-        ({"n_tracks": 1}, "score_summary: KeyError"),
-        ("yes", "score_summary must be an object"),
+        ({"n_tracks": 1}, "score_summary.tags: missing"),
+        ("yes", 'score_summary: must be an object, not "yes"'),
     ],
 )
 def test_corrupt_summary_in_model_file(tmp_path: Path, summary: object, message: str) -> None:

@@ -27,7 +27,7 @@ cross-validation).
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 import numpy as np
 
@@ -36,7 +36,14 @@ from tagdecide.diagnosis import RegimeDiagnosis, diagnose_regime
 from tagdecide.errors import InputError, ModelFileError
 from tagdecide.metrics import f1_per_tag
 from tagdecide.progress import report
-from tagdecide.strategies.base import Strategy, make_strategy, register, strategy_class
+from tagdecide.strategies.base import (
+    _MAX_SEED,
+    Strategy,
+    _check_whole,
+    make_strategy,
+    register,
+    strategy_class,
+)
 from tagdecide.taxonomy import Taxonomy
 
 __all__ = ["AutoStrategy"]
@@ -185,6 +192,8 @@ class AutoStrategy(Strategy):
             raise InputError(f"rule must be one of {', '.join(RULES)}, not {self.rule!r}")
         if self.regime not in REGIMES:
             raise InputError(f"regime must be one of {', '.join(REGIMES)}, not {self.regime!r}")
+        _check_whole("n_folds", self.n_folds, 2)
+        _check_whole("seed", self.seed, 0, _MAX_SEED)
         for name in self.candidates.split(","):
             if name.strip() == self.name:
                 raise InputError("auto cannot be its own candidate")
@@ -454,36 +463,81 @@ class AutoStrategy(Strategy):
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
-        choice = state["choice"]
-        if not isinstance(choice, list) or len(choice) != len(self.tag_names_):
-            raise ModelFileError(f"expected {len(self.tag_names_)} choices")
-        self.choice_ = [str(name) for name in choice]
-        self.chosen_on_ = str(state.get("chosen_on", "cross-validation"))
-        self.rule_ = str(state.get("rule", "tag"))
-        self.regime_used_ = str(state.get("regime_used", "out-of-sample"))
-        if self.regime_used_ not in REGIMES[1:]:
-            raise ModelFileError(
-                f"regime_used must be in-sample or out-of-sample, not {self.regime_used_!r}"
+        from tagdecide import _model_schema as schema  # pydantic: paid only when loading
+
+        n_tags = len(self.tag_names_)
+        self.chosen_on_ = schema.field(
+            state,
+            "chosen_on",
+            Literal["cross-validation", "validation", "regime"],
+            "cross-validation",
+        )
+        self.rule_ = schema.field(state, "rule", Literal["global", "tag"], "tag")
+        self.regime_used_ = schema.field(
+            state, "regime_used", Literal["in-sample", "out-of-sample"], "out-of-sample"
+        )
+        out_of_fold = schema.field(state, "oof_f1", dict[str, Any])
+        try:
+            self.oof_f1_ = {
+                name: schema.number_array(
+                    out_of_fold,
+                    name,
+                    (n_tags,),
+                    what=f"{n_tags} F1 (one per tag)",
+                    low=0.0,
+                    high=1.0,
+                    why="an F1",
+                )
+                for name in out_of_fold
+            }
+        except schema.FieldError as error:
+            raise error.under("oof_f1") from None
+        self.oof_weighted_f1_ = schema.field(
+            state, "oof_weighted_f1", dict[str, schema.Fraction], {}
+        )
+        members = schema.field(state, "models", dict[str, schema.MemberSpec])
+        choice = schema.field(state, "choice", list[str])
+        if len(choice) != n_tags:
+            raise schema.FieldError(
+                ("choice",), f"expected {n_tags} choices (one per tag), got {schema.show(choice)}"
             )
-        self.oof_f1_ = {name: np.asarray(values) for name, values in state["oof_f1"].items()}
-        self.oof_weighted_f1_ = {
-            name: float(value) for name, value in state.get("oof_weighted_f1", {}).items()
-        }
-        self.models_ = {}
-        for name, spec in state["models"].items():
-            try:
-                cls = strategy_class(name)
-            except InputError as error:
-                raise ModelFileError(str(error)) from None
-            self.models_[name] = cls.from_state(
-                dict(spec.get("params") or {}),
-                spec["state"],
+        for tag, name in enumerate(choice):
+            if name not in members:
+                raise schema.FieldError(
+                    ("choice", tag),
+                    f"{name!r} is none of the models ({', '.join(members) or 'there are none'})",
+                )
+        self.choice_ = choice
+        self.models_ = {name: self._member_from_state(name, spec) for name, spec in members.items()}
+
+    def _member_from_state(self, name: str, spec: Any) -> Strategy:
+        """The fitted member strategy ``name`` from its entry in ``models``."""
+        from tagdecide import _model_schema as schema
+
+        where = ("models", name)
+        if name == self.name:
+            raise schema.FieldError(where, "auto cannot be its own member")
+        try:
+            cls = strategy_class(name)
+        except InputError as error:
+            raise schema.FieldError(where, str(error)) from None
+        categories = tuple(spec.categories or ())
+        if categories and categories != self.category_names_:
+            # A member reads the same scores as auto: all its category columns or none.
+            raise schema.FieldError(
+                (*where, "categories"), "must be [] or the model's 'categories'"
+            )
+        try:
+            return cls.from_state(
+                dict(spec.params or {}),
+                spec.state,
                 tag_names=self.tag_names_,
-                category_names=tuple(spec.get("categories") or ()),
+                category_names=categories,
                 taxonomy=self.taxonomy_,
                 n_tracks=self.n_tracks_,
                 n_positives=self.n_positives_,
             )
-        missing = set(self.choice_) - set(self.models_)
-        if missing:
-            raise ModelFileError(f"tags follow strategies with no model: {sorted(missing)}")
+        except schema.FieldError as error:
+            raise error.under(*where) from None
+        except ModelFileError as error:  # the taxonomy does not fit the member
+            raise schema.FieldError(where, str(error)) from None

@@ -18,8 +18,7 @@ import numpy as np
 
 from tagdecide._validation import check_columns, check_groups, check_track_scores, check_truth
 from tagdecide.data import TrackScores
-from tagdecide.errors import InputError, ModelFileError, list_some
-from tagdecide.search import NEVER
+from tagdecide.errors import InputError, list_some
 from tagdecide.shift import ScoreSummary
 from tagdecide.taxonomy import Taxonomy
 
@@ -117,6 +116,19 @@ def parse_params(name: str, pairs: Sequence[str]) -> dict[str, Any]:
             expected = " or ".join(kind.__name__ for kind in types if kind is not type(None))
             raise InputError(f"--param {key}={text!r}: expected {expected}")
     return params
+
+
+#: Seeds feed scikit-learn's fold shuffling, which takes 0 to 2**32 - 1.
+_MAX_SEED = 2**32 - 1
+
+
+def _check_whole(name: str, value: Any, low: int, high: int | None = None) -> None:
+    """Raise :class:`InputError` unless parameter ``name`` is a whole number in
+    ``[low, high]`` (for the strategies' :meth:`Strategy.check_params`)."""
+    whole = isinstance(value, int | np.integer) and not isinstance(value, bool)
+    if not whole or value < low or (high is not None and value > high):
+        bounds = f">= {low}" if high is None else f"from {low} to {high}"
+        raise InputError(f"{name} must be a whole number {bounds}; got {value!r}")
 
 
 class Strategy:
@@ -306,11 +318,26 @@ class Strategy:
         score_summary: ScoreSummary | None = None,
         regime: RegimeDiagnosis | None = None,
     ) -> Self:
-        """Rebuild a fitted strategy from a model file's data."""
+        """Rebuild a fitted strategy from a model file's data, checking every field.
+
+        Raises
+        ------
+        ModelFileError
+            A :class:`~tagdecide._model_schema.FieldError` naming the field from the
+            strategy's entry: ``params.<name>`` (types as ``__init__`` declares them, then
+            :meth:`check_params`), ``categories`` or ``state.<key>``.
+        """
+        from tagdecide import _model_schema as schema  # pydantic: paid only when loading
+
+        strategy = cls(**schema.strategy_params(cls, params))
         try:
-            strategy = cls(**params)
-        except TypeError as error:
-            raise ModelFileError(f"bad parameters for strategy {cls.name!r}: {error}") from None
+            strategy.check_params()
+        except InputError as error:
+            raise schema.FieldError(("params",), str(error)) from None
+        if category_names and not (cls.uses_categories or cls.reads_categories):
+            raise schema.FieldError(
+                ("categories",), f"strategy {cls.name!r} reads no category scores; expected []"
+            )
         strategy.tag_names_ = tag_names
         strategy.category_names_ = category_names
         strategy.taxonomy_ = taxonomy
@@ -318,7 +345,10 @@ class Strategy:
         strategy.n_positives_ = n_positives
         strategy.score_summary_ = score_summary
         strategy.regime_ = regime
-        strategy._set_state(state)
+        try:
+            strategy._set_state(schema.check(dict[str, Any], state, ()))
+        except schema.FieldError as error:
+            raise error.under("state") from None
         return strategy
 
 
@@ -326,13 +356,27 @@ def _thresholds_to_json(thresholds: np.ndarray) -> list[float | None]:
     return [None if np.isinf(value) else float(value) for value in thresholds]
 
 
-def _thresholds_from_json(values: Any, n_tags: int) -> np.ndarray:
-    if not isinstance(values, list) or len(values) != n_tags:
-        raise ModelFileError(f"expected {n_tags} thresholds")
-    try:
-        return np.array([NEVER if value is None else float(value) for value in values])
-    except (TypeError, ValueError):
-        raise ModelFileError("thresholds must be numbers or null") from None
+def _thresholds_from_json(
+    state: dict[str, Any], key: str, n_tags: int, *, on_scores: bool | np.ndarray = True
+) -> np.ndarray:
+    """``state[key]``: one finite number or null (never predicted: ``inf``) per tag.
+
+    ``on_scores`` says which thresholds compare with scores, and so lie in [0, 1]; the
+    others compare with standardised values or logits of any sign.
+    """
+    from tagdecide._model_schema import number_array
+
+    return number_array(
+        state,
+        key,
+        (n_tags,),
+        what=f"{n_tags} thresholds (one per tag)",
+        nullable=True,
+        low=0.0,
+        high=1.0,
+        where=None if on_scores is True else np.broadcast_to(on_scores, (n_tags,)),
+        why="a threshold on scores",
+    )
 
 
 class ThresholdStrategy(Strategy):
@@ -359,5 +403,12 @@ class ThresholdStrategy(Strategy):
     def get_state(self) -> dict[str, Any]:
         return {"thresholds": _thresholds_to_json(self.thresholds_)}
 
+    def _thresholds_on_scores(self) -> bool | np.ndarray:
+        """Which of ``thresholds_`` compare with scores in [0, 1] (overall or per tag), for
+        the check on load; strategies deciding on other values override it."""
+        return True
+
     def _set_state(self, state: dict[str, Any]) -> None:
-        self.thresholds_ = _thresholds_from_json(state.get("thresholds"), len(self.tag_names_))
+        self.thresholds_ = _thresholds_from_json(
+            state, "thresholds", len(self.tag_names_), on_scores=self._thresholds_on_scores()
+        )

@@ -32,7 +32,9 @@ from tagdecide.errors import InputError, ModelFileError, list_some
 from tagdecide.features import logit
 from tagdecide.search import NEVER, best_f1_thresholds
 from tagdecide.strategies.base import (
+    _MAX_SEED,
     ThresholdStrategy,
+    _check_whole,
     _thresholds_from_json,
     _thresholds_to_json,
     register,
@@ -96,11 +98,16 @@ class HierarchicalThresholds(ThresholdStrategy):
         self.seed = seed
 
     # -- fitting ----------------------------------------------------------------------
+    def check_params(self) -> None:
+        if not float(self.C) > 0.0:
+            raise InputError(f"C must be > 0; got {self.C}")
+        _check_whole("min_positives", self.min_positives, 0)
+        _check_whole("n_folds", self.n_folds, 2)
+        _check_whole("seed", self.seed, 0, _MAX_SEED)
+
     def _fit(self, X: TrackScores, Y: np.ndarray, groups: np.ndarray | None) -> None:
         from tagdecide.evaluation import make_folds  # evaluation imports the strategies
 
-        if not float(self.C) > 0.0:
-            raise InputError(f"C must be > 0; got {self.C}")
         self.tag_category_columns_ = _tag_category_columns(self)
         features = self._features(X)
         n_tracks, n_tags = X.tag_scores.shape
@@ -190,27 +197,29 @@ class HierarchicalThresholds(ThresholdStrategy):
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
+        from tagdecide._model_schema import FieldError, field, number_array, show
+
         n_tags = len(self.tag_names_)
-        self.thresholds_ = _thresholds_from_json(state.get("thresholds"), n_tags)
         if state.get("features") != list(FEATURES):
-            raise ModelFileError(f"strategy 'hierarchical' expects features {list(FEATURES)}")
-        try:
-            modelled = np.array(state["modelled"], dtype=bool)
-            coef = np.array(state["coef"], dtype=np.float64)
-            intercept = np.array(state["intercept"], dtype=np.float64)
-        except (KeyError, TypeError, ValueError) as error:
-            raise ModelFileError(f"strategy 'hierarchical': bad model state ({error})") from None
-        if (
-            modelled.shape != (n_tags,)
-            or coef.shape != (n_tags, len(FEATURES))
-            or intercept.shape != (n_tags,)
-            or not (np.isfinite(coef).all() and np.isfinite(intercept).all())
-        ):
-            raise ModelFileError(
-                f"strategy 'hierarchical': 'modelled', 'coef' and 'intercept' must hold "
-                f"{n_tags} finite entries (coef {n_tags} x {len(FEATURES)})"
+            raise FieldError(
+                ("features",), f"must be {list(FEATURES)}, not {show(state.get('features'))}"
             )
-        self.modelled_, self.coef_, self.intercept_ = modelled, coef, intercept
+        modelled = field(state, "modelled", list[bool])
+        if len(modelled) != n_tags:
+            raise FieldError(
+                ("modelled",), f"expected {n_tags} flags (one per tag), got {show(modelled)}"
+            )
+        self.modelled_ = np.array(modelled, dtype=bool)
+        self.coef_ = number_array(
+            state, "coef", (n_tags, len(FEATURES)), what=f"{n_tags} rows (one per tag)"
+        )
+        self.intercept_ = number_array(
+            state, "intercept", (n_tags,), what=f"{n_tags} numbers (one per tag)"
+        )
+        # Modelled tags compare logits (any sign); the others their own score.
+        self.thresholds_ = _thresholds_from_json(
+            state, "thresholds", n_tags, on_scores=~self.modelled_
+        )
         try:
             self.tag_category_columns_ = _tag_category_columns(self)
         except InputError as error:
@@ -377,8 +386,8 @@ class GatedThresholds(ThresholdStrategy):
 
     def _set_state(self, state: dict[str, Any]) -> None:
         n_tags = len(self.tag_names_)
-        self.thresholds_ = _thresholds_from_json(state.get("thresholds"), n_tags)
-        self.category_thresholds_ = _thresholds_from_json(state.get("category_thresholds"), n_tags)
+        self.thresholds_ = _thresholds_from_json(state, "thresholds", n_tags)
+        self.category_thresholds_ = _thresholds_from_json(state, "category_thresholds", n_tags)
         try:
             self.tag_category_columns_ = _tag_category_columns(self)
         except InputError as error:

@@ -31,10 +31,12 @@ from typing import Any
 import numpy as np
 
 from tagdecide.data import TrackScores
-from tagdecide.errors import InputError, ModelFileError
+from tagdecide.errors import InputError
 from tagdecide.search import NEVER, best_f1_thresholds
 from tagdecide.strategies.base import (
+    _MAX_SEED,
     ThresholdStrategy,
+    _check_whole,
     _thresholds_from_json,
     _thresholds_to_json,
     register,
@@ -99,17 +101,22 @@ class RegularisedThresholds(ThresholdStrategy):
         self.seed = seed
         self.strength = strength
 
-    def _fit(self, X: TrackScores, Y: np.ndarray, groups: np.ndarray | None) -> None:
+    def check_params(self) -> None:
         if self.method not in _METHODS:
             raise InputError(f"method must be one of {', '.join(_METHODS)}; got {self.method!r}")
+        if self.method == "shrink" and not float(self.strength) >= 0.0:
+            raise InputError(f"strength must be >= 0; got {self.strength}")
+        if self.method == "bagged":
+            _check_whole("n_folds", self.n_folds, 2)
+        _check_whole("seed", self.seed, 0, _MAX_SEED)
+
+    def _fit(self, X: TrackScores, Y: np.ndarray, groups: np.ndarray | None) -> None:
         self.raw_thresholds_, _ = best_f1_thresholds(X.tag_scores, Y)
         if self.method == "bagged":
             self.thresholds_ = _bagged_thresholds(
                 X.tag_scores, Y, groups, n_folds=int(self.n_folds), seed=int(self.seed)
             )
         else:
-            if not float(self.strength) >= 0.0:
-                raise InputError(f"strength must be >= 0; got {self.strength}")
             reference = _reference_thresholds(self.raw_thresholds_, X.tag_names, self.taxonomy_)
             self.thresholds_ = _shrink(
                 self.raw_thresholds_, self.n_positives_, reference, float(self.strength)
@@ -123,10 +130,8 @@ class RegularisedThresholds(ThresholdStrategy):
 
     def _set_state(self, state: dict[str, Any]) -> None:
         n_tags = len(self.tag_names_)
-        self.thresholds_ = _thresholds_from_json(state.get("thresholds"), n_tags)
-        if "raw_thresholds" not in state:
-            raise ModelFileError("strategy 'shrunk' needs 'raw_thresholds' in its state")
-        self.raw_thresholds_ = _thresholds_from_json(state["raw_thresholds"], n_tags)
+        self.thresholds_ = _thresholds_from_json(state, "thresholds", n_tags)
+        self.raw_thresholds_ = _thresholds_from_json(state, "raw_thresholds", n_tags)
 
 
 def _bagged_thresholds(

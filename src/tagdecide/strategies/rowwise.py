@@ -73,11 +73,17 @@ class RowwiseThresholds(ThresholdStrategy):
     def __init__(self, relative: str = "zscore") -> None:
         self.relative = relative
 
-    def _fit(self, X: TrackScores, Y: np.ndarray, groups: np.ndarray | None) -> None:
+    def check_params(self) -> None:
         if self.relative not in _RELATIVES:
             raise InputError(
                 f"relative must be one of {', '.join(_RELATIVES)}; got {self.relative!r}"
             )
+
+    def _thresholds_on_scores(self) -> bool:
+        # Ratios to the row's highest score lie in [0, 1]; z-scores have any sign.
+        return self.relative == "ratio"
+
+    def _fit(self, X: TrackScores, Y: np.ndarray, groups: np.ndarray | None) -> None:
         self.thresholds_, self.train_f1_ = best_f1_thresholds(
             self._relative_scores(X.tag_scores), Y
         )

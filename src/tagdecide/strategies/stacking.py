@@ -15,11 +15,13 @@ from typing import Any
 import numpy as np
 
 from tagdecide.data import TrackScores
-from tagdecide.errors import InputError, ModelFileError
+from tagdecide.errors import InputError
 from tagdecide.features import logit
 from tagdecide.search import best_f1_thresholds
 from tagdecide.strategies.base import (
+    _MAX_SEED,
     ThresholdStrategy,
+    _check_whole,
     _thresholds_from_json,
     _thresholds_to_json,
     register,
@@ -124,6 +126,9 @@ class StackedThresholds(ThresholdStrategy):
             isinstance(self.alpha, (int, float)) and 0 < self.alpha < float("inf")
         ):
             raise InputError(f"alpha must be a positive number or None; got {self.alpha!r}")
+        _check_whole("n_folds", self.n_folds, 2)
+        _check_whole("min_positives", self.min_positives, 0)
+        _check_whole("seed", self.seed, 0, _MAX_SEED)
 
     def _features(self, X: TrackScores) -> np.ndarray:
         features = logit(X.tag_scores)
@@ -235,22 +240,41 @@ class StackedThresholds(ThresholdStrategy):
         return state
 
     def _set_state(self, state: dict[str, Any]) -> None:
+        from tagdecide._model_schema import FieldError, Positive, field, number_array
+
         n_tags, n_features = len(self.tag_names_), len(self._feature_names())
-        shapes = {
-            "feature_mean_": (n_features,),
-            "feature_scale_": (n_features,),
-            "coef_": (n_features, n_tags),
-            "intercept_": (n_tags,),
-            "stack_mean_": (n_tags,),
-            "stack_scale_": (n_tags,),
-            "blend_": (n_tags,),
-        }
-        for name, shape in shapes.items():
-            array = np.asarray(state[name.rstrip("_")], dtype=np.float64)
-            if array.shape != shape:
-                raise ModelFileError(
-                    f"{name.rstrip('_')} has shape {array.shape}; expected {shape}"
-                )
-            setattr(self, name, array)
-        self.alpha_ = float(state["alpha"])
-        self.thresholds_ = _thresholds_from_json(state.get("thresholds"), n_tags)
+        inputs = f"{n_tags} tags"
+        inputs += f", {len(self.category_names_)} categories" if self.category_names_ else ""
+        inputs += f", {n_tags} z-scores" if self.row_zscores else ""
+        per_input = f"{n_features} numbers, one per input ({inputs})"
+        per_tag = f"{n_tags} numbers (one per tag)"
+        self.feature_mean_ = number_array(state, "feature_mean", (n_features,), what=per_input)
+        # The scales divide: zero or a negative one would blow up or flip every value.
+        self.feature_scale_ = number_array(
+            state, "feature_scale", (n_features,), what=per_input, positive=True, why="it divides"
+        )
+        self.coef_ = number_array(
+            state, "coef", (n_features, n_tags), what=f"{n_features} rows, one per input ({inputs})"
+        )
+        self.intercept_ = number_array(state, "intercept", (n_tags,), what=per_tag)
+        self.stack_mean_ = number_array(state, "stack_mean", (n_tags,), what=per_tag)
+        self.stack_scale_ = number_array(
+            state, "stack_scale", (n_tags,), what=per_tag, positive=True, why="it divides"
+        )
+        self.blend_ = number_array(
+            state, "blend", (n_tags,), what=per_tag, low=0.0, high=1.0, why="a weight"
+        )
+        self.alpha_ = field(state, "alpha", Positive)
+        # A value sums, per input, a weight times the input (a logit within +-14, or a
+        # z-score within +-sqrt(n_tags)) and offsets: tiny scales must not overflow it.
+        with np.errstate(all="ignore"):
+            per_input = np.abs(self.coef_ / self.stack_scale_)
+            centred = (15 + np.sqrt(n_tags) + np.abs(self.feature_mean_)) / self.feature_scale_
+            largest = centred @ per_input + np.abs(self.intercept_ / self.stack_scale_)
+            largest += np.abs(self.stack_mean_ / self.stack_scale_) + centred[:n_tags]
+        if not np.isfinite(largest).all():
+            raise FieldError(
+                (), "feature_scale and stack_scale are so small that the stacked values overflow"
+            )
+        # Blended standardised values: thresholds of any sign.
+        self.thresholds_ = _thresholds_from_json(state, "thresholds", n_tags, on_scores=False)
