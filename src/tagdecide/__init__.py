@@ -67,7 +67,8 @@ if TYPE_CHECKING:
 
 #: The module of every other public name. They are imported on first use (module
 #: ``__getattr__``), so that ``import tagdecide`` and the command line's ``--help`` do not
-#: pay for numpy, pyarrow and scikit-learn; the imports above are for type checkers.
+#: pay for pyarrow, scikit-learn, rich, fastapi and matplotlib; the imports above are for
+#: type checkers.
 _LAZY_EXPORTS: dict[str, tuple[str, ...]] = {
     "tagdecide.batch": ("predict_file", "read_scores_for"),
     "tagdecide.data": ("ID_COLUMN", "LabelledSet", "TrackScores"),
@@ -121,6 +122,14 @@ _LAZY_EXPORTS: dict[str, tuple[str, ...]] = {
     "tagdecide.taxonomy": ("Taxonomy", "read_taxonomy", "write_taxonomy"),
 }
 _MODULE_OF = {name: module for module, names in _LAZY_EXPORTS.items() for name in names}
+
+# The strategies (and numpy) are imported now, not lazily: ``tagdecide.diagnosis`` imports
+# ``strategies.features``, whose package imports ``strategies.auto``, which imports
+# ``diagnosis``; that cycle only resolves when the strategies package is imported first
+# (importing ``tagdecide.diagnosis``, ``model_file``, ``report`` or ``service`` first
+# would fail). Once ``diagnosis`` imports ``logit`` where it uses it, or ``auto`` imports
+# ``diagnose_regime`` in ``_fit``, this line can go.
+import_module("tagdecide.strategies")
 
 __all__ = [
     "ID_COLUMN",
