@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from tagdecide._files import atomic_path
 from tagdecide.batch import predict_file
@@ -126,6 +128,26 @@ def sample_choice_f1(
     return weighted_f1_score(catalogue.test.truth, decisions)
 
 
+@contextlib.contextmanager
+def _demo_numerics() -> Iterator[None]:
+    """One BLAS thread, and scikit-learn's per-call checks off, while the demo runs.
+
+    The demo's matrices are small (thousands of tracks by hundreds of scores): extra BLAS
+    threads mostly wait for each other, and on a busy machine they make ``stacked``'s
+    eigendecompositions many times slower. ``hierarchical`` fits thousands of logistic
+    regressions on three inputs, a large part of whose time is scikit-learn checking the
+    same parameters and the finiteness of the inputs again; the demo's generated scores
+    are finite. Neither changes a result.
+    """
+    import sklearn
+
+    with (
+        threadpool_limits(limits=1),
+        sklearn.config_context(assume_finite=True, skip_parameter_validation=True),
+    ):
+        yield
+
+
 def run_demo(
     out_dir: str | Path,
     *,
@@ -135,15 +157,32 @@ def run_demo(
     strategies: Sequence[str] | None = None,
     on_step: Callable[[str], None] | None = None,
     on_fold: Callable[[], None] | None = None,
+    n_jobs: int = 1,
 ) -> DemoResult:
     """Generate the synthetic catalogue, compare strategies, fit one, predict test, and
     write that model's report on test (``report.html``).
 
     The model written is ``auto`` (the default of ``fit``) when it is among the
-    strategies, else the strategy with the best cross-validated estimate.
+    strategies, else the strategy with the best cross-validated estimate. ``n_jobs``
+    processes share the cross-validation (same figures).
     """
+    with _demo_numerics():
+        return _run_demo(
+            Path(out_dir), n_tracks, seed, n_folds, strategies, on_step, on_fold, n_jobs
+        )
+
+
+def _run_demo(
+    out: Path,
+    n_tracks: int | None,
+    seed: int,
+    n_folds: int,
+    strategies: Sequence[str] | None,
+    on_step: Callable[[str], None] | None,
+    on_fold: Callable[[], None] | None,
+    n_jobs: int,
+) -> DemoResult:
     step = on_step or (lambda message: None)
-    out = Path(out_dir)
     step("generating the synthetic catalogue")
     catalogue = (
         make_catalogue(seed=seed) if n_tracks is None else make_catalogue(n_tracks, seed=seed)
@@ -164,6 +203,7 @@ def run_demo(
         taxonomy=taxonomy,
         seed=seed,
         on_fold=on_fold,
+        n_jobs=n_jobs,
     )
     step("fitting every strategy on the training split and scoring the test split")
     held_out, train_fit = {}, {}
