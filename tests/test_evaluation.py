@@ -7,7 +7,7 @@ import pytest
 
 from tagdecide.data import TrackScores
 from tagdecide.errors import InputError
-from tagdecide.evaluation import compare_strategies, cross_validate, make_folds
+from tagdecide.evaluation import Leaderboard, compare_strategies, cross_validate, make_folds
 from tagdecide.metrics import weighted_f1_score
 from tagdecide.strategies import ConstantThreshold, PerTagThresholds
 from tagdecide.taxonomy import Taxonomy
@@ -171,3 +171,32 @@ def test_no_per_class_scores_without_a_taxonomy() -> None:
     X, Y = low_scores()
     board = compare_strategies([PerTagThresholds()], X, Y, n_folds=3)
     assert board.best.per_class == {}
+
+
+def test_compare_in_processes_gives_the_same_figures() -> None:
+    X, Y = low_scores(seed=4)
+    groups = np.arange(X.n_tracks) % 30
+    strategies = [ConstantThreshold(), PerTagThresholds()]
+    calls: list[None] = []
+
+    def compare(n_jobs: int) -> Leaderboard:
+        return compare_strategies(
+            strategies,
+            X,
+            Y,
+            n_folds=3,
+            groups=groups,
+            taxonomy=TAXONOMY,
+            seed=2,
+            on_fold=lambda: calls.append(None),
+            n_jobs=n_jobs,
+        )
+
+    alone, shared = compare(1), compare(2)
+    assert len(calls) == 12  # every (strategy, fold) reported once in each
+    assert [row.strategy for row in shared.results] == [row.strategy for row in alone.results]
+    for one, other in zip(alone.results, shared.results, strict=True):
+        np.testing.assert_array_equal(one.fold_scores, other.fold_scores)
+        assert one.per_class.keys() == other.per_class.keys()
+        for name in one.per_class:
+            np.testing.assert_array_equal(one.per_class[name], other.per_class[name])

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from tagdecide._files import atomic_path
 from tagdecide.batch import predict_file
@@ -16,7 +19,7 @@ from tagdecide.io import write_matrix
 from tagdecide.metrics import weighted_f1_score
 from tagdecide.model_file import save_model
 from tagdecide.report import write_report
-from tagdecide.strategies import available_strategies, make_strategy
+from tagdecide.strategies import Strategy, available_strategies, make_strategy
 from tagdecide.synth import SyntheticCatalogue, SyntheticSplit, make_catalogue
 from tagdecide.taxonomy import write_taxonomy
 
@@ -102,28 +105,122 @@ def sample_choice_f1(
     taken in turn until ``n_sample`` tracks, ``auto`` (fitted on train) chooses on them
     (``fit(..., validation=...)``) and decides the other half. Needs two test albums.
     """
+    halves = [
+        _half_decisions(catalogue, half, other, n_sample)
+        for half, other in _halves(catalogue, seed)
+    ]
+    return _cross_fitted_f1(catalogue, halves)
+
+
+def _halves(catalogue: SyntheticCatalogue, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The test albums shuffled and cut in two: (choose on, decide) each way round."""
+    albums = np.random.default_rng(seed).permutation(np.unique(catalogue.test.albums))
+    first, second = albums[: albums.size // 2], albums[albums.size // 2 :]
+    return [(first, second), (second, first)]
+
+
+def _half_decisions(
+    catalogue: SyntheticCatalogue, half: np.ndarray, other: np.ndarray, n_sample: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``auto`` choosing on ``n_sample`` tracks of the albums ``half`` (whole albums, in
+    their order): the test rows of the albums ``other`` and its decisions on them."""
     train = split_scores(catalogue, catalogue.train)
     test = split_scores(catalogue, catalogue.test)
-    albums = np.random.default_rng(seed).permutation(np.unique(catalogue.test.albums))
-    halves = (albums[: albums.size // 2], albums[albums.size // 2 :])
+    rank = {album: k for k, album in enumerate(half)}
+    in_half = np.flatnonzero(np.isin(catalogue.test.albums, half))
+    ordered = in_half[
+        np.argsort([rank[album] for album in catalogue.test.albums[in_half]], kind="stable")
+    ]
+    sample = np.sort(ordered[:n_sample])
+    model = make_strategy("auto").fit(
+        train,
+        catalogue.train.truth,
+        groups=catalogue.train.albums,
+        taxonomy=catalogue.taxonomy,
+        validation=(test.subset(sample), catalogue.test.truth[sample]),  # type: ignore[call-arg]
+    )
+    decided = np.flatnonzero(np.isin(catalogue.test.albums, other))
+    return decided, model.predict(test.subset(decided))
+
+
+def _cross_fitted_f1(
+    catalogue: SyntheticCatalogue, halves: Sequence[tuple[np.ndarray, np.ndarray]]
+) -> float:
     decisions = np.zeros_like(catalogue.test.truth)
-    for half, other in (halves, halves[::-1]):
-        rank = {album: k for k, album in enumerate(half)}
-        in_half = np.flatnonzero(np.isin(catalogue.test.albums, half))
-        ordered = in_half[
-            np.argsort([rank[album] for album in catalogue.test.albums[in_half]], kind="stable")
-        ]
-        sample = np.sort(ordered[:n_sample])
-        model = make_strategy("auto").fit(
-            train,
-            catalogue.train.truth,
-            groups=catalogue.train.albums,
-            taxonomy=catalogue.taxonomy,
-            validation=(test.subset(sample), catalogue.test.truth[sample]),  # type: ignore[call-arg]
-        )
-        decided = np.flatnonzero(np.isin(catalogue.test.albums, other))
-        decisions[decided] = model.predict(test.subset(decided))
+    for decided, values in halves:
+        decisions[decided] = values
     return weighted_f1_score(catalogue.test.truth, decisions)
+
+
+def _fit_on_train(catalogue: SyntheticCatalogue, strategy: Strategy) -> Strategy:
+    return strategy.clone().fit(
+        split_scores(catalogue, catalogue.train),
+        catalogue.train.truth,
+        groups=catalogue.train.albums,
+        taxonomy=catalogue.taxonomy,
+    )
+
+
+#: The catalogue a worker process of :func:`_run_all` works on.
+_worker_catalogue: SyntheticCatalogue | None = None
+
+
+def _start_worker(catalogue: SyntheticCatalogue, sklearn_config: dict[str, Any]) -> None:
+    import sklearn
+
+    global _worker_catalogue
+    _worker_catalogue = catalogue
+    threadpool_limits(limits=1)  # the processes are the parallelism
+    sklearn.set_config(**sklearn_config)
+
+
+def _worker_call(function: Callable[..., Any], *args: Any) -> Any:
+    assert _worker_catalogue is not None, "_start_worker runs first"
+    return function(_worker_catalogue, *args)
+
+
+def _run_all(
+    catalogue: SyntheticCatalogue,
+    calls: Sequence[tuple[Callable[..., Any], tuple[Any, ...]]],
+    n_jobs: int,
+) -> list[Any]:
+    """``function(catalogue, *args)`` of every call, in ``n_jobs`` processes when above 1
+    (spawned: forking a process that runs BLAS threads can deadlock the child)."""
+    if n_jobs <= 1 or len(calls) <= 1:
+        return [function(catalogue, *args) for function, args in calls]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    import sklearn
+
+    with ProcessPoolExecutor(
+        max_workers=n_jobs,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_worker,
+        initargs=(catalogue, sklearn.get_config()),
+    ) as pool:
+        futures = [pool.submit(_worker_call, function, *args) for function, args in calls]
+        return [future.result() for future in futures]
+
+
+@contextlib.contextmanager
+def _demo_numerics() -> Iterator[None]:
+    """One BLAS thread, and scikit-learn's per-call checks off, while the demo runs.
+
+    The demo's matrices are small (thousands of tracks by hundreds of scores): extra BLAS
+    threads mostly wait for each other, and on a busy machine they make ``stacked``'s
+    eigendecompositions many times slower. ``hierarchical`` fits thousands of logistic
+    regressions on three inputs, a large part of whose time is scikit-learn checking the
+    same parameters and the finiteness of the inputs again; the demo's generated scores
+    are finite. Neither changes a result.
+    """
+    import sklearn
+
+    with (
+        threadpool_limits(limits=1),
+        sklearn.config_context(assume_finite=True, skip_parameter_validation=True),
+    ):
+        yield
 
 
 def run_demo(
@@ -135,15 +232,32 @@ def run_demo(
     strategies: Sequence[str] | None = None,
     on_step: Callable[[str], None] | None = None,
     on_fold: Callable[[], None] | None = None,
+    n_jobs: int = 1,
 ) -> DemoResult:
     """Generate the synthetic catalogue, compare strategies, fit one, predict test, and
     write that model's report on test (``report.html``).
 
     The model written is ``auto`` (the default of ``fit``) when it is among the
-    strategies, else the strategy with the best cross-validated estimate.
+    strategies, else the strategy with the best cross-validated estimate. ``n_jobs``
+    processes share the cross-validation (same figures).
     """
+    with _demo_numerics():
+        return _run_demo(
+            Path(out_dir), n_tracks, seed, n_folds, strategies, on_step, on_fold, n_jobs
+        )
+
+
+def _run_demo(
+    out: Path,
+    n_tracks: int | None,
+    seed: int,
+    n_folds: int,
+    strategies: Sequence[str] | None,
+    on_step: Callable[[str], None] | None,
+    on_fold: Callable[[], None] | None,
+    n_jobs: int,
+) -> DemoResult:
     step = on_step or (lambda message: None)
-    out = Path(out_dir)
     step("generating the synthetic catalogue")
     catalogue = (
         make_catalogue(seed=seed) if n_tracks is None else make_catalogue(n_tracks, seed=seed)
@@ -164,14 +278,26 @@ def run_demo(
         taxonomy=taxonomy,
         seed=seed,
         on_fold=on_fold,
+        n_jobs=n_jobs,
     )
     step("fitting every strategy on the training split and scoring the test split")
+    sampled = "auto" in [strategy.name for strategy in candidates] and (
+        np.unique(catalogue.test.albums).size >= 2
+    )
+    calls: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
+    if sampled:
+        step(f"letting auto choose on {SAMPLE_TRACKS} labelled test tracks (cross-fitted)")
+        # The two halves fit every candidate of auto: the longest calls go first.
+        calls += [
+            (_half_decisions, (half, other, SAMPLE_TRACKS))
+            for half, other in _halves(catalogue, seed)
+        ]
+    calls += [(_fit_on_train, (strategy,)) for strategy in candidates]
+    done = _run_all(catalogue, calls, n_jobs)
+    halves, fitted = done[: len(done) - len(candidates)], done[len(done) - len(candidates) :]
     held_out, train_fit = {}, {}
-    models = {}
-    for strategy in candidates:
-        model = strategy.clone().fit(
-            train, catalogue.train.truth, groups=catalogue.train.albums, taxonomy=taxonomy
-        )
+    models: dict[str, Strategy] = {}
+    for strategy, model in zip(candidates, fitted, strict=True):
         models[strategy.name] = model
         held_out[strategy.name] = weighted_f1_score(catalogue.test.truth, model.predict(test))
         train_fit[strategy.name] = weighted_f1_score(catalogue.train.truth, model.predict(train))
@@ -184,8 +310,5 @@ def run_demo(
     report_path = out / "report.html"
     write_report(report_path, models[best], test, catalogue.test.truth, taxonomy)
     files += [model_path, decisions_path, report_path]
-    with_sample = None
-    if "auto" in models and np.unique(catalogue.test.albums).size >= 2:
-        step(f"letting auto choose on {SAMPLE_TRACKS} labelled test tracks (cross-fitted)")
-        with_sample = (SAMPLE_TRACKS, sample_choice_f1(catalogue, seed=seed))
+    with_sample = (SAMPLE_TRACKS, _cross_fitted_f1(catalogue, halves)) if sampled else None
     return DemoResult(leaderboard, held_out, train_fit, best, files, with_sample)

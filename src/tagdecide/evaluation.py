@@ -116,30 +116,113 @@ def cross_validate(
     on_fold: Progress | None = None,
 ) -> CrossValidation:
     """Fit a clone of ``strategy`` on each fold's training part, score its held-out part."""
-    scores: list[float] = []
-    per_class: dict[str, list[float]] = {}
-    seconds = 0.0
+    outcomes = []
     for train, test in folds:
-        started = time.perf_counter()
-        model = strategy.clone().fit(
-            X.subset(train),
-            Y[train],
-            groups=None if groups is None else groups[train],
-            taxonomy=taxonomy,
-        )
-        seconds += time.perf_counter() - started
-        report = score_report(Y[test], model.predict(X.subset(test)), X.tag_names, taxonomy)
-        scores.append(report.weighted_f1)
-        for name, value in report.per_class.items():
-            per_class.setdefault(name, []).append(value)
+        outcomes.append(_fit_and_score(strategy, X, Y, train, test, groups, taxonomy))
         if on_fold is not None:
             on_fold()
-    return CrossValidation(
-        strategy=strategy.name,
-        fold_scores=np.array(scores),
-        per_class={name: np.array(values) for name, values in per_class.items()},
-        fit_seconds=seconds / max(len(folds), 1),
+    return _collect(strategy.name, outcomes)
+
+
+#: One fold of one strategy: weighted F1 on the held-out part, per class, fit seconds.
+_FoldOutcome = tuple[float, dict[str, float], float]
+
+
+def _fit_and_score(
+    strategy: Strategy,
+    X: TrackScores,
+    Y: np.ndarray,
+    train: np.ndarray,
+    test: np.ndarray,
+    groups: np.ndarray | None,
+    taxonomy: Taxonomy | None,
+) -> _FoldOutcome:
+    started = time.perf_counter()
+    model = strategy.clone().fit(
+        X.subset(train),
+        Y[train],
+        groups=None if groups is None else groups[train],
+        taxonomy=taxonomy,
     )
+    seconds = time.perf_counter() - started
+    report = score_report(Y[test], model.predict(X.subset(test)), X.tag_names, taxonomy)
+    return report.weighted_f1, dict(report.per_class), seconds
+
+
+def _collect(name: str, outcomes: Sequence[_FoldOutcome]) -> CrossValidation:
+    per_class: dict[str, list[float]] = {}
+    for _, classes, _ in outcomes:
+        for class_name, value in classes.items():
+            per_class.setdefault(class_name, []).append(value)
+    return CrossValidation(
+        strategy=name,
+        fold_scores=np.array([score for score, _, _ in outcomes]),
+        per_class={class_name: np.array(values) for class_name, values in per_class.items()},
+        fit_seconds=sum(seconds for _, _, seconds in outcomes) / max(len(outcomes), 1),
+    )
+
+
+#: What a worker process of :func:`compare_strategies` fits on: X, Y, groups, taxonomy.
+_worker_data: tuple[TrackScores, np.ndarray, np.ndarray | None, Taxonomy | None] | None = None
+
+
+def _start_worker(
+    data: tuple[TrackScores, np.ndarray, np.ndarray | None, Taxonomy | None],
+    sklearn_config: dict[str, Any],
+) -> None:
+    import sklearn
+    from threadpoolctl import threadpool_limits
+
+    global _worker_data
+    _worker_data = data
+    # The processes are the parallelism: one BLAS thread each, not one per core each.
+    threadpool_limits(limits=1)
+    sklearn.set_config(**sklearn_config)  # the caller's settings, as joblib passes them
+
+
+def _worker_fit_and_score(strategy: Strategy, train: np.ndarray, test: np.ndarray) -> _FoldOutcome:
+    assert _worker_data is not None, "_start_worker runs first"
+    X, Y, groups, taxonomy = _worker_data
+    return _fit_and_score(strategy, X, Y, train, test, groups, taxonomy)
+
+
+def _outcomes_in_parallel(
+    strategies: Sequence[Strategy],
+    X: TrackScores,
+    Y: np.ndarray,
+    folds: Sequence[tuple[np.ndarray, np.ndarray]],
+    groups: np.ndarray | None,
+    taxonomy: Taxonomy | None,
+    on_fold: Progress | None,
+    n_jobs: int,
+) -> list[list[_FoldOutcome]]:
+    """Every (strategy, fold) in ``n_jobs`` processes; outcomes in strategy and fold order."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    import sklearn
+
+    # "spawn": forking a process that runs BLAS threads can deadlock the child.
+    with ProcessPoolExecutor(
+        max_workers=n_jobs,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_worker,
+        initargs=((X, Y, groups, taxonomy), sklearn.get_config()),
+    ) as pool:
+        # ``auto`` (nested) takes longest: submitted first, the others fill in around it.
+        order = sorted(range(len(strategies)), key=lambda s: strategies[s].name != "auto")
+        futures = {
+            pool.submit(_worker_fit_and_score, strategies[s], train, test): (s, k)
+            for s in order
+            for k, (train, test) in enumerate(folds)
+        }
+        outcomes: list[list[_FoldOutcome | None]] = [[None] * len(folds) for _ in strategies]
+        for future in as_completed(futures):
+            s, k = futures[future]
+            outcomes[s][k] = future.result()
+            if on_fold is not None:
+                on_fold()
+    return [[outcome for outcome in row if outcome is not None] for row in outcomes]
 
 
 @dataclass(frozen=True)
@@ -174,13 +257,25 @@ def compare_strategies(
     taxonomy: Taxonomy | None = None,
     seed: int = 0,
     on_fold: Progress | None = None,
+    n_jobs: int = 1,
 ) -> Leaderboard:
-    """Cross-validate each strategy on the same folds; rank by mean weighted F1."""
+    """Cross-validate each strategy on the same folds; rank by mean weighted F1.
+
+    With ``n_jobs`` above 1, the (strategy, fold) fits run in that many processes (each
+    with one BLAS thread and the caller's scikit-learn configuration); the figures are
+    the same, ``on_fold`` is called as folds finish.
+    """
     folds = make_folds(X.n_tracks, n_folds, groups=groups, seed=seed)
-    results = [
-        cross_validate(strategy, X, Y, folds, groups=groups, taxonomy=taxonomy, on_fold=on_fold)
-        for strategy in strategies
-    ]
+    if n_jobs > 1 and len(strategies) * len(folds) > 1:
+        outcomes = _outcomes_in_parallel(strategies, X, Y, folds, groups, taxonomy, on_fold, n_jobs)
+        results = [
+            _collect(strategy.name, row) for strategy, row in zip(strategies, outcomes, strict=True)
+        ]
+    else:
+        results = [
+            cross_validate(strategy, X, Y, folds, groups=groups, taxonomy=taxonomy, on_fold=on_fold)
+            for strategy in strategies
+        ]
     results.sort(key=lambda result: result.mean, reverse=True)
     return Leaderboard(results=results, n_folds=n_folds, grouped=groups is not None)
 
