@@ -14,6 +14,7 @@ from tagdecide import make_strategy, weighted_f1_score
 from tagdecide.data import TrackScores
 from tagdecide.diagnosis import RegimeDiagnosis
 from tagdecide.errors import InputError, ModelFileError
+from tagdecide.evaluation import compare_strategies
 from tagdecide.model_file import load_model, model_to_dict, save_model
 from tagdecide.report import build_report
 from tagdecide.service import create_app
@@ -227,3 +228,19 @@ def test_compare_marks_in_sample_cross_validation_as_optimistic(
     code, out, err = run_cli([command[0], test_x, test_y, *command[3:], "--json", "-q"])
     assert code == 0, err
     assert json.loads(out)["cross_validation_optimistic"] is False
+
+
+def test_nested_cross_validation_follows_the_verdict_on_every_track(catalogue) -> None:
+    # A fold's share of the tracks looks less in-sample than all of them; the nested
+    # estimate must follow the choice fit makes on all of them.
+    train = _scores(catalogue.train, catalogue.taxonomy)
+    options = {"groups": catalogue.train.albums, "taxonomy": catalogue.taxonomy, "seed": 0}
+    board = compare_strategies(
+        [make_strategy("auto"), make_strategy("stacked", alpha=1000.0, row_zscores=True)],
+        train,
+        catalogue.train.truth,
+        n_folds=2,
+        **options,
+    )
+    by_name = {result.strategy: result for result in board.results}
+    np.testing.assert_allclose(by_name["auto"].fold_scores, by_name["stacked"].fold_scores)

@@ -123,13 +123,6 @@ _LAZY_EXPORTS: dict[str, tuple[str, ...]] = {
 }
 _MODULE_OF = {name: module for module, names in _LAZY_EXPORTS.items() for name in names}
 
-# The strategies (and numpy) are imported now, not lazily: ``tagdecide.diagnosis`` imports
-# ``strategies.features``, whose package imports ``strategies.auto``, which imports
-# ``diagnosis``; that cycle only resolves when the strategies package is imported first
-# (importing ``tagdecide.diagnosis``, ``model_file``, ``report`` or ``service`` first
-# would fail). Once ``diagnosis`` imports ``logit`` where it uses it, or ``auto`` imports
-# ``diagnose_regime`` in ``_fit``, this line can go.
-import_module("tagdecide.strategies")
 
 __all__ = [
     "ID_COLUMN",

@@ -247,6 +247,31 @@ class Leaderboard:
         }
 
 
+def _with_the_regime_of_every_track(
+    strategies: Sequence[Strategy], X: TrackScores, Y: np.ndarray, taxonomy: Taxonomy | None
+) -> list[Strategy]:
+    """Strategies that diagnose the regime (``auto``), told the verdict on all of ``X``.
+
+    Whether scores are in-sample is a property of where they come from, the same in every
+    fold; but the test reads it from fitting equations that hold over the networks' whole
+    training set, and a fold's share of the tracks looks less in-sample (on the built-in
+    catalogue 0.68-0.70 on two thirds of the training tracks against 0.48 on all). So the
+    nested estimate follows the verdict that ``fit`` on all the tracks would follow.
+    """
+    if not any(strategy.get_params().get("regime") == "detect" for strategy in strategies):
+        return list(strategies)
+    from tagdecide.diagnosis import diagnose_regime
+
+    verdict = diagnose_regime(X, Y, taxonomy=taxonomy).verdict
+    regime = "in-sample" if verdict == "in-sample" else "out-of-sample"
+    return [
+        type(strategy)(**{**strategy.get_params(), "regime": regime})
+        if strategy.get_params().get("regime") == "detect"
+        else strategy
+        for strategy in strategies
+    ]
+
+
 def compare_strategies(
     strategies: Sequence[Strategy],
     X: TrackScores,
@@ -265,6 +290,7 @@ def compare_strategies(
     with one BLAS thread and the caller's scikit-learn configuration); the figures are
     the same, ``on_fold`` is called as folds finish.
     """
+    strategies = _with_the_regime_of_every_track(strategies, X, Y, taxonomy)
     folds = make_folds(X.n_tracks, n_folds, groups=groups, seed=seed)
     if n_jobs > 1 and len(strategies) * len(folds) > 1:
         outcomes = _outcomes_in_parallel(strategies, X, Y, folds, groups, taxonomy, on_fold, n_jobs)
