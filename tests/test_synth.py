@@ -413,3 +413,100 @@ def test_synth_command_rejects_unknown_training_scores_in_one_line(
     error = capsys.readouterr().err
     assert error.count("\n") == 1
     assert error.startswith("tagdecide: error: training_scores must be one of")
+
+
+# --- the artist strength -------------------------------------------------------------------
+
+# sha256 (catalogue_hash) of make_catalogue(600, seed=seed, training_scores=..., artists=True),
+# computed before artist_strength existed: strength 1 must leave these arrays unchanged.
+ARTIST_HASHES = {
+    ("in-sample", 0): "28b365ba8e855fb268bfddd8dc62feb85f6f916e2c27f45a1adb5697b8d9a5dd",
+    ("in-sample", 1): "9d5510dbe63f5cb73951fe0c85f5d6cbb78713d322fc0e86727f5697f7a76ac8",
+    ("cross-fitted", 0): "fd2c206303c3ac25838935bfe67da0804a90a10933385f7eced5e50aeac9cebd",
+}
+
+
+@pytest.mark.parametrize(("training_scores", "seed"), sorted(ARTIST_HASHES))
+def test_artist_strength_one_leaves_the_artist_catalogue_unchanged(
+    training_scores: str, seed: int
+) -> None:
+    expected = ARTIST_HASHES[(training_scores, seed)]
+    default = make_catalogue(600, seed=seed, training_scores=training_scores, artists=True)
+    assert catalogue_hash(default) == expected
+    explicit = make_catalogue(
+        600, seed=seed, training_scores=training_scores, artists=True, artist_strength=1.0
+    )
+    assert catalogue_hash(explicit) == expected
+    for first, second in zip(splits(default), splits(explicit), strict=True):
+        np.testing.assert_array_equal(first.artists, second.artists)
+
+
+def test_artist_strength_one_without_artists_leaves_the_default_catalogue_unchanged() -> None:
+    explicit = make_catalogue(600, seed=0, artists=False, artist_strength=1.0)
+    assert catalogue_hash(explicit) == DEFAULT_HASHES[0]
+
+
+def shared_tags_per_artist(catalogue: SyntheticCatalogue) -> float:
+    """Mean, over artists of at least 10 tracks, of the tags at least 80 % of the
+    artist's tracks carry."""
+    truth = np.vstack([catalogue.train.truth, catalogue.test.truth])
+    artists = np.concatenate([catalogue.train.artists, catalogue.test.artists])
+    counts = [
+        int((truth[artists == artist].mean(axis=0) >= 0.8).sum())
+        for artist in np.unique(artists)
+        if (artists == artist).sum() >= 10
+    ]
+    return float(np.mean(counts))
+
+
+def test_stronger_artists_share_more_tags_and_hold_more_albums() -> None:
+    catalogues = {
+        strength: make_catalogue(800, seed=2, artists=True, artist_strength=strength)
+        for strength in (1.0, 3.0)
+    }
+    shared = {strength: shared_tags_per_artist(c) for strength, c in catalogues.items()}
+    # Measured: 2.0 tags at strength 1, 3.1 at strength 3.
+    assert shared[3.0] > 1.3 * shared[1.0]
+    for strength, catalogue in catalogues.items():
+        albums = np.concatenate([catalogue.train.albums, catalogue.test.albums])
+        artists = np.concatenate([catalogue.train.artists, catalogue.test.artists])
+        per_artist = [len(set(albums[artists == a].tolist())) for a in np.unique(artists)]
+        assert max(per_artist) <= max(4, round(4 * strength))
+    largest = {
+        strength: np.bincount(np.concatenate([c.train.artists, c.test.artists])).max()
+        for strength, c in catalogues.items()
+    }
+    assert largest[3.0] > largest[1.0]
+
+
+@pytest.mark.parametrize("artist_strength", [0.0, -1.0, math.nan, math.inf, True, "2"])
+def test_artist_strength_must_be_a_positive_finite_number(artist_strength: object) -> None:
+    with pytest.raises(InputError, match="artist_strength must be a positive, finite number"):
+        make_catalogue(200, artists=True, artist_strength=artist_strength)  # type: ignore[arg-type]
+
+
+def test_artist_strength_without_artists_is_an_input_error() -> None:
+    with pytest.raises(InputError, match=r"artist_strength=2\.0 needs artists=True"):
+        make_catalogue(200, artist_strength=2.0)
+
+
+def test_synth_command_passes_the_artist_strength(tmp_path: Path) -> None:
+    code = main(
+        ["synth", "--out", str(tmp_path), "--tracks", "200", "--seed", "3", "--artists"]
+        + ["--artist-strength", "3", "--quiet"]
+    )
+    assert code == 0
+    expected = make_catalogue(200, seed=3, artists=True, artist_strength=3.0)
+    lines = (tmp_path / "train_groups.csv").read_text().splitlines()
+    split = expected.train
+    assert lines[1] == f"{split.ids[0]},album-{split.albums[0]},artist-{split.artists[0]}"
+
+
+def test_synth_command_rejects_artist_strength_without_artists_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["synth", "--out", str(tmp_path), "--tracks", "100", "--artist-strength", "2"])
+    assert code == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1
+    assert error.startswith("tagdecide: error: artist_strength=2.0 needs artists=True")

@@ -867,6 +867,14 @@ def compare(
     help="Group albums into artists with their own tag propensities; the test split "
     "holds new artists, and the groups files get an artist column.",
 )
+@click.option(
+    "--artist-strength",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Scale of the artist effects (with --artists): tag propensities, audio "
+    "signature and albums per artist.",
+)
 @quiet_option
 def synth(
     out_dir: Path,
@@ -874,6 +882,7 @@ def synth(
     seed: int,
     training_scores: str,
     artists: bool,
+    artist_strength: float,
     quiet: bool,
 ) -> None:
     """Write a synthetic catalogue in the reference format.
@@ -892,6 +901,7 @@ def synth(
         seed=seed,
         training_scores=training_scores,
         artists=artists,
+        artist_strength=artist_strength,
     )
     for path in write_catalogue(catalogue, out_dir):
         _say(quiet, f"wrote {path}")

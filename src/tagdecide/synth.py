@@ -31,7 +31,11 @@ Two keyword options change the world, each on its own axis (the default is the s
   its style, an audio signature the networks hear, and idiosyncratic tag propensities that
   style does not explain (a logit shift on a few tags). The test split holds whole artists
   the training split does not have, so artist fingerprints learnt on training tracks do
-  not transfer.
+  not transfer. ``artist_strength`` scales these effects: the logit shift and the audio
+  signature grow in proportion, and above 1 artists hold up to ``4 * artist_strength``
+  albums (fewer, larger artists, whose fingerprints a model over all scores can learn).
+  Even at strength 6, stacking over all scores does not lose for new artists as it does on
+  real networks' scores (``benchmarks/artist_corner.py``).
 
 Examples
 --------
@@ -46,6 +50,7 @@ True
 from __future__ import annotations
 
 import dataclasses
+import math
 import warnings
 from dataclasses import dataclass
 
@@ -510,6 +515,7 @@ def make_catalogue(
     test_fraction: float = 0.25,
     training_scores: str = "in-sample",
     artists: bool = False,
+    artist_strength: float = 1.0,
 ) -> SyntheticCatalogue:
     """Generate a synthetic catalogue with scores from small per-class neural networks.
 
@@ -533,6 +539,12 @@ def make_catalogue(
         Group albums into artists of 1 to 4 albums, with a shared style, audio signature
         and artist-specific tag propensities, and hold out whole artists as the test
         split. Without it each album is its own artist.
+    artist_strength : float, default=1.0
+        Scale of the artist effects, only with ``artists=True``: the logit shift of each
+        artist's idiosyncratic tags (2.5 at 1) and the spread of its audio signature (0.6
+        at 1) are multiplied by it, and artists hold 1 to ``max(4, round(4 *
+        artist_strength))`` albums. A positive, finite number; 1 gives the same arrays as
+        before the option existed.
 
     Returns
     -------
@@ -543,7 +555,9 @@ def make_catalogue(
     InputError
         If ``n_tracks`` is too small to hold a training and a test part,
         ``test_fraction`` is not strictly between 0 and 1, ``training_scores`` is not
-        one of :data:`TRAINING_SCORES` or ``artists`` is not a bool.
+        one of :data:`TRAINING_SCORES`, ``artists`` is not a bool, or
+        ``artist_strength`` is not a positive finite number (or differs from 1 without
+        ``artists``).
 
     Examples
     --------
@@ -557,7 +571,7 @@ def make_catalogue(
     set()
     """
     _check_arguments(n_tracks, seed, test_fraction)
-    _check_variant(training_scores, artists)
+    _check_variant(training_scores, artists, artist_strength)
     taxonomy = demo_taxonomy()
     rng = np.random.default_rng(seed)
     world = _draw_world(taxonomy, rng)
@@ -565,13 +579,17 @@ def make_catalogue(
     albums = _draw_albums(n_tracks, rng)
     # Every random draw the variants add is guarded, so the default catalogue stays the
     # same array for array as before the variants existed.
-    artist_of_album = _draw_artists(int(albums.max()) + 1, rng) if artists else None
+    artist_of_album = (
+        _draw_artists(int(albums.max()) + 1, rng, artist_strength) if artists else None
+    )
     styles = _draw_styles(albums, world, rng, artist_of_album=artist_of_album)
     logits = styles @ world.tag_directions * world.tag_sharpness + world.tag_offsets
     if artist_of_album is not None:
         logits = (
             logits
-            + _artist_quirks(artist_of_album, len(taxonomy.tags), rng)[artist_of_album[albums]]
+            + _artist_quirks(artist_of_album, len(taxonomy.tags), rng, artist_strength)[
+                artist_of_album[albums]
+            ]
         )
     tag_probabilities = _sigmoid(logits)
     truth = (rng.random(tag_probabilities.shape) < tag_probabilities).astype(np.uint8)
@@ -582,7 +600,9 @@ def make_catalogue(
     audio = _audio_features(styles, albums, world, rng)
     if artist_of_album is not None:
         n_artists = int(artist_of_album.max()) + 1
-        signature = rng.normal(size=(n_artists, audio.shape[1])) * _ARTIST_SIGNATURE_NOISE
+        signature = rng.normal(size=(n_artists, audio.shape[1])) * (
+            _ARTIST_SIGNATURE_NOISE * artist_strength
+        )
         audio = audio + signature[track_artists]
     # Each class's network has its own front end, so each hears the audio with its own
     # noise. That is what gives the other networks' scores something to add.
@@ -637,7 +657,7 @@ def _check_arguments(n_tracks: int, seed: int, test_fraction: float) -> None:
         raise InputError(f"test_fraction must be strictly between 0 and 1, not {test_fraction!r}")
 
 
-def _check_variant(training_scores: str, artists: bool) -> None:
+def _check_variant(training_scores: str, artists: bool, artist_strength: float) -> None:
     """Raise :class:`InputError` for an unknown variant."""
     if training_scores not in TRAINING_SCORES:
         raise InputError(
@@ -645,6 +665,19 @@ def _check_variant(training_scores: str, artists: bool) -> None:
         )
     if not isinstance(artists, bool | np.bool_):
         raise InputError(f"artists must be True or False, not {artists!r}")
+    if (
+        isinstance(artist_strength, bool | np.bool_)
+        or not isinstance(artist_strength, float | int | np.floating | np.integer)
+        or not 0.0 < artist_strength < math.inf
+    ):
+        raise InputError(
+            f"artist_strength must be a positive, finite number, not {artist_strength!r}"
+        )
+    if artist_strength != 1.0 and not artists:
+        raise InputError(
+            f"artist_strength={artist_strength!r} needs artists=True: without artists "
+            "there are no artist effects to scale"
+        )
 
 
 @dataclass(frozen=True)
@@ -771,22 +804,27 @@ def _draw_albums(n_tracks: int, rng: np.random.Generator) -> np.ndarray:
     return albums[:n_tracks]
 
 
-def _draw_artists(n_albums: int, rng: np.random.Generator) -> np.ndarray:
-    """Artist id of each album; artists hold 1 to 4 consecutive albums."""
+def _draw_artists(n_albums: int, rng: np.random.Generator, strength: float = 1.0) -> np.ndarray:
+    """Artist id of each album; artists hold 1 to 4 consecutive albums (up to
+    ``round(4 * strength)`` above strength 1)."""
     smallest, largest = _ARTIST_ALBUMS
+    largest = max(largest, round(largest * strength))
     sizes = rng.integers(smallest, largest + 1, size=n_albums)
     return np.repeat(np.arange(sizes.size, dtype=np.int64), sizes)[:n_albums]
 
 
 def _artist_quirks(
-    artist_of_album: np.ndarray, n_tags: int, rng: np.random.Generator
+    artist_of_album: np.ndarray, n_tags: int, rng: np.random.Generator, strength: float = 1.0
 ) -> np.ndarray:
-    """Each artist's tag-logit shift, shape (n_artists, n_tags): a few tags, either sign."""
+    """Each artist's tag-logit shift, shape (n_artists, n_tags): a few tags, either sign,
+    of size ``_ARTIST_QUIRK_STRENGTH * strength``."""
     n_artists = int(artist_of_album.max()) + 1
     quirks = np.zeros((n_artists, n_tags))
     for artist in range(n_artists):
         tags = rng.choice(n_tags, _ARTIST_QUIRK_TAGS, replace=False)
-        quirks[artist, tags] = rng.choice([-1.0, 1.0], tags.size) * _ARTIST_QUIRK_STRENGTH
+        quirks[artist, tags] = rng.choice([-1.0, 1.0], tags.size) * (
+            _ARTIST_QUIRK_STRENGTH * strength
+        )
     return quirks
 
 
