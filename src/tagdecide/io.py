@@ -32,7 +32,12 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from tagdecide._files import STDOUT, atomic_path
-from tagdecide._validation import bad_score_cells, check_scores, check_truth
+from tagdecide._validation import (
+    bad_score_cells,
+    check_scores,
+    check_truth,
+    normalisation_note,
+)
 from tagdecide.data import ID_COLUMN, LabelledSet, TrackScores
 from tagdecide.errors import InputError, TagdecideWarning, list_some
 from tagdecide.taxonomy import Taxonomy
@@ -249,7 +254,9 @@ def _decimal_ids(batch: pa.RecordBatch, path: Path, first_row: int) -> pa.Record
     elif pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         decimal = pc.fill_null(pc.match_substring_regex(column, _DECIMAL_INTEGER), True)
     else:
-        return batch  # left to the cast, which names the type
+        # Timestamps, dates, booleans...: a cast to int64 would succeed and read the wrong
+        # number (a timestamp's milliseconds), so anything but integers or text is refused.
+        raise InputError(f"{path}: column {ID_COLUMN!r} has type {column.type}; expected integers")
     if not pc.all(decimal).as_py():
         row = int(np.flatnonzero(~decimal.to_numpy(zero_copy_only=False))[0])
         value = column[row].as_py()
@@ -262,8 +269,19 @@ def _decimal_ids(batch: pa.RecordBatch, path: Path, first_row: int) -> pa.Record
     try:
         ids = pc.cast(pc.utf8_trim_whitespace(column), pa.int64())
     except pa.ArrowInvalid:
-        raise InputError(f"{path}: a {ID_COLUMN} is beyond the 64-bit integer range") from None
+        raise _beyond_int64(path, column, first_row) from None
     return batch.set_column(index, ID_COLUMN, ids)
+
+
+def _beyond_int64(path: Path, column: pa.Array, first_row: int) -> InputError:
+    """The error naming the first id too large for int64 (decimal digits, checked before)."""
+    for row, value in enumerate(column.to_pylist()):
+        if value is not None and not -(2**63) <= int(value) < 2**63:
+            return InputError(
+                f"{path}: {ID_COLUMN} {value.strip()!r} on data row {first_row + row + 1} is "
+                "beyond the 64-bit integer range"
+            )
+    return InputError(f"{path}: a {ID_COLUMN} is beyond the 64-bit integer range")
 
 
 def _cast_batch(batch: pa.RecordBatch, types: dict[str, pa.DataType], path: Path) -> pa.RecordBatch:
@@ -391,12 +409,13 @@ def _resolve_score_columns(
     if missing_tags:
         raise InputError(
             f"{path}: {len(missing_tags)} tag column(s) missing: {list_some(missing_tags)}"
+            + normalisation_note(missing_tags, names)
         )
     missing_categories = [name for name in category_names if name not in present]
     if missing_categories and require_categories:
         raise InputError(
             f"{path}: {len(missing_categories)} category column(s) missing: "
-            f"{list_some(missing_categories)}"
+            f"{list_some(missing_categories)}" + normalisation_note(missing_categories, names)
         )
     categories = () if missing_categories else tuple(category_names)
     known = {ID_COLUMN, *tag_names, *category_names}
@@ -589,7 +608,10 @@ def read_truth(path: str | Path, tag_names: Sequence[str] | None = None) -> TagT
         columns = list(tag_names)
         missing = [name for name in columns if name not in names]
         if missing:
-            raise InputError(f"{path}: {len(missing)} tag column(s) missing: {list_some(missing)}")
+            raise InputError(
+                f"{path}: {len(missing)} tag column(s) missing: {list_some(missing)}"
+                + normalisation_note(missing, names)
+            )
     checked = None
     # Fast path: cells written as plain 0/1 parse as small integers. Arrow's integer parser
     # also takes hex (0x1): a file with an x in its data goes the float way, which refuses it.
@@ -876,6 +898,7 @@ def read_labelled(
         if missing:
             raise InputError(
                 f"{truth_path}: {len(missing)} taxonomy tag(s) missing: {list_some(missing)}"
+                + normalisation_note(missing, truth_columns)
             )
         tag_names = [name for name in truth_columns if name in taxonomy]
         unknown = [

@@ -1,0 +1,176 @@
+"""Nothing lost, nothing misread: each bad input is exit code 2 and one line naming it.
+
+Table-driven: every case builds its files from the shared data set, runs the command line
+through ``main([...])`` and checks the one line on stderr.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from conftest import ID, TAGS, Dataset, RunCli, write_csv, write_parquet
+
+#: A case: (tmp_path, dataset) -> (arguments, regex the one error line must match).
+Case = Callable[[Path, Dataset], tuple[Sequence[object], str]]
+
+COMPOSED = unicodedata.normalize("NFC", "café")
+DECOMPOSED = unicodedata.normalize("NFD", "café")
+
+
+def _one_error_line(code: int, stdout: str, stderr: str) -> str:
+    assert code == 2, stderr
+    assert "Traceback" not in stderr
+    lines = stderr.splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("tagdecide: error: "), stderr
+    return lines[0]
+
+
+def _model(dataset: Dataset, run_cli: RunCli) -> Path:
+    path = dataset.path("model.json")
+    code, _, stderr = run_cli(
+        ["fit", dataset.x_csv, dataset.y_csv, "--strategy", "thresholds", "--out", path]
+    )
+    assert code == 0, stderr
+    return path
+
+
+def _fit(dataset: Dataset, x_path: Path, y_path: Path, tmp_path: Path) -> list[object]:
+    """``fit`` with the taxonomy (so that no column is ignored with a warning)."""
+    return ["fit", x_path, y_path, "--labels", dataset.labels, "--out", tmp_path / "m.json"]
+
+
+# -- values read as something else -------------------------------------------------------
+
+
+def _timestamp_ids(tmp_path: Path, dataset: Dataset) -> tuple[Sequence[object], str]:
+    table = pq.read_table(write_parquet(tmp_path / "x.parquet", dataset.x_columns()))
+    ids = pa.array(table.column(ID).to_numpy(), type=pa.timestamp("ms"))
+    pq.write_table(table.set_column(0, ID, ids), tmp_path / "x.parquet")
+    return (
+        _fit(dataset, tmp_path / "x.parquet", dataset.y_csv, tmp_path),
+        rf"x\.parquet: column '{ID}' has type timestamp\[ms\]",
+    )
+
+
+def _huge_csv_id(tmp_path: Path, dataset: Dataset) -> tuple[Sequence[object], str]:
+    columns = dataset.x_columns()
+    columns[ID][4] = "99999999999999999999"
+    write_csv(tmp_path / "x.csv", columns)
+    return (
+        _fit(dataset, tmp_path / "x.csv", dataset.y_csv, tmp_path),
+        rf"x\.csv: {ID} '99999999999999999999' on data row 5 is beyond the 64-bit integer range",
+    )
+
+
+def _normalisation(where: str) -> Case:
+    """'café' composed in one file, decomposed in the other."""
+
+    def case(tmp_path: Path, dataset: Dataset) -> tuple[Sequence[object], str]:
+        x_columns, y_columns = dataset.x_columns(), dataset.y_columns()
+        x_columns[COMPOSED] = x_columns.pop("calm")
+        y_columns[DECOMPOSED if where == "truth" else COMPOSED] = y_columns.pop("calm")
+        x_path = write_csv(tmp_path / "x.csv", x_columns)
+        y_path = write_csv(tmp_path / "y.csv", y_columns)
+        labels = tmp_path / "labels.csv"
+        spelling = DECOMPOSED if where == "labels" else COMPOSED
+        text = dataset.labels.read_text(encoding="utf-8").replace("calm", spelling, 1)
+        labels.write_text(text, encoding="utf-8")
+        args = ["fit", x_path, y_path, "--labels", labels, "--out", tmp_path / "m.json"]
+        return args, "differ only by Unicode normalisation"
+
+    return case
+
+
+def _seed(args: Sequence[str]) -> Case:
+    def case(tmp_path: Path, dataset: Dataset) -> tuple[Sequence[object], str]:
+        filled = [
+            str(arg)
+            .replace("X", str(dataset.x_csv))
+            .replace("Y", str(dataset.y_csv))
+            .replace("OUT", str(tmp_path / "out"))
+            for arg in args
+        ]
+        return filled, r"seed must be (an integer|a whole number) from 0 to 4294967295"
+
+    return case
+
+
+def _labels_challenge_id(tmp_path: Path, dataset: Dataset) -> tuple[Sequence[object], str]:
+    labels = tmp_path / "labels.csv"
+    with labels.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["", *TAGS])
+        writer.writerow(["category", "rock", "rock", ID, ID, ID])
+        writer.writerow(["class", "Genres", "Genres", "Moods", "Moods", "Moods"])
+    return (
+        ["fit", dataset.x_csv, dataset.y_csv, "--labels", labels, "--out", tmp_path / "m.json"],
+        rf"labels\.csv: .*category .*{ID}",
+    )
+
+
+def _corrupt_parquet(how: str) -> Case:
+    def case(tmp_path: Path, dataset: Dataset) -> tuple[Sequence[object], str]:
+        path = write_parquet(tmp_path / "x.parquet", dataset.x_columns())
+        data = path.read_bytes()
+        if how == "truncated":
+            path.write_bytes(data[: len(data) // 2])
+        else:  # the data pages overwritten, footer intact
+            path.write_bytes(data[:4] + b"\x55" * (len(data) - 200) + data[-196:])
+        return (
+            _fit(dataset, path, dataset.y_csv, tmp_path),
+            r"x\.parquet: not a readable Parquet file",
+        )
+
+    return case
+
+
+def _unreadable(tmp_path: Path, dataset: Dataset) -> tuple[Sequence[object], str]:
+    os.chmod(dataset.x_csv, 0)
+    return (
+        _fit(dataset, dataset.x_csv, dataset.y_csv, tmp_path),
+        rf"^tagdecide: error: {re.escape(str(dataset.x_csv))}: permission denied$",
+    )
+
+
+_needs_permissions = pytest.mark.skipif(
+    hasattr(os, "geteuid") and os.geteuid() == 0,
+    reason="root reads files whatever their permissions",
+)
+
+CASES: dict[str, object] = {
+    "timestamp ids in parquet": _timestamp_ids,
+    "csv id beyond int64": _huge_csv_id,
+    "nfc/nfd between X and truth": _normalisation("truth"),
+    "nfc/nfd between truth and labels": _normalisation("labels"),
+    "compare --seed -1": _seed(["compare", "X", "Y", "--strategies", "constant", "--seed", "-1"]),
+    "synth --seed 2**64": _seed(["synth", "--out", "OUT", "--seed", str(2**64)]),
+    "fit --param seed=-5": _seed(
+        ["fit", "X", "Y", "--strategy", "auto", "--param", "seed=-5", "--out", "OUT.json"]
+    ),
+    "sample --seed -1": _seed(
+        ["sample", "MODEL", "X", "--n", "3", "--seed", "-1", "--out", "OUT.csv"]
+    ),
+    "category ChallengeID in labels": _labels_challenge_id,
+    "truncated parquet": _corrupt_parquet("truncated"),
+    "corrupt parquet pages": _corrupt_parquet("pages"),
+    "unreadable file": pytest.param(_unreadable, marks=_needs_permissions),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES.values()), ids=list(CASES))
+def test_refused_in_one_line(case: Case, dataset: Dataset, tmp_path: Path, run_cli: RunCli) -> None:
+    args, pattern = case(tmp_path, dataset)
+    if "MODEL" in [str(arg) for arg in args]:
+        model = _model(dataset, run_cli)
+        args = [model if str(arg) == "MODEL" else arg for arg in args]
+    line = _one_error_line(*run_cli(args))
+    assert re.search(pattern, line), line
