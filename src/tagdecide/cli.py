@@ -729,6 +729,9 @@ def compare(
 
     if (test_x is None) != (test_y is None):
         raise InputError("--test-x and --test-y go together: give both or neither")
+    from tagdecide._validation import check_seed
+
+    check_seed(seed, name="--seed")  # before reading the data, not after
 
     chosen = _strategy_names(names)
     strategies = [make_strategy(name) for name in chosen]
@@ -984,6 +987,9 @@ def sample(
 
     if n_tracks < 1:
         raise InputError(f"--n must be at least 1; got {n_tracks}")
+    from tagdecide._validation import check_seed
+
+    check_seed(seed, name="--seed")  # before reading the data, not after
     scores_out = out_path.with_name(out_path.stem + ".X.csv")
     for output in (out_path, scores_out):
         check_output(
