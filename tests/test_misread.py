@@ -7,6 +7,7 @@ through ``main([...])`` and checks the one line on stderr.
 from __future__ import annotations
 
 import csv
+import gzip
 import os
 import re
 import unicodedata
@@ -141,6 +142,24 @@ def _unreadable(tmp_path: Path, dataset: Dataset) -> tuple[Sequence[object], str
     )
 
 
+def _gzip(which: str) -> Case:
+    """Refused by name: decompressing in every reader is not worth a misread."""
+
+    def case(tmp_path: Path, dataset: Dataset) -> tuple[Sequence[object], str]:
+        source = dataset.x_csv if which == "X" else dataset.y_csv
+        compressed = tmp_path / f"{source.name}.gz"
+        compressed.write_bytes(gzip.compress(source.read_bytes()))
+        x_path, y_path = (
+            (compressed, dataset.y_csv) if which == "X" else (dataset.x_csv, compressed)
+        )
+        return (
+            _fit(dataset, x_path, y_path, tmp_path),
+            rf"{re.escape(compressed.name)}: compressed \(\.gz\) files are not read; decompress",
+        )
+
+    return case
+
+
 _needs_permissions = pytest.mark.skipif(
     hasattr(os, "geteuid") and os.geteuid() == 0,
     reason="root reads files whatever their permissions",
@@ -162,6 +181,8 @@ CASES: dict[str, object] = {
     "category ChallengeID in labels": _labels_challenge_id,
     "truncated parquet": _corrupt_parquet("truncated"),
     "corrupt parquet pages": _corrupt_parquet("pages"),
+    "gzip X": _gzip("X"),
+    "gzip truth": _gzip("Y"),
     "unreadable file": pytest.param(_unreadable, marks=_needs_permissions),
 }
 
@@ -174,3 +195,22 @@ def test_refused_in_one_line(case: Case, dataset: Dataset, tmp_path: Path, run_c
         args = [model if str(arg) == "MODEL" else arg for arg in args]
     line = _one_error_line(*run_cli(args))
     assert re.search(pattern, line), line
+
+
+@pytest.mark.parametrize("which", ["X", "Y", "--labels"])
+def test_unreadable_file_as_root_too(
+    which: str, dataset: Dataset, tmp_path: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The permission check simulated (root passes the real one); click's refusal and
+    the reader's are both one line."""
+    path = {"X": dataset.x_csv, "Y": dataset.y_csv, "--labels": dataset.labels}[which]
+    real_access = os.access
+
+    def access(target: object, mode: int, **kwargs: object) -> bool:
+        if Path(str(target)) == path and mode == os.R_OK:
+            return False
+        return real_access(target, mode, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "access", access)
+    line = _one_error_line(*run_cli(_fit(dataset, dataset.x_csv, dataset.y_csv, tmp_path)))
+    assert line == f"tagdecide: error: {path}: permission denied"

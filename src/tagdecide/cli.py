@@ -1167,6 +1167,15 @@ def _show_warning(
     click.echo(f"tagdecide: warning: {message}", err=True)
 
 
+def _unreadable_file(error: click.BadParameter) -> str | None:
+    """The file named by click's "Path 'x.csv' is not readable." refusal, else None."""
+    import ast
+    import re
+
+    match = re.search(r" ('.*'|\".*\") is not readable\.$", error.message)
+    return None if match is None else str(ast.literal_eval(match[1]))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv``; return the exit code (2 for bad input)."""
     with warnings.catch_warnings():
@@ -1183,6 +1192,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         except click.exceptions.Exit as done:
             return int(done.exit_code)
+        except click.BadParameter as error:
+            unreadable = _unreadable_file(error)
+            if unreadable is None:
+                error.show()
+                return error.exit_code
+            # click's check of an input's permissions, said as the reading would say it.
+            click.echo(f"tagdecide: error: {unreadable}: permission denied", err=True)
+            return 2
         except click.ClickException as error:
             error.show()
             return error.exit_code
@@ -1192,6 +1209,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             click.echo("tagdecide: interrupted", err=True)
             return 130
+        except PermissionError as error:
+            shown = f"{error.filename}: permission denied" if error.filename else error
+            click.echo(f"tagdecide: error: {shown}", err=True)
+            return 2
         except OSError as error:
             # Disk full, permission denied...: name the file, no traceback.
             click.echo(f"tagdecide: error: {error}", err=True)

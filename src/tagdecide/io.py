@@ -13,6 +13,7 @@ import contextlib
 import csv
 import json
 import mmap
+import os
 import queue
 import re
 import sys
@@ -67,6 +68,8 @@ DECISION_SUFFIXES: dict[str, tuple[str, ...]] = {
     "jsonl": (".jsonl",),
 }
 CellKind = Literal["score", "truth"]
+#: Whole-file compression suffixes, refused by name (see :func:`file_format`).
+_COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".zip", ".lz4")
 
 #: Rows per batch when streaming Parquet; bounds memory of ``predict``. Kept small enough
 #: that a batch's arrays (~20 MB) stay below glibc's mmap threshold: larger ones are mapped
@@ -95,6 +98,13 @@ class TagTable:
 def file_format(path: str | Path) -> Literal["csv", "parquet"]:
     """``csv`` or ``parquet``, from the file name's extension."""
     suffixes = [suffix.lower() for suffix in Path(path).suffixes]
+    if suffixes and suffixes[-1] in _COMPRESSED:
+        # Refused, not read: every reader (and the hex scan of truth files) would need to
+        # decompress, and a compressed file read as text is a column of garbage.
+        raise InputError(
+            f"{path}: compressed ({suffixes[-1]}) files are not read; decompress it first "
+            "(Parquet compresses its columns itself)"
+        )
     if suffixes and suffixes[-1] in (".parquet", ".pq"):
         return "parquet"
     if suffixes and suffixes[-1] in (".csv", ".txt") or suffixes[-2:-1] == [".csv"]:
@@ -109,6 +119,8 @@ def _check_readable(path: Path) -> None:
         raise InputError(f"{path}: is a folder, not a data file")
     if path.stat().st_size == 0:
         raise InputError(f"{path}: empty file")
+    if not os.access(path, os.R_OK):
+        raise InputError(f"{path}: permission denied")
 
 
 def read_columns(path: str | Path) -> tuple[str, ...]:
