@@ -10,6 +10,7 @@ import csv
 import gzip
 import os
 import re
+import socket
 import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -214,3 +215,26 @@ def test_unreadable_file_as_root_too(
     monkeypatch.setattr(os, "access", access)
     line = _one_error_line(*run_cli(_fit(dataset, dataset.x_csv, dataset.y_csv, tmp_path)))
     assert line == f"tagdecide: error: {path}: permission denied"
+
+
+# -- serve -------------------------------------------------------------------------------
+
+
+def test_serve_port_in_use(dataset: Dataset, run_cli: RunCli) -> None:
+    model = _model(dataset, run_cli)
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        port = holder.getsockname()[1]
+        line = _one_error_line(*run_cli(["serve", model, "--port", port]))
+    assert re.fullmatch(
+        rf"tagdecide: error: --host 127\.0\.0\.1 --port {port}: cannot listen \(.*in use.*\)",
+        line,
+    ), line
+
+
+@pytest.mark.parametrize("host", ["no-such-host.invalid", "999.1.1.1", "::zz"])
+def test_serve_bad_host(host: str, dataset: Dataset, run_cli: RunCli) -> None:
+    model = _model(dataset, run_cli)
+    line = _one_error_line(*run_cli(["serve", model, "--host", host, "--port", "1"]))
+    assert line.startswith(f"tagdecide: error: --host {host} --port 1: "), line

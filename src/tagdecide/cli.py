@@ -1139,13 +1139,43 @@ def serve(model_path: Path, host: str, port: int) -> None:
 
     model = load_model(model_path)
     app = create_app(model)
+    # Bound before "serving at" is said: a port in use or a bad --host is one line.
+    listening = _listening_socket(host, port)
     shown = f"[{host}]" if ":" in host else host
     click.echo(
         f"serving {model.name!r} model {model_path} ({len(model.tag_names_)} tags) at "
         f"http://{shown}:{port} (docs: /docs)",
         err=True,
     )
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    with listening:
+        server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+        server.run(sockets=[listening])
+
+
+def _listening_socket(host: str, port: int) -> Any:
+    """A socket bound to ``host:port`` (as uvicorn binds it), or one line saying why not."""
+    import socket
+
+    from tagdecide.errors import InputError
+
+    where = f"--host {host} --port {port}"
+    try:
+        family, kind, protocol, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except (OSError, UnicodeError) as error:
+        reason = getattr(error, "strerror", None) or error
+        raise InputError(f"{where}: not an address to listen on ({reason})") from None
+    listening = socket.socket(family, kind, protocol)
+    try:
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.bind(address)
+        listening.listen(2048)
+    except OSError as error:
+        listening.close()
+        raise InputError(f"{where}: cannot listen ({error.strerror or error})") from None
+    listening.set_inheritable(True)
+    return listening
 
 
 @cli.command("strategies")
