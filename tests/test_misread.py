@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import csv
 import gzip
+import logging
 import os
 import re
 import socket
+import time
 import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -238,3 +240,69 @@ def test_serve_bad_host(host: str, dataset: Dataset, run_cli: RunCli) -> None:
     model = _model(dataset, run_cli)
     line = _one_error_line(*run_cli(["serve", model, "--host", host, "--port", "1"]))
     assert line.startswith(f"tagdecide: error: --host {host} --port 1: "), line
+
+
+# -- predict --engine dask ---------------------------------------------------------------
+
+
+def _dask_model(dataset: Dataset) -> tuple[Path, Callable[..., Path]]:
+    """A fitted model file and test_distributed's writer of X as Parquet parts."""
+    pytest.importorskip("dask.dataframe")
+    pytest.importorskip("distributed")
+    from test_distributed import _fitted, _write_parts
+
+    return _fitted(dataset, "thresholds")[1], _write_parts
+
+
+def test_dask_ids_repeated_across_files(dataset: Dataset, tmp_path: Path, run_cli: RunCli) -> None:
+    model, _ = _dask_model(dataset)
+    folder = tmp_path / "x"
+    folder.mkdir()
+    columns = dataset.x_columns()
+    write_parquet(folder / "a.parquet", {name: cells[:40] for name, cells in columns.items()})
+    write_parquet(folder / "b.parquet", {name: cells[39:] for name, cells in columns.items()})
+    line = _one_error_line(
+        *run_cli(["predict", model, folder, "--out", tmp_path / "out", "--engine", "dask"])
+    )
+    first = dataset.ids[39]
+    assert line == (
+        f"tagdecide: error: {folder}: {ID} {first} appears in {folder / 'a.parquet'} "
+        f"and in {folder / 'b.parquet'}"
+    )
+    assert not (tmp_path / "out").exists()
+    assert [path.name for path in tmp_path.iterdir() if path.name.startswith(".")] == []
+
+
+def test_dask_unreachable_scheduler(dataset: Dataset, tmp_path: Path, run_cli: RunCli) -> None:
+    model, write_parts = _dask_model(dataset)
+    folder = write_parts(dataset, tmp_path / "x")
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    started = time.monotonic()
+    args = ["predict", model, folder, "--out", tmp_path / "out", "--engine", "dask"]
+    line = _one_error_line(*run_cli([*args, "--scheduler", f"tcp://127.0.0.1:{port}"]))
+    assert time.monotonic() - started < 10
+    assert line.startswith(
+        f"tagdecide: error: cannot reach the Dask scheduler at tcp://127.0.0.1:{port}"
+    )
+
+
+def test_dask_worker_error_is_one_line(dataset: Dataset, tmp_path: Path, run_cli: RunCli) -> None:
+    """The in-process workers' "Compute Failed" log (a traceback) is not printed."""
+    model, write_parts = _dask_model(dataset)
+    folder = write_parts(dataset, tmp_path / "x", bad_score=1.5)
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    worker_log = logging.getLogger("distributed.worker")
+    worker_log.addHandler(handler)
+    try:
+        line = _one_error_line(
+            *run_cli(["predict", model, folder, "--out", tmp_path / "out", "--engine", "dask"])
+        )
+    finally:
+        worker_log.removeHandler(handler)
+    assert "column 'happy'" in line and "1.5 outside [0, 1]" in line
+    failed = [record.getMessage() for record in records if record.levelno >= logging.ERROR]
+    assert failed == []
