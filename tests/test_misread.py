@@ -306,3 +306,39 @@ def test_dask_worker_error_is_one_line(dataset: Dataset, tmp_path: Path, run_cli
     assert "column 'happy'" in line and "1.5 outside [0, 1]" in line
     failed = [record.getMessage() for record in records if record.levelno >= logging.ERROR]
     assert failed == []
+
+
+@pytest.mark.parametrize("engine", ["local", "dask"])
+def test_normalisation_between_model_and_x(
+    engine: str, dataset: Dataset, tmp_path: Path, run_cli: RunCli
+) -> None:
+    """A model fitted on 'café' composed; X spells it decomposed."""
+    x_columns, y_columns = dataset.x_columns(), dataset.y_columns()
+    x_columns[COMPOSED] = x_columns.pop("calm")
+    y_columns[COMPOSED] = y_columns.pop("calm")
+    model = tmp_path / "m.json"
+    code, _, stderr = run_cli(
+        [
+            "fit",
+            write_csv(tmp_path / "x.csv", x_columns),
+            write_csv(tmp_path / "y.csv", y_columns),
+            "--strategy",
+            "thresholds",
+            "--out",
+            model,
+        ]
+    )
+    assert code == 0, stderr
+    x_columns[DECOMPOSED] = x_columns.pop(COMPOSED)
+    if engine == "dask":
+        pytest.importorskip("dask.dataframe")
+        pytest.importorskip("distributed")
+        x_path = tmp_path / "parts"
+        x_path.mkdir()
+        write_parquet(x_path / "part.parquet", x_columns)
+    else:
+        x_path = write_csv(tmp_path / "new_x.csv", x_columns)
+    out = tmp_path / ("out" if engine == "dask" else "out.csv")
+    args = ["predict", model, x_path, "--out", out, "--engine", engine]
+    line = _one_error_line(*run_cli(args))
+    assert "differ only by Unicode normalisation" in line, line

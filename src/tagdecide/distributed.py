@@ -29,6 +29,7 @@ from tagdecide._files import (
     new_temporary_folder,
     removing_on_terminate,
 )
+from tagdecide._validation import normalisation_note
 from tagdecide.batch import category_columns
 from tagdecide.data import ID_COLUMN
 from tagdecide.errors import InputError, TagdecideError, list_some
@@ -102,7 +103,10 @@ def predict_parquet_folder(
         present = set(frame.columns)
         missing = [name for name in [ID_COLUMN, *tags] if name not in present]
         if missing:
-            raise InputError(f"{source}: {len(missing)} column(s) missing: {list_some(missing)}")
+            raise InputError(
+                f"{source}: {len(missing)} column(s) missing: {list_some(missing)}"
+                + normalisation_note(missing, frame.columns)
+            )
         categories = list(columns["category_names"])
         missing_categories = [name for name in categories if name not in present]
         if missing_categories and columns["require_categories"]:
