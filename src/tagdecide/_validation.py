@@ -11,7 +11,8 @@ the Dask path and the service apply the same rules through this module.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import unicodedata
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -23,8 +24,10 @@ __all__ = [
     "check_columns",
     "check_groups",
     "check_scores",
+    "check_seed",
     "check_track_scores",
     "check_truth",
+    "normalisation_note",
 ]
 
 #: dtype kinds that hold real numbers (bool, signed and unsigned integers, floats).
@@ -195,7 +198,7 @@ def check_columns(given: Sequence[str], expected: Sequence[str], *, what: str) -
     if missing or unknown:
         parts = []
         if missing:
-            parts.append(f"missing {list_some(missing)}")
+            parts.append(f"missing {list_some(missing)}{normalisation_note(missing, given)}")
         if unknown:
             parts.append(f"not in the model {list_some(unknown)}")
         counts = f"{len(given)} columns where the model has {len(expected)}"
@@ -206,6 +209,51 @@ def check_columns(given: Sequence[str], expected: Sequence[str], *, what: str) -
     raise InputError(
         f"{prefix}: column {position + 1} is {given[position]!r} where the model has "
         f"{expected[position]!r} (same names, another order)"
+    )
+
+
+#: Seeds feed scikit-learn's fold shuffling and numpy's legacy seeding: 0 to 2**32 - 1.
+MAX_SEED = 2**32 - 1
+
+
+def check_seed(seed: object, *, name: str = "seed") -> None:
+    """Raise :class:`InputError` unless ``seed`` is a whole number from 0 to 2**32 - 1,
+    the range every random draw of the package accepts (numpy would raise a bare
+    ``ValueError`` deep inside)."""
+    whole = isinstance(seed, int | np.integer) and not isinstance(seed, bool)
+    if not whole or not 0 <= seed <= MAX_SEED:  # type: ignore[operator]
+        raise InputError(f"{name} must be an integer from 0 to {MAX_SEED}, not {seed!r}")
+
+
+def normalisation_note(missing: Iterable[str], present: Iterable[str]) -> str:
+    """``"; 'café' differs only by Unicode normalisation (NFC vs NFD) from 'café' there"``
+    when a missing name matches a present one once both are normalised, else ``""``.
+
+    The two spellings look the same on screen, so the bare "missing" message would puzzle.
+    """
+    by_form = {unicodedata.normalize("NFC", name): name for name in present}
+    pairs = [
+        (name, by_form[unicodedata.normalize("NFC", name)])
+        for name in missing
+        if unicodedata.normalize("NFC", name) in by_form
+    ]
+    if not pairs:
+        return ""
+    name, other = pairs[0]
+    more = f" (and {len(pairs) - 1} more)" if len(pairs) > 1 else ""
+    return (
+        f"; {name!r} ({_form(name)}) and {other!r} ({_form(other)}) there differ only by "
+        f"Unicode normalisation{more}"
+    )
+
+
+def _form(name: str) -> str:
+    return (
+        "NFC"
+        if unicodedata.is_normalized("NFC", name)
+        else "NFD"
+        if (unicodedata.is_normalized("NFD", name))
+        else "mixed"
     )
 
 

@@ -754,6 +754,9 @@ def compare(
 
     if (test_x is None) != (test_y is None):
         raise InputError("--test-x and --test-y go together: give both or neither")
+    from tagdecide._validation import check_seed
+
+    check_seed(seed, name="--seed")  # before reading the data, not after
 
     chosen = _strategy_names(names)
     strategies = [make_strategy(name) for name in chosen]
@@ -1019,6 +1022,9 @@ def sample(
 
     if n_tracks < 1:
         raise InputError(f"--n must be at least 1; got {n_tracks}")
+    from tagdecide._validation import check_seed
+
+    check_seed(seed, name="--seed")  # before reading the data, not after
     scores_out = out_path.with_name(out_path.stem + ".X.csv")
     for output in (out_path, scores_out):
         check_output(
@@ -1168,13 +1174,43 @@ def serve(model_path: Path, host: str, port: int) -> None:
 
     model = load_model(model_path)
     app = create_app(model)
+    # Bound before "serving at" is said: a port in use or a bad --host is one line.
+    listening = _listening_socket(host, port)
     shown = f"[{host}]" if ":" in host else host
     click.echo(
         f"serving {model.name!r} model {model_path} ({len(model.tag_names_)} tags) at "
         f"http://{shown}:{port} (docs: /docs)",
         err=True,
     )
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    with listening:
+        server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+        server.run(sockets=[listening])
+
+
+def _listening_socket(host: str, port: int) -> Any:
+    """A socket bound to ``host:port`` (as uvicorn binds it), or one line saying why not."""
+    import socket
+
+    from tagdecide.errors import InputError
+
+    where = f"--host {host} --port {port}"
+    try:
+        family, kind, protocol, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except (OSError, UnicodeError) as error:
+        reason = getattr(error, "strerror", None) or error
+        raise InputError(f"{where}: not an address to listen on ({reason})") from None
+    listening = socket.socket(family, kind, protocol)
+    try:
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.bind(address)
+        listening.listen(2048)
+    except OSError as error:
+        listening.close()
+        raise InputError(f"{where}: cannot listen ({error.strerror or error})") from None
+    listening.set_inheritable(True)
+    return listening
 
 
 @cli.command("strategies")
@@ -1196,6 +1232,15 @@ def _show_warning(
     click.echo(f"tagdecide: warning: {message}", err=True)
 
 
+def _unreadable_file(error: click.BadParameter) -> str | None:
+    """The file named by click's "Path 'x.csv' is not readable." refusal, else None."""
+    import ast
+    import re
+
+    match = re.search(r" ('.*'|\".*\") is not readable\.$", error.message)
+    return None if match is None else str(ast.literal_eval(match[1]))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv``; return the exit code (2 for bad input)."""
     with warnings.catch_warnings():
@@ -1212,6 +1257,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         except click.exceptions.Exit as done:
             return int(done.exit_code)
+        except click.BadParameter as error:
+            unreadable = _unreadable_file(error)
+            if unreadable is None:
+                error.show()
+                return error.exit_code
+            # click's check of an input's permissions, said as the reading would say it.
+            click.echo(f"tagdecide: error: {unreadable}: permission denied", err=True)
+            return 2
         except click.ClickException as error:
             error.show()
             return error.exit_code
@@ -1221,6 +1274,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             click.echo("tagdecide: interrupted", err=True)
             return 130
+        except PermissionError as error:
+            shown = f"{error.filename}: permission denied" if error.filename else error
+            click.echo(f"tagdecide: error: {shown}", err=True)
+            return 2
         except OSError as error:
             # Disk full, permission denied...: name the file, no traceback.
             click.echo(f"tagdecide: error: {error}", err=True)

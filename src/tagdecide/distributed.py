@@ -8,13 +8,16 @@ must reach the input and output folders (shared storage, or ``s3://...`` with ``
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import os
 import secrets
 import shutil
 import threading
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,7 @@ from tagdecide._files import (
     new_temporary_folder,
     removing_on_terminate,
 )
+from tagdecide._validation import normalisation_note
 from tagdecide.batch import category_columns
 from tagdecide.data import ID_COLUMN
 from tagdecide.errors import InputError, TagdecideError, list_some
@@ -36,6 +40,8 @@ __all__ = ["predict_parquet_folder"]
 
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 _DASK_MODULES = r"(dask|distributed|tornado)(\.|$)"
+#: How long to try reaching a --scheduler: a cluster that is up answers in well under it.
+_CONNECT_TIMEOUT = "3s"
 
 #: Models rebuilt on this worker, by the digest of their dict.
 _MODELS: dict[str, Strategy] = {}
@@ -97,7 +103,10 @@ def predict_parquet_folder(
         present = set(frame.columns)
         missing = [name for name in [ID_COLUMN, *tags] if name not in present]
         if missing:
-            raise InputError(f"{source}: {len(missing)} column(s) missing: {list_some(missing)}")
+            raise InputError(
+                f"{source}: {len(missing)} column(s) missing: {list_some(missing)}"
+                + normalisation_note(missing, frame.columns)
+            )
         categories = list(columns["category_names"])
         missing_categories = [name for name in categories if name not in present]
         if missing_categories and columns["require_categories"]:
@@ -121,19 +130,82 @@ def predict_parquet_folder(
         )
         write = decisions.to_parquet(temporary, write_index=False, compute=False)
         count = decisions.map_partitions(len, meta=(None, "int64")).sum()
-        with _client(scheduler, Client, LocalCluster) as client, warnings.catch_warnings():
+        # Across files too: each partition sees only its own ids. Counted on the cluster;
+        # only the repeated ids come back.
+        id_counts = frame[ID_COLUMN].value_counts()
+        repeated = id_counts[id_counts > 1]
+        # The log is quiet until the cluster is closed: partitions still running after the
+        # first error fail too, and would log it.
+        with (
+            _quiet_worker_log(),
+            _client(scheduler, Client, LocalCluster) as client,
+            warnings.catch_warnings(),
+        ):
             # Deprecation notes raised inside Dask's own code (e.g. pandas' about Dask's
             # calls) are not the user's concern; tagdecide's warnings still show.
             warnings.filterwarnings("ignore", module=_DASK_MODULES)
             try:
-                _, n_tracks = client.compute([write, count], sync=True)
+                _, n_tracks, repeated_ids = client.compute([write, count, repeated], sync=True)
             except (OSError, pa.ArrowException) as error:
                 first = str(error).splitlines()[0] if str(error) else type(error).__name__
                 raise InputError(f"{source}: cannot read or write ({first})") from None
+        if len(repeated_ids):
+            raise _repeated_id_error(source, sorted(repeated_ids.index.tolist()))
         _move_into_place(temporary, target)
     finally:
         _remove(temporary)
     return int(n_tracks)
+
+
+@contextlib.contextmanager
+def _quiet_worker_log() -> Iterator[None]:
+    """Silence the in-process workers' "Compute Failed" log (8-9 lines with a traceback):
+    the error itself reaches the caller, and the command line prints it in one line."""
+    logger = logging.getLogger("distributed.worker")
+    compute_failed = _DropComputeFailed()
+    logger.addFilter(compute_failed)  # only that record: memory warnings and such still show
+    try:
+        yield
+    finally:
+        logger.removeFilter(compute_failed)
+
+
+class _DropComputeFailed(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Compute Failed")
+
+
+def _parquet_files(source: str) -> tuple[Any, list[str]]:
+    """The file system of ``source`` and its Parquet files, in name order."""
+    import fsspec
+
+    fs, path = fsspec.core.url_to_fs(source)
+    names = sorted(str(name) for name in fs.find(path))
+    return fs, [name for name in names if name.lower().endswith(_PARQUET_SUFFIXES)]
+
+
+def _repeated_id_error(source: str, repeated: list[Any]) -> InputError:
+    """Name the files holding the first repeated id (the error path: reads the id columns)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    first = repeated[0]
+    fs, files = _parquet_files(source)
+    holders: list[str] = []
+    for name in files:
+        with fs.open(name, "rb") as handle:
+            ids = pq.read_table(handle, columns=[ID_COLUMN]).column(ID_COLUMN)
+        with contextlib.suppress(pa.ArrowException):  # another id type: not this file
+            found = pc.sum(pc.equal(ids, pa.scalar(first).cast(ids.type))).as_py() or 0
+            holders += [name] * int(found)
+    distinct = list(dict.fromkeys(holders))
+    if len(distinct) > 1:
+        where = f"in {distinct[0]} and in {distinct[1]}"
+    else:
+        where = f"twice in {distinct[0] if distinct else source}"
+    more = f" (and {len(repeated) - 1} more repeated ids)" if len(repeated) > 1 else ""
+    return InputError(f"{source}: {ID_COLUMN} {first} appears {where}{more}")
 
 
 class _client:
@@ -154,7 +226,7 @@ class _client:
         else:
             try:
                 self._client = self._client_class(
-                    self._scheduler, set_as_default=False, timeout="10s"
+                    self._scheduler, set_as_default=False, timeout=_CONNECT_TIMEOUT
                 )
             except (OSError, TimeoutError) as error:
                 raise InputError(

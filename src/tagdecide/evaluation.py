@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from tagdecide._validation import check_seed
 from tagdecide.data import LabelledSet, TrackScores
 from tagdecide.errors import InputError, list_some
 from tagdecide.metrics import score_report
@@ -58,6 +59,7 @@ def make_folds(
     # scikit-learn takes a second to import: only commands that cross-validate pay for it.
     from sklearn.model_selection import GroupKFold, KFold
 
+    check_seed(seed)
     if n_folds < 2:
         raise InputError(f"need at least 2 folds; got {n_folds}")
     if groups is None:

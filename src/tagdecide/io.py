@@ -13,6 +13,7 @@ import contextlib
 import csv
 import json
 import mmap
+import os
 import queue
 import re
 import sys
@@ -32,7 +33,12 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from tagdecide._files import STDOUT, atomic_path
-from tagdecide._validation import bad_score_cells, check_scores, check_truth
+from tagdecide._validation import (
+    bad_score_cells,
+    check_scores,
+    check_truth,
+    normalisation_note,
+)
 from tagdecide.data import ID_COLUMN, LabelledSet, TrackScores
 from tagdecide.errors import InputError, TagdecideWarning, list_some
 from tagdecide.taxonomy import Taxonomy
@@ -62,6 +68,8 @@ DECISION_SUFFIXES: dict[str, tuple[str, ...]] = {
     "jsonl": (".jsonl",),
 }
 CellKind = Literal["score", "truth"]
+#: Whole-file compression suffixes, refused by name (see :func:`file_format`).
+_COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".zip", ".lz4")
 
 #: Rows per batch when streaming Parquet; bounds memory of ``predict``. Kept small enough
 #: that a batch's arrays (~20 MB) stay below glibc's mmap threshold: larger ones are mapped
@@ -90,6 +98,13 @@ class TagTable:
 def file_format(path: str | Path) -> Literal["csv", "parquet"]:
     """``csv`` or ``parquet``, from the file name's extension."""
     suffixes = [suffix.lower() for suffix in Path(path).suffixes]
+    if suffixes and suffixes[-1] in _COMPRESSED:
+        # Refused, not read: every reader (and the hex scan of truth files) would need to
+        # decompress, and a compressed file read as text is a column of garbage.
+        raise InputError(
+            f"{path}: compressed ({suffixes[-1]}) files are not read; decompress it first "
+            "(Parquet compresses its columns itself)"
+        )
     if suffixes and suffixes[-1] in (".parquet", ".pq"):
         return "parquet"
     if suffixes and suffixes[-1] in (".csv", ".txt") or suffixes[-2:-1] == [".csv"]:
@@ -104,6 +119,8 @@ def _check_readable(path: Path) -> None:
         raise InputError(f"{path}: is a folder, not a data file")
     if path.stat().st_size == 0:
         raise InputError(f"{path}: empty file")
+    if not os.access(path, os.R_OK):
+        raise InputError(f"{path}: permission denied")
 
 
 def read_columns(path: str | Path) -> tuple[str, ...]:
@@ -249,7 +266,9 @@ def _decimal_ids(batch: pa.RecordBatch, path: Path, first_row: int) -> pa.Record
     elif pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         decimal = pc.fill_null(pc.match_substring_regex(column, _DECIMAL_INTEGER), True)
     else:
-        return batch  # left to the cast, which names the type
+        # Timestamps, dates, booleans...: a cast to int64 would succeed and read the wrong
+        # number (a timestamp's milliseconds), so anything but integers or text is refused.
+        raise InputError(f"{path}: column {ID_COLUMN!r} has type {column.type}; expected integers")
     if not pc.all(decimal).as_py():
         row = int(np.flatnonzero(~decimal.to_numpy(zero_copy_only=False))[0])
         value = column[row].as_py()
@@ -262,8 +281,19 @@ def _decimal_ids(batch: pa.RecordBatch, path: Path, first_row: int) -> pa.Record
     try:
         ids = pc.cast(pc.utf8_trim_whitespace(column), pa.int64())
     except pa.ArrowInvalid:
-        raise InputError(f"{path}: a {ID_COLUMN} is beyond the 64-bit integer range") from None
+        raise _beyond_int64(path, column, first_row) from None
     return batch.set_column(index, ID_COLUMN, ids)
+
+
+def _beyond_int64(path: Path, column: pa.Array, first_row: int) -> InputError:
+    """The error naming the first id too large for int64 (decimal digits, checked before)."""
+    for row, value in enumerate(column.to_pylist()):
+        if value is not None and not -(2**63) <= int(value) < 2**63:
+            return InputError(
+                f"{path}: {ID_COLUMN} {value.strip()!r} on data row {first_row + row + 1} is "
+                "beyond the 64-bit integer range"
+            )
+    return InputError(f"{path}: a {ID_COLUMN} is beyond the 64-bit integer range")
 
 
 def _cast_batch(batch: pa.RecordBatch, types: dict[str, pa.DataType], path: Path) -> pa.RecordBatch:
@@ -391,12 +421,13 @@ def _resolve_score_columns(
     if missing_tags:
         raise InputError(
             f"{path}: {len(missing_tags)} tag column(s) missing: {list_some(missing_tags)}"
+            + normalisation_note(missing_tags, names)
         )
     missing_categories = [name for name in category_names if name not in present]
     if missing_categories and require_categories:
         raise InputError(
             f"{path}: {len(missing_categories)} category column(s) missing: "
-            f"{list_some(missing_categories)}"
+            f"{list_some(missing_categories)}" + normalisation_note(missing_categories, names)
         )
     categories = () if missing_categories else tuple(category_names)
     known = {ID_COLUMN, *tag_names, *category_names}
@@ -589,7 +620,10 @@ def read_truth(path: str | Path, tag_names: Sequence[str] | None = None) -> TagT
         columns = list(tag_names)
         missing = [name for name in columns if name not in names]
         if missing:
-            raise InputError(f"{path}: {len(missing)} tag column(s) missing: {list_some(missing)}")
+            raise InputError(
+                f"{path}: {len(missing)} tag column(s) missing: {list_some(missing)}"
+                + normalisation_note(missing, names)
+            )
     checked = None
     # Fast path: cells written as plain 0/1 parse as small integers. Arrow's integer parser
     # also takes hex (0x1): a file with an x in its data goes the float way, which refuses it.
@@ -876,6 +910,7 @@ def read_labelled(
         if missing:
             raise InputError(
                 f"{truth_path}: {len(missing)} taxonomy tag(s) missing: {list_some(missing)}"
+                + normalisation_note(missing, truth_columns)
             )
         tag_names = [name for name in truth_columns if name in taxonomy]
         unknown = [

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tagdecide._validation import check_seed
 from tagdecide.data import TrackScores
 from tagdecide.errors import InputError
 from tagdecide.review import decision_distances
@@ -132,6 +133,7 @@ def choose_tracks_to_label(
         notes.append(f"asked for {n} tracks; X has only {n_tracks}: all of them are chosen")
         n = n_tracks
     weight = 1.0 / np.sqrt(1.0 + np.asarray(model.n_positives_, dtype=float))
+    check_seed(seed)
     rng = np.random.default_rng(seed)
     jitter = rng.uniform(0.0, 1e-9, size=n_tracks)
     if groups is None:

@@ -59,6 +59,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 from threadpoolctl import threadpool_limits
 
+from tagdecide._validation import check_seed
 from tagdecide.errors import InputError
 from tagdecide.taxonomy import Taxonomy
 
@@ -651,8 +652,7 @@ def _check_arguments(n_tracks: int, seed: int, test_fraction: float) -> None:
             f"n_tracks={n_tracks} is too small to hold a training and a test part; "
             f"use at least {_MIN_TRACKS}"
         )
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
-        raise InputError(f"seed must be an integer, not {seed!r}")
+    check_seed(seed)
     if not isinstance(test_fraction, float | int) or not 0.0 < test_fraction < 1.0:
         raise InputError(f"test_fraction must be strictly between 0 and 1, not {test_fraction!r}")
 

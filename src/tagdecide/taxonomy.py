@@ -75,6 +75,15 @@ class Taxonomy:
         if len(set(tags)) != len(tags):
             duplicated = sorted({tag for tag in tags if tags.count(tag) > 1})
             raise InputError(f"{source}: tag(s) listed twice: {list_some(duplicated)}")
+        # The id column's name: as a tag or category column it would be read as scores.
+        for kind, names in (("tag", tags), ("category", tag_categories)):
+            if "ChallengeID" in names:
+                position = names.index("ChallengeID")
+                where = "" if kind == "tag" else f" (of tag {tags[position]!r})"
+                raise InputError(
+                    f"{source}: a {kind} is named 'ChallengeID'{where}; that name is the "
+                    "track id column"
+                )
         clash = set(tags) & set(tag_categories)
         if clash:
             raise InputError(
