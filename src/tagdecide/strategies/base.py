@@ -187,9 +187,24 @@ class Strategy:
         """Raise :class:`InputError` for parameters that no data can make valid (called by
         :meth:`fit`, and by the command line before it reads any file)."""
 
-    def get_params(self) -> dict[str, Any]:
-        """Parameters as given to ``__init__``."""
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Parameters as given to ``__init__`` (``deep`` is scikit-learn's signature; no
+        strategy holds nested estimators as parameters, so it changes nothing)."""
         return {name: getattr(self, name) for name in self.param_names()}
+
+    def set_params(self, **params: Any) -> Self:
+        """Set parameters by name, as scikit-learn's ``set_params``; unknown names raise
+        :class:`InputError`. Values are checked by :meth:`check_params` at ``fit``."""
+        accepted = self.param_names()
+        unknown = [key for key in params if key not in accepted]
+        if unknown:
+            raise InputError(
+                f"strategy {self.name!r} takes no parameter(s) {list_some(unknown)}; "
+                f"it takes {', '.join(accepted) or 'none'}"
+            )
+        for key, value in params.items():
+            setattr(self, key, value)
+        return self
 
     def clone(self) -> Self:
         """A new, unfitted strategy with the same parameters."""
