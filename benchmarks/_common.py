@@ -16,7 +16,7 @@ import pyarrow.csv as pa_csv
 from tagdecide import LabelledSet, read_labelled
 from tagdecide.data import TrackScores
 from tagdecide.demo import split_scores
-from tagdecide.synth import make_catalogue
+from tagdecide.synth import SyntheticCatalogue, make_catalogue
 from tagdecide.taxonomy import Taxonomy
 
 #: The real networks' scores with truth and artists (beside this repository, in ../shared).
@@ -103,13 +103,18 @@ class Split:
 
 def synthetic_split(seed: int) -> Split:
     """The built-in synthetic catalogue: train (albums as groups) and test (new albums)."""
-    catalogue = make_catalogue(seed=seed)
+    return catalogue_split(make_catalogue(seed=seed))
+
+
+def catalogue_split(catalogue: SyntheticCatalogue) -> Split:
+    """A synthetic catalogue's train -> test split, its artists as groups (each album is
+    its own artist without ``artists=True``, so that is albums then)."""
     return Split(
         split_scores(catalogue, catalogue.train),
         catalogue.train.truth,
         split_scores(catalogue, catalogue.test),
         catalogue.test.truth,
-        catalogue.train.albums,
+        catalogue.train.artists,
         catalogue.taxonomy,
     )
 

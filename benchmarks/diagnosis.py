@@ -18,6 +18,7 @@ from _common import JAMENDO, NETWORKS
 
 from tagdecide import read_labelled
 from tagdecide.data import TrackScores
+from tagdecide.demo import split_scores
 from tagdecide.diagnosis import IN_SAMPLE_BELOW, diagnose_regime
 from tagdecide.synth import make_catalogue
 
@@ -38,26 +39,12 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for seed in (0, 1, 2, 3):
         catalogue = make_catalogue(8000, seed=seed)
-        taxonomy = catalogue.taxonomy
         for part, split in (("train", catalogue.train), ("test", catalogue.test)):
-            X = TrackScores(
-                split.ids,
-                taxonomy.tags,
-                split.tag_scores,
-                taxonomy.categories,
-                split.category_scores,
-            )
-            _row(f"synthetic seed {seed} {part}", X, split.truth, taxonomy)
+            X = split_scores(catalogue, split)
+            _row(f"synthetic seed {seed} {part}", X, split.truth, catalogue.taxonomy)
     crossed = make_catalogue(8000, seed=0, training_scores="cross-fitted")
-    split = crossed.train
-    X = TrackScores(
-        split.ids,
-        crossed.taxonomy.tags,
-        split.tag_scores,
-        crossed.taxonomy.categories,
-        split.category_scores,
-    )
-    _row("synthetic seed 0 train, cross-fitted", X, split.truth, crossed.taxonomy)
+    X = split_scores(crossed, crossed.train)
+    _row("synthetic seed 0 train, cross-fitted", X, crossed.train.truth, crossed.taxonomy)
     for network in NETWORKS:
         data = read_labelled(JAMENDO / f"X_{network}.csv", JAMENDO / "y.csv")
         _row(f"jamendo {network}", data.scores, data.truth)
@@ -70,15 +57,8 @@ def main() -> None:
             _row(f"calibrated null, {n_tracks} tracks, seed {seed}", X, truth)
     for seed in (0, 1, 2):
         small = make_catalogue(2000, seed=seed)
-        split = small.train
-        X = TrackScores(
-            split.ids,
-            small.taxonomy.tags,
-            split.tag_scores,
-            small.taxonomy.categories,
-            split.category_scores,
-        )
-        _row(f"synthetic 2,000 tracks seed {seed} train", X, split.truth, small.taxonomy)
+        X = split_scores(small, small.train)
+        _row(f"synthetic 2,000 tracks seed {seed} train", X, small.train.truth, small.taxonomy)
 
 
 if __name__ == "__main__":

@@ -15,10 +15,9 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from _common import Split
+from _common import Split, catalogue_split
 
 from tagdecide import make_strategy, weighted_f1_score
-from tagdecide.demo import split_scores
 from tagdecide.synth import make_catalogue
 
 CANDIDATES: dict[str, dict[str, object]] = {
@@ -36,15 +35,7 @@ CANDIDATES: dict[str, dict[str, object]] = {
 
 
 def split_for(seed: int, artists: bool) -> Split:
-    catalogue = make_catalogue(seed=seed, artists=artists)
-    return Split(
-        split_scores(catalogue, catalogue.train),
-        catalogue.train.truth,
-        split_scores(catalogue, catalogue.test),
-        catalogue.test.truth,
-        catalogue.train.artists,
-        catalogue.taxonomy,
-    )
+    return catalogue_split(make_catalogue(seed=seed, artists=artists))
 
 
 def gains(split: Split) -> dict[str, float]:

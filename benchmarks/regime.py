@@ -24,6 +24,7 @@ from _common import (
     JAMENDO,
     NETWORKS,
     Split,
+    catalogue_split,
     known_artists_split,
     new_artists_split,
     read_jamendo,
@@ -32,7 +33,6 @@ from _common import (
 
 from tagdecide import make_strategy, weighted_f1_score
 from tagdecide.data import TrackScores
-from tagdecide.demo import split_scores
 from tagdecide.diagnosis import diagnose_regime
 from tagdecide.evaluation import cross_validate, make_folds
 from tagdecide.synth import make_catalogue
@@ -79,14 +79,8 @@ def line(name: str, results: list[tuple[float, float, float, str]]) -> str:
 
 
 def corner_split(seed: int, training_scores: str, artists: bool) -> Split:
-    catalogue = make_catalogue(8000, seed=seed, training_scores=training_scores, artists=artists)
-    return Split(
-        split_scores(catalogue, catalogue.train),
-        catalogue.train.truth,
-        split_scores(catalogue, catalogue.test),
-        catalogue.test.truth,
-        catalogue.train.artists,
-        catalogue.taxonomy,
+    return catalogue_split(
+        make_catalogue(8000, seed=seed, training_scores=training_scores, artists=artists)
     )
 
 

@@ -6,15 +6,10 @@ import numpy as np
 import pytest
 
 from tagdecide.data import TrackScores
+from tagdecide.demo import split_scores
 from tagdecide.diagnosis import IN_SAMPLE_BELOW, diagnose_regime
 from tagdecide.errors import InputError
 from tagdecide.synth import make_catalogue
-
-
-def _scores(split, taxonomy) -> TrackScores:
-    return TrackScores(
-        split.ids, taxonomy.tags, split.tag_scores, taxonomy.categories, split.category_scores
-    )
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +19,7 @@ def catalogue():
 
 def test_training_scores_of_the_synthetic_networks_are_in_sample(catalogue) -> None:
     result = diagnose_regime(
-        _scores(catalogue.train, catalogue.taxonomy),
+        split_scores(catalogue, catalogue.train),
         catalogue.train.truth,
         taxonomy=catalogue.taxonomy,
     )
@@ -35,7 +30,7 @@ def test_training_scores_of_the_synthetic_networks_are_in_sample(catalogue) -> N
 
 def test_new_tracks_scores_are_out_of_sample(catalogue) -> None:
     result = diagnose_regime(
-        _scores(catalogue.test, catalogue.taxonomy),
+        split_scores(catalogue, catalogue.test),
         catalogue.test.truth,
         taxonomy=catalogue.taxonomy,
     )

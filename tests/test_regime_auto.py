@@ -11,7 +11,7 @@ from conftest import write_csv
 from fastapi.testclient import TestClient
 
 from tagdecide import make_strategy, weighted_f1_score
-from tagdecide.data import TrackScores
+from tagdecide.demo import split_scores
 from tagdecide.diagnosis import RegimeDiagnosis
 from tagdecide.errors import InputError, ModelFileError
 from tagdecide.evaluation import compare_strategies
@@ -22,12 +22,6 @@ from tagdecide.synth import make_catalogue
 from tagdecide.taxonomy import write_taxonomy
 
 
-def _scores(split, taxonomy) -> TrackScores:
-    return TrackScores(
-        split.ids, taxonomy.tags, split.tag_scores, taxonomy.categories, split.category_scores
-    )
-
-
 @pytest.fixture(scope="module")
 def catalogue():
     return make_catalogue(3000, seed=1)
@@ -35,7 +29,7 @@ def catalogue():
 
 @pytest.fixture(scope="module")
 def in_sample_auto(catalogue):
-    train = _scores(catalogue.train, catalogue.taxonomy)
+    train = split_scores(catalogue, catalogue.train)
     return make_strategy("auto").fit(
         train, catalogue.train.truth, groups=catalogue.train.albums, taxonomy=catalogue.taxonomy
     )
@@ -51,8 +45,8 @@ def test_in_sample_training_scores_make_every_tag_follow_stacked(in_sample_auto)
 
 
 def test_the_in_sample_choice_beats_thresholds_on_new_albums(catalogue, in_sample_auto) -> None:
-    train = _scores(catalogue.train, catalogue.taxonomy)
-    test = _scores(catalogue.test, catalogue.taxonomy)
+    train = split_scores(catalogue, catalogue.train)
+    test = split_scores(catalogue, catalogue.test)
     baseline = make_strategy("thresholds").fit(train, catalogue.train.truth)
     auto_f1 = weighted_f1_score(catalogue.test.truth, in_sample_auto.predict(test))
     baseline_f1 = weighted_f1_score(catalogue.test.truth, baseline.predict(test))
@@ -61,7 +55,7 @@ def test_the_in_sample_choice_beats_thresholds_on_new_albums(catalogue, in_sampl
 
 def test_out_of_sample_scores_keep_the_cross_validated_choice(catalogue) -> None:
     # The test split's scores are out-of-sample for the networks: use them as training.
-    test = _scores(catalogue.test, catalogue.taxonomy)
+    test = split_scores(catalogue, catalogue.test)
     auto = make_strategy("auto", candidates="thresholds,stacked").fit(
         test, catalogue.test.truth, groups=catalogue.test.albums, taxonomy=catalogue.taxonomy
     )
@@ -72,14 +66,14 @@ def test_out_of_sample_scores_keep_the_cross_validated_choice(catalogue) -> None
 
 
 def test_regime_given_by_hand_overrides_the_diagnosis(catalogue) -> None:
-    test = _scores(catalogue.test, catalogue.taxonomy)
+    test = split_scores(catalogue, catalogue.test)
     told = make_strategy("auto", regime="in-sample").fit(
         test, catalogue.test.truth, taxonomy=catalogue.taxonomy
     )
     assert told.regime_.verdict == "out-of-sample"  # still tested and kept
     assert told.chosen_on_ == "regime" and set(told.choice_) == {"stacked"}
     assert "regime=in-sample" in told.choice_summary()
-    train = _scores(catalogue.train, catalogue.taxonomy)
+    train = split_scores(catalogue, catalogue.train)
     cross_validated = make_strategy(
         "auto", regime="out-of-sample", candidates="thresholds,shrunk"
     ).fit(train, catalogue.train.truth, taxonomy=catalogue.taxonomy)
@@ -87,7 +81,7 @@ def test_regime_given_by_hand_overrides_the_diagnosis(catalogue) -> None:
 
 
 def test_in_sample_without_stacked_among_candidates_cross_validates(catalogue) -> None:
-    train = _scores(catalogue.train, catalogue.taxonomy)
+    train = split_scores(catalogue, catalogue.train)
     auto = make_strategy("auto", candidates="thresholds,shrunk").fit(
         train, catalogue.train.truth, taxonomy=catalogue.taxonomy
     )
@@ -96,8 +90,8 @@ def test_in_sample_without_stacked_among_candidates_cross_validates(catalogue) -
 
 
 def test_a_validation_set_still_decides(catalogue) -> None:
-    train = _scores(catalogue.train, catalogue.taxonomy)
-    test = _scores(catalogue.test, catalogue.taxonomy)
+    train = split_scores(catalogue, catalogue.train)
+    test = split_scores(catalogue, catalogue.test)
     auto = make_strategy("auto", candidates="thresholds,stacked").fit(
         train,
         catalogue.train.truth,
@@ -123,7 +117,7 @@ def test_the_verdict_round_trips_through_the_model_file(tmp_path, in_sample_auto
     loaded = load_model(path)
     assert loaded.regime_ == in_sample_auto.regime_
     assert loaded.choice_summary() == in_sample_auto.choice_summary()
-    test = _scores(catalogue.test, catalogue.taxonomy)
+    test = split_scores(catalogue, catalogue.test)
     np.testing.assert_array_equal(loaded.predict(test), in_sample_auto.predict(test))
 
 
@@ -173,7 +167,7 @@ def test_service_and_report_carry_the_verdict(in_sample_auto, catalogue) -> None
     assert info["regime"]["verdict"] == "in-sample"
     assert info["regime"]["statistic"] == pytest.approx(in_sample_auto.regime_.statistic)
     assert "in-sample" in info["regime"]["explanation"]
-    test = _scores(catalogue.test, catalogue.taxonomy)
+    test = split_scores(catalogue, catalogue.test)
     page = build_report(in_sample_auto, test, catalogue.test.truth, catalogue.taxonomy)
     assert 'id="regime"' in page and "label a few hundred" in page
 
@@ -233,7 +227,7 @@ def test_compare_marks_in_sample_cross_validation_as_optimistic(
 def test_nested_cross_validation_follows_the_verdict_on_every_track(catalogue) -> None:
     # A fold's share of the tracks looks less in-sample than all of them; the nested
     # estimate must follow the choice fit makes on all of them.
-    train = _scores(catalogue.train, catalogue.taxonomy)
+    train = split_scores(catalogue, catalogue.train)
     options = {"groups": catalogue.train.albums, "taxonomy": catalogue.taxonomy, "seed": 0}
     board = compare_strategies(
         [make_strategy("auto"), make_strategy("stacked", alpha=1000.0, row_zscores=True)],

@@ -379,8 +379,7 @@ def fit(
         + f"; model written to {out_path}",
     )
     choice = model.choice_summary()
-    if getattr(model, "chosen_on_", None) != "regime":  # else the choice line says it
-        _say(quiet, model.regime_.explanation())
+    _say(quiet, model.regime_.explanation())
     if choice:
         _say(quiet, choice)
     if model.regime_.verdict == "in-sample" and validate_x is None:
@@ -440,6 +439,8 @@ def diagnose(
     """
     import math
 
+    import numpy as np
+
     from tagdecide.diagnosis import IN_SAMPLE_BELOW, RegimeDiagnosis, diagnose_regime
     from tagdecide.errors import InputError
     from tagdecide.io import read_groups, read_labelled, read_scores
@@ -461,8 +462,7 @@ def diagnose(
         target_labels = read_groups(
             target_groups, target.ids, ids_source=str(target_x), group_by=group_by
         )
-        training_labels = set(data.groups.tolist())
-        known = sum(label in training_labels for label in target_labels.tolist())
+        known = int(np.isin(target_labels, data.groups).sum())
     regime = diagnose_regime(data.scores, data.truth, taxonomy=data.taxonomy)
     shift = None
     if target is not None:
@@ -776,6 +776,8 @@ def compare(
             taxonomy=data.taxonomy,
             require_categories=any(strategy_class(name).uses_categories for name in chosen),
         )
+    regime = diagnose_regime(data.scores, data.truth, taxonomy=data.taxonomy)
+    in_sample = regime.verdict == "in-sample"
     with _progress(quiet, "cross-validating", folds * len(strategies)) as advance:
         board = compare_strategies(
             strategies,
@@ -786,9 +788,8 @@ def compare(
             taxonomy=data.taxonomy,
             seed=seed,
             on_fold=advance,
+            regime=regime,
         )
-    regime = diagnose_regime(data.scores, data.truth, taxonomy=data.taxonomy)
-    in_sample = regime.verdict == "in-sample"
     held_out = None
     if test is not None:
         with _progress(quiet, "fitting on all of train", len(strategies)) as advance:

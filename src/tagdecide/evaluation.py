@@ -16,6 +16,7 @@ import numpy as np
 
 from tagdecide._validation import check_seed
 from tagdecide.data import LabelledSet, TrackScores
+from tagdecide.diagnosis import RegimeDiagnosis, diagnose_regime
 from tagdecide.errors import InputError, list_some
 from tagdecide.metrics import score_report
 from tagdecide.shift import ScoreSummary, ShiftReport, compare_to
@@ -250,7 +251,11 @@ class Leaderboard:
 
 
 def _with_the_regime_of_every_track(
-    strategies: Sequence[Strategy], X: TrackScores, Y: np.ndarray, taxonomy: Taxonomy | None
+    strategies: Sequence[Strategy],
+    X: TrackScores,
+    Y: np.ndarray,
+    taxonomy: Taxonomy | None,
+    regime: RegimeDiagnosis | None,
 ) -> list[Strategy]:
     """Strategies that diagnose the regime (``auto``), told the verdict on all of ``X``.
 
@@ -262,12 +267,11 @@ def _with_the_regime_of_every_track(
     """
     if not any(strategy.get_params().get("regime") == "detect" for strategy in strategies):
         return list(strategies)
-    from tagdecide.diagnosis import diagnose_regime
-
-    verdict = diagnose_regime(X, Y, taxonomy=taxonomy).verdict
-    regime = "in-sample" if verdict == "in-sample" else "out-of-sample"
+    if regime is None:
+        regime = diagnose_regime(X, Y, taxonomy=taxonomy)
+    told = "in-sample" if regime.verdict == "in-sample" else "out-of-sample"
     return [
-        type(strategy)(**{**strategy.get_params(), "regime": regime})
+        type(strategy)(**{**strategy.get_params(), "regime": told})
         if strategy.get_params().get("regime") == "detect"
         else strategy
         for strategy in strategies
@@ -285,14 +289,16 @@ def compare_strategies(
     seed: int = 0,
     on_fold: Progress | None = None,
     n_jobs: int = 1,
+    regime: RegimeDiagnosis | None = None,
 ) -> Leaderboard:
     """Cross-validate each strategy on the same folds; rank by mean weighted F1.
 
     With ``n_jobs`` above 1, the (strategy, fold) fits run in that many processes (each
     with one BLAS thread and the caller's scikit-learn configuration); the figures are
-    the same, ``on_fold`` is called as folds finish.
+    the same, ``on_fold`` is called as folds finish. ``regime``: the in-sample test of
+    ``X`` when the caller has it (else it is run when a strategy needs it).
     """
-    strategies = _with_the_regime_of_every_track(strategies, X, Y, taxonomy)
+    strategies = _with_the_regime_of_every_track(strategies, X, Y, taxonomy, regime)
     folds = make_folds(X.n_tracks, n_folds, groups=groups, seed=seed)
     if n_jobs > 1 and len(strategies) * len(folds) > 1:
         outcomes = _outcomes_in_parallel(strategies, X, Y, folds, groups, taxonomy, on_fold, n_jobs)

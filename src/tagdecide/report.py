@@ -432,7 +432,7 @@ def build_report(
     choice_note = f'<p class="note" id="choice">{html.escape(choice)}.</p>\n' if choice else ""
     regime = model.regime_
     if regime is not None:
-        lines = [] if getattr(model, "chosen_on_", None) == "regime" else [regime.explanation()]
+        lines = [regime.explanation()]
         if regime.verdict == "in-sample":
             lines.append(f"Note: {IN_SAMPLE_NOTE}")
         choice_note += "".join(

@@ -427,11 +427,11 @@ class AutoStrategy(Strategy):
         """One line: what the choice was made on, how, and how many tags follow each
         strategy, e.g. ``auto (cross-validation, chosen per tag): tags per strategy:
         thresholds 239, rowwise 5, hierarchical 4``; for in-sample training scores, why
-        cross-validation was skipped."""
+        cross-validation was skipped (the test's figures are ``regime_.explanation()``)."""
         if self.chosen_on_ == "regime":
             why = (
-                self.regime_.explanation()
-                if self.regime_ is not None and self.regime == "detect"
+                "training scores in-sample"
+                if self.regime == "detect"
                 else "training scores in-sample (as told by regime=in-sample)"
             )
             return (

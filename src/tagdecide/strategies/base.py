@@ -64,13 +64,7 @@ def strategy_class(name: str) -> type[Strategy]:
 def make_strategy(name: str, **params: Any) -> Strategy:
     """A new, unfitted strategy by name, with the given keyword parameters."""
     cls = strategy_class(name)
-    accepted = cls.param_names()
-    unknown = [key for key in params if key not in accepted]
-    if unknown:
-        raise InputError(
-            f"strategy {name!r} takes no parameter(s) {list_some(unknown)}; "
-            f"it takes {', '.join(accepted) or 'none'}"
-        )
+    cls.refuse_unknown_params(params)
     return cls(**params)
 
 
@@ -164,6 +158,17 @@ class Strategy:
         return list(cls.default_params())
 
     @classmethod
+    def refuse_unknown_params(cls, params: dict[str, Any]) -> None:
+        """Raise :class:`InputError` naming the keys of ``params`` that ``__init__`` lacks."""
+        accepted = cls.param_names()
+        unknown = [key for key in params if key not in accepted]
+        if unknown:
+            raise InputError(
+                f"strategy {cls.name!r} takes no parameter(s) {list_some(unknown)}; "
+                f"it takes {', '.join(accepted) or 'none'}"
+            )
+
+    @classmethod
     def default_params(cls) -> dict[str, Any]:
         """The keyword parameters of ``__init__`` and their defaults."""
         signature = inspect.signature(cls.__init__)
@@ -195,13 +200,7 @@ class Strategy:
     def set_params(self, **params: Any) -> Self:
         """Set parameters by name, as scikit-learn's ``set_params``; unknown names raise
         :class:`InputError`. Values are checked by :meth:`check_params` at ``fit``."""
-        accepted = self.param_names()
-        unknown = [key for key in params if key not in accepted]
-        if unknown:
-            raise InputError(
-                f"strategy {self.name!r} takes no parameter(s) {list_some(unknown)}; "
-                f"it takes {', '.join(accepted) or 'none'}"
-            )
+        self.refuse_unknown_params(params)
         for key, value in params.items():
             setattr(self, key, value)
         return self
