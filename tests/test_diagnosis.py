@@ -59,3 +59,24 @@ def test_truth_of_another_shape_is_refused() -> None:
     X = TrackScores(np.arange(20), ("a", "b"), np.full((20, 2), 0.3))
     with pytest.raises(InputError, match="truth has shape"):
         diagnose_regime(X, np.zeros((20, 3), dtype=np.uint8))
+
+
+@pytest.mark.parametrize("shape", [(300, 40), (30, 400)])
+def test_top_components_span_the_leading_singular_vectors(shape) -> None:
+    # Tall or wide (more columns than tracks): the smaller Gram matrix gives the same space.
+    from tagdecide.diagnosis import _top_components
+
+    rng = np.random.default_rng(0)
+    centred = rng.normal(size=shape) * np.linspace(3, 0.1, shape[1])
+    centred -= centred.mean(axis=0)
+    components = _top_components(centred, 10)
+    reference = np.linalg.svd(centred, full_matrices=False)[0][:, :10]
+    np.testing.assert_allclose(np.abs(components.T @ reference), np.eye(10), atol=1e-6)
+
+
+def test_more_columns_than_tracks_stays_cheap_and_calibrated() -> None:
+    rng = np.random.default_rng(1)
+    scores = rng.beta(0.5, 4.0, size=(300, 3000))
+    truth = (rng.random(scores.shape) < scores).astype(np.uint8)
+    X = TrackScores(np.arange(300), tuple(f"t{j}" for j in range(3000)), scores)
+    assert 0.7 < diagnose_regime(X, truth).statistic < 1.3

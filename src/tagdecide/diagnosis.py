@@ -174,12 +174,16 @@ def _network_blocks(
 
 def _top_components(centred: np.ndarray, k: int) -> np.ndarray:
     """The top ``k`` left singular vectors of ``centred`` (tracks x columns), from the
-    eigendecomposition of its small Gram matrix: several times cheaper than an SVD of the
-    tall matrix, and exact enough for a design matrix."""
-    eigenvalues, eigenvectors = np.linalg.eigh(centred.T @ centred)
+    eigendecomposition of its smaller Gram matrix (columns' or tracks'): several times
+    cheaper than an SVD, exact enough for a design matrix, and never larger than the
+    smaller side squared (a file with many columns stays cheap)."""
+    wide = centred.shape[1] > centred.shape[0]  # then the tracks' Gram matrix is the small one
+    eigenvalues, eigenvectors = np.linalg.eigh(centred @ centred.T if wide else centred.T @ centred)
     order = np.argsort(eigenvalues)[::-1]
     keep = order[: min(k, max(centred.shape[0] - 2, 0))]
     keep = keep[eigenvalues[keep] > 1e-9 * max(float(eigenvalues.max(initial=0.0)), 1e-300)]
+    if wide:
+        return eigenvectors[:, keep]
     return (centred @ eigenvectors[:, keep]) / np.sqrt(eigenvalues[keep])
 
 
