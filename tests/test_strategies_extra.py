@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-import tagdecide.evaluation
+import tagdecide.model_selection
 from tagdecide.data import TrackScores
 from tagdecide.errors import InputError
-from tagdecide.evaluation import make_folds
 from tagdecide.model_file import load_model, save_model
+from tagdecide.model_selection import make_folds
 from tagdecide.search import best_f1_thresholds
 from tagdecide.strategies import (
     HierarchicalThresholds,
@@ -162,7 +162,7 @@ def test_cross_validating_strategies_keep_each_album_in_one_fold(
         seen.append((groups, folds))
         return folds
 
-    monkeypatch.setattr(tagdecide.evaluation, "make_folds", spy)
+    monkeypatch.setattr(tagdecide.model_selection, "make_folds", spy)
     X, Y, albums = make_data()
     params = {"method": "bagged"} if name == "shrunk" else {}
     make_strategy(name, **params).fit(X, Y, groups=albums, taxonomy=TAXONOMY)

@@ -35,6 +35,7 @@ from tagdecide.data import TrackScores
 from tagdecide.diagnosis import RegimeDiagnosis, diagnose_regime
 from tagdecide.errors import InputError, ModelFileError
 from tagdecide.metrics import f1_per_tag
+from tagdecide.model_selection import make_folds
 from tagdecide.progress import report
 from tagdecide.strategies.base import (
     _MAX_SEED,
@@ -284,8 +285,6 @@ class AutoStrategy(Strategy):
     def _fit_by_cross_validation(
         self, X: TrackScores, Y: np.ndarray, groups: np.ndarray | None, names: list[str]
     ) -> None:
-        from tagdecide.evaluation import make_folds
-
         self.chosen_on_ = "cross-validation"
         folds = make_folds(X.n_tracks, self.n_folds, groups=groups, seed=self.seed)
         out_of_fold = {name: np.zeros_like(Y) for name in names}

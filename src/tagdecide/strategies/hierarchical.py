@@ -30,6 +30,7 @@ import numpy as np
 from tagdecide.data import TrackScores
 from tagdecide.errors import InputError, ModelFileError, list_some
 from tagdecide.features import logit
+from tagdecide.model_selection import make_capped_folds
 from tagdecide.search import NEVER, best_f1_thresholds
 from tagdecide.strategies.base import (
     _MAX_SEED,
@@ -106,19 +107,16 @@ class HierarchicalThresholds(ThresholdStrategy):
         _check_whole("seed", self.seed, 0, _MAX_SEED)
 
     def _fit(self, X: TrackScores, Y: np.ndarray, groups: np.ndarray | None) -> None:
-        from tagdecide.evaluation import make_folds  # evaluation imports the strategies
-
         self.tag_category_columns_ = _tag_category_columns(self)
         features = self._features(X)
         n_tracks, n_tags = X.tag_scores.shape
-        n_units = n_tracks if groups is None else len(np.unique(groups))
-        n_folds = min(int(self.n_folds), n_units)
-        if n_folds < 2:
-            raise InputError(
-                f"strategy 'hierarchical' needs at least 2 "
-                f"{'tracks' if groups is None else 'groups'} to make folds; got {n_units}"
-            )
-        folds = make_folds(n_tracks, n_folds, groups=groups, seed=int(self.seed))
+        folds = make_capped_folds(
+            n_tracks,
+            int(self.n_folds),
+            groups=groups,
+            seed=int(self.seed),
+            who="strategy 'hierarchical'",
+        )
 
         modelled = self.n_positives_ >= int(self.min_positives)
         for train, _ in folds:

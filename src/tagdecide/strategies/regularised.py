@@ -32,6 +32,7 @@ import numpy as np
 
 from tagdecide.data import TrackScores
 from tagdecide.errors import InputError
+from tagdecide.model_selection import make_capped_folds
 from tagdecide.search import NEVER, best_f1_thresholds
 from tagdecide.strategies.base import (
     _MAX_SEED,
@@ -138,19 +139,16 @@ def _bagged_thresholds(
     scores: np.ndarray, truth: np.ndarray, groups: np.ndarray | None, *, n_folds: int, seed: int
 ) -> np.ndarray:
     """Mean over folds of each fold's training-part thresholds; ``inf`` where none is finite."""
-    from tagdecide.evaluation import make_folds  # evaluation imports the strategies
-
-    n_tracks = scores.shape[0]
-    n_units = n_tracks if groups is None else len(np.unique(groups))
-    n_folds = min(n_folds, n_units)
-    if n_folds < 2:
-        raise InputError(
-            f"strategy 'shrunk' with method 'bagged' needs at least 2 "
-            f"{'tracks' if groups is None else 'groups'} to make folds; got {n_units}"
-        )
+    folds = make_capped_folds(
+        scores.shape[0],
+        n_folds,
+        groups=groups,
+        seed=seed,
+        who="strategy 'shrunk' with method 'bagged'",
+    )
     total = np.zeros(scores.shape[1])
     count = np.zeros(scores.shape[1])
-    for train, _ in make_folds(n_tracks, n_folds, groups=groups, seed=seed):
+    for train, _ in folds:
         thresholds, _ = best_f1_thresholds(scores[train], truth[train])
         # A tag with no positives in this training part says nothing about its threshold.
         found = np.isfinite(thresholds)

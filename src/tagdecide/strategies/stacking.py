@@ -17,6 +17,7 @@ import numpy as np
 from tagdecide.data import TrackScores
 from tagdecide.errors import InputError
 from tagdecide.features import logit
+from tagdecide.model_selection import make_folds
 from tagdecide.search import best_f1_thresholds
 from tagdecide.strategies.base import (
     _MAX_SEED,
@@ -147,8 +148,6 @@ class StackedThresholds(ThresholdStrategy):
         return names
 
     def _fit(self, X: TrackScores, Y: np.ndarray, groups: np.ndarray | None) -> None:
-        from tagdecide.evaluation import make_folds
-
         features = self._features(X)
         self.feature_mean_ = features.mean(axis=0)
         self.feature_scale_ = np.where(features.std(axis=0) > 0, features.std(axis=0), 1.0)
