@@ -37,12 +37,13 @@ from tagdecide.search import NEVER, best_f1_thresholds
 from tagdecide.strategies.base import (
     _MAX_SEED,
     ThresholdStrategy,
+    Validation,
     _check_whole,
     _thresholds_from_json,
     _thresholds_to_json,
     register,
 )
-from tagdecide.taxonomy import Taxonomy
+from tagdecide.taxonomy import UNCLASSIFIED, Taxonomy, group_tag_columns
 
 __all__ = ["RegularisedThresholds"]
 
@@ -111,7 +112,13 @@ class RegularisedThresholds(ThresholdStrategy):
             _check_whole("n_folds", self.n_folds, 2)
         _check_whole("seed", self.seed, 0, _MAX_SEED)
 
-    def _fit(self, X: TrackScores, Y: np.ndarray, groups: np.ndarray | None) -> None:
+    def _fit(
+        self,
+        X: TrackScores,
+        Y: np.ndarray,
+        groups: np.ndarray | None,
+        validation: Validation | None,
+    ) -> None:
         self.raw_thresholds_, _ = best_f1_thresholds(X.tag_scores, Y)
         if self.method == "bagged":
             self.thresholds_ = _bagged_thresholds(
@@ -167,11 +174,11 @@ def _reference_thresholds(
     reference = np.full(len(tag_names), overall)
     if taxonomy is None:
         return reference
-    classes = np.array([taxonomy.class_of(tag) if tag in taxonomy else "" for tag in tag_names])
-    for klass in np.unique(classes):
-        members = (classes == klass) & finite
-        if klass and members.any():
-            reference[classes == klass] = np.median(thresholds[members])
+    for klass, columns in group_tag_columns(tag_names, taxonomy).items():
+        members = columns[finite[columns]]
+        # Tags the taxonomy does not know keep the median of every tag.
+        if klass != UNCLASSIFIED and members.size:
+            reference[columns] = np.median(thresholds[members])
     return reference
 
 
