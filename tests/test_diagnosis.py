@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _shared
 import numpy as np
 import pytest
 
@@ -9,12 +10,11 @@ from tagdecide.data import TrackScores
 from tagdecide.demo import split_scores
 from tagdecide.diagnosis import IN_SAMPLE_BELOW, diagnose_regime
 from tagdecide.errors import InputError
-from tagdecide.synth import make_catalogue
 
 
 @pytest.fixture(scope="module")
 def catalogue():
-    return make_catalogue(3000, seed=1)
+    return _shared.catalogue(3000, seed=1)  # test_regime_auto reads the same one
 
 
 def test_training_scores_of_the_synthetic_networks_are_in_sample(catalogue) -> None:

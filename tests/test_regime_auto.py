@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import _shared
 import numpy as np
 import pytest
 from conftest import write_csv
@@ -18,13 +19,12 @@ from tagdecide.evaluation import compare_strategies
 from tagdecide.model_file import load_model, model_to_dict, save_model
 from tagdecide.report import build_report
 from tagdecide.service import create_app
-from tagdecide.synth import make_catalogue
 from tagdecide.taxonomy import write_taxonomy
 
 
 @pytest.fixture(scope="module")
 def catalogue():
-    return make_catalogue(3000, seed=1)
+    return _shared.catalogue(3000, seed=1)  # test_diagnosis reads the same one
 
 
 @pytest.fixture(scope="module")
