@@ -121,6 +121,12 @@ def test_the_verdict_round_trips_through_the_model_file(tmp_path, in_sample_auto
     np.testing.assert_array_equal(loaded.predict(test), in_sample_auto.predict(test))
 
 
+@pytest.fixture(scope="module")
+def in_sample_file_text(in_sample_auto) -> str:
+    """The in-sample model's file content as JSON text (each test edits its own parse)."""
+    return json.dumps(model_to_dict(in_sample_auto))
+
+
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
@@ -134,9 +140,9 @@ def test_the_verdict_round_trips_through_the_model_file(tmp_path, in_sample_auto
     ],
 )
 def test_hand_edited_regimes_are_refused_naming_the_field(
-    tmp_path, in_sample_auto, field, value, message
+    tmp_path, in_sample_file_text, field, value, message
 ) -> None:
-    data = model_to_dict(in_sample_auto)
+    data = json.loads(in_sample_file_text)
     data["regime"][field] = value
     path = tmp_path / "edited.json"
     path.write_text(json.dumps(data))
@@ -144,16 +150,16 @@ def test_hand_edited_regimes_are_refused_naming_the_field(
         load_model(path)
 
 
-def test_an_edited_verdict_is_recomputed_not_trusted(tmp_path, in_sample_auto) -> None:
-    data = model_to_dict(in_sample_auto)
+def test_an_edited_verdict_is_recomputed_not_trusted(tmp_path, in_sample_file_text) -> None:
+    data = json.loads(in_sample_file_text)
     data["regime"]["verdict"] = "out-of-sample"
     path = tmp_path / "edited.json"
     path.write_text(json.dumps(data))
     assert load_model(path).regime_.verdict == "in-sample"
 
 
-def test_model_files_without_a_regime_still_load(tmp_path, in_sample_auto) -> None:
-    data = model_to_dict(in_sample_auto)
+def test_model_files_without_a_regime_still_load(tmp_path, in_sample_file_text) -> None:
+    data = json.loads(in_sample_file_text)
     del data["regime"]
     del data["state"]["regime_used"]
     path = tmp_path / "old.json"
