@@ -118,7 +118,7 @@ def real(n_splits: int) -> None:
                         X.subset(train),
                         Y[train],
                         groups=train_groups,
-                        validation=(X.subset(valid), Y[valid]),  # type: ignore[call-arg]
+                        validation=(X.subset(valid), Y[valid]),
                     )
                     f1 = weighted_f1_score(Y[scored], model.predict(X.subset(scored)))
                     gains[label].append(100 * (f1 - base_f1))

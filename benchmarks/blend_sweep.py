@@ -30,7 +30,7 @@ from _common import (
 )
 
 from tagdecide import make_strategy, weighted_f1_score
-from tagdecide.evaluation import make_folds
+from tagdecide.model_selection import make_folds
 
 WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0)
 

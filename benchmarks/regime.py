@@ -34,7 +34,8 @@ from _common import (
 from tagdecide import make_strategy, weighted_f1_score
 from tagdecide.data import TrackScores
 from tagdecide.diagnosis import diagnose_regime
-from tagdecide.evaluation import cross_validate, make_folds
+from tagdecide.evaluation import cross_validate
+from tagdecide.model_selection import make_folds
 from tagdecide.synth import make_catalogue
 
 

@@ -37,8 +37,8 @@ from sklearn.neural_network import MLPClassifier
 
 from tagdecide import make_strategy, weighted_f1_score
 from tagdecide.data import TrackScores
-from tagdecide.evaluation import make_folds
 from tagdecide.features import logit
+from tagdecide.model_selection import make_folds
 from tagdecide.search import best_f1_thresholds
 
 MIN_POSITIVES = 5

@@ -16,7 +16,8 @@ import time
 
 from tagdecide import make_strategy, weighted_f1_score
 from tagdecide.demo import split_scores
-from tagdecide.evaluation import cross_validate, make_folds
+from tagdecide.evaluation import cross_validate
+from tagdecide.model_selection import make_folds
 from tagdecide.synth import TRAINING_SCORES, make_catalogue
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _shared
 import numpy as np
 import pytest
 
@@ -9,12 +10,11 @@ from tagdecide.data import TrackScores
 from tagdecide.demo import split_scores
 from tagdecide.diagnosis import IN_SAMPLE_BELOW, diagnose_regime
 from tagdecide.errors import InputError
-from tagdecide.synth import make_catalogue
 
 
 @pytest.fixture(scope="module")
 def catalogue():
-    return make_catalogue(3000, seed=1)
+    return _shared.catalogue(3000, seed=1)  # test_regime_auto reads the same one
 
 
 def test_training_scores_of_the_synthetic_networks_are_in_sample(catalogue) -> None:
@@ -47,6 +47,26 @@ def test_calibrated_scores_give_about_one() -> None:
     result = diagnose_regime(X, truth)
     assert 0.7 < result.statistic < 1.3
     assert result.per_network.keys() == {"all"}
+
+
+def test_each_class_is_one_network_and_unknown_tags_one_more() -> None:
+    from tagdecide.taxonomy import UNCLASSIFIED, Taxonomy
+
+    rng = np.random.default_rng(1)
+    scores = rng.beta(0.5, 4.0, size=(600, 6))
+    truth = (rng.random(scores.shape) < scores).astype(np.uint8)
+    names = tuple(f"t{j}" for j in range(6))
+    X = TrackScores(np.arange(600), names, scores)
+    partial = Taxonomy(["t0", "t1", "t3"], ["c0", "c0", "c1"], ["A", "A", "B"])
+    result = diagnose_regime(X, truth, taxonomy=partial)
+    # In order of each network's first column: t0 (A), t2 (unknown), t3 (B).
+    assert list(result.per_network) == ["A", UNCLASSIFIED, "B"]
+    # Each network's median is that of its own tags' statistics, tested on their own.
+    alone = diagnose_regime(X, truth, taxonomy=None)
+    assert alone.n_tags == result.n_tags == 6
+    only_a = TrackScores(np.arange(600), ("t0", "t1"), scores[:, :2])
+    a = diagnose_regime(only_a, truth[:, :2], taxonomy=partial)
+    assert result.per_network["A"] == a.per_network["A"]
 
 
 def test_no_testable_tag_is_unknown() -> None:

@@ -5,28 +5,22 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import _shared
 import numpy as np
 import pytest
 from conftest import Dataset, RunCli
 
-from tagdecide import make_strategy
 from tagdecide.demo import split_scores
 from tagdecide.explain import explain_track
-from tagdecide.synth import make_catalogue
 
 
 @pytest.fixture(scope="module")
 def fitted():  # type: ignore[no-untyped-def]
-    catalogue = make_catalogue(800, seed=6)
-    train = split_scores(catalogue, catalogue.train)
+    # The models test_review checks too: fitted once for both.
+    catalogue = _shared.catalogue(800, seed=5)
     test = split_scores(catalogue, catalogue.test)
     models = {
-        name: make_strategy(name).fit(
-            train,
-            catalogue.train.truth,
-            groups=catalogue.train.albums,
-            taxonomy=catalogue.taxonomy,
-        )
+        name: _shared.fitted_on_train(name, 800, seed=5)
         for name in ("thresholds", "stacked", "hierarchical")
     }
     return models, test

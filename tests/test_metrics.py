@@ -15,11 +15,13 @@ from sklearn.exceptions import UndefinedMetricWarning
 
 from tagdecide.errors import InputError
 from tagdecide.metrics import (
+    f1_from_counts,
     f1_per_tag,
     macro_f1_score,
     micro_f1_score,
     samples_f1_score,
     score_report,
+    support_weighted_mean,
     tag_counts,
     weighted_f1_score,
 )
@@ -291,3 +293,61 @@ def test_perfect_decisions_have_no_worst_tags() -> None:
     report = score_report(TRUTH, TRUTH, ["a", "b", "c"])
     assert report.weighted_f1 == 1.0
     assert report.worst_tags() == []
+
+
+# -- the one F1 formula and the one support-weighted mean ---------------------------------
+def test_f1_from_counts_hand_computed() -> None:
+    # tp 2 of 3 predicted and 2 positives; tp 0 with 1 prediction; nothing at all.
+    f1 = f1_from_counts(np.array([2, 0, 0]), np.array([3, 1, 0]), np.array([2, 0, 0]))
+    np.testing.assert_array_equal(f1, [0.8, 0.0, 0.0])
+    with_one = f1_from_counts(np.array([2, 0, 0]), np.array([3, 1, 0]), np.array([2, 0, 0]), 1.0)
+    np.testing.assert_array_equal(with_one, [0.8, 0.0, 1.0])
+
+
+def test_f1_from_counts_takes_fractional_counts_and_scalars() -> None:
+    # A resample counting track weights: tp 1.5, predicted 2, positives 2.5 -> 3 / 4.5.
+    assert float(f1_from_counts(1.5, 2.0, 2.5)) == pytest.approx(3 / 4.5)
+    assert float(f1_from_counts(0, 0, 0, zero_division=1.0)) == 1.0
+
+
+def test_f1_from_counts_is_scikit_learns_per_tag_f1() -> None:
+    rng = np.random.default_rng(3)
+    truth = (rng.random((30, 8)) < 0.2).astype(np.uint8)
+    decisions = (rng.random((30, 8)) < 0.3).astype(np.uint8)
+    truth[:, 0] = 0  # a tag with no positives
+    truth[:, 1] = decisions[:, 1] = 0  # a tag with neither positives nor decisions
+    counts = tag_counts(truth, decisions)
+    for zero_division in (0.0, 1.0):
+        ours = f1_from_counts(
+            counts.true_positives, counts.predicted, counts.support, zero_division
+        )
+        expected = sklearn_f1(truth, decisions, None, zero_division=zero_division)
+        np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-15)
+
+
+def test_support_weighted_mean_hand_computed() -> None:
+    assert float(support_weighted_mean([1.0, 0.5, 0.0], [3, 1, 0])) == 0.875
+    # Per row: weights of row 0 sum to 0, so its plain mean stands in.
+    rows = support_weighted_mean([[1.0, 0.0], [0.5, 1.0], [0.2, 0.6]], [[0, 0], [1, 1], [3, 1]])
+    np.testing.assert_allclose(rows, [0.5, 0.75, 0.3])
+    assert float(support_weighted_mean(np.zeros(0), np.zeros(0, dtype=int))) == 0.0
+
+
+@pytest.mark.parametrize("zero_division", [0.0, 1.0])
+@pytest.mark.parametrize("positives", ["some tags without", "no tag with any"])
+def test_support_weighted_mean_of_f1_is_scikit_learns_weighted_f1(
+    zero_division: float, positives: str
+) -> None:
+    rng = np.random.default_rng(11)
+    truth = (rng.random((25, 6)) < 0.3).astype(np.uint8)
+    decisions = (rng.random((25, 6)) < 0.3).astype(np.uint8)
+    truth[:, :2] = 0
+    decisions[:, 0] = 0  # tag 0: no positives, no decisions (zero_division); tag 1: F1 0
+    if positives == "no tag with any":
+        truth[:] = 0
+    counts = tag_counts(truth, decisions)
+    f1 = f1_from_counts(counts.true_positives, counts.predicted, counts.support, zero_division)
+    ours = float(support_weighted_mean(f1, counts.support))
+    expected = sklearn_f1(truth, decisions, "weighted", zero_division=zero_division)
+    assert ours == expected  # the same arithmetic as scikit-learn, to the last bit
+    assert weighted_f1_score(truth, decisions, zero_division=zero_division) == expected

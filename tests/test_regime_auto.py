@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import _shared
 import numpy as np
 import pytest
 from conftest import write_csv
@@ -18,13 +19,12 @@ from tagdecide.evaluation import compare_strategies
 from tagdecide.model_file import load_model, model_to_dict, save_model
 from tagdecide.report import build_report
 from tagdecide.service import create_app
-from tagdecide.synth import make_catalogue
 from tagdecide.taxonomy import write_taxonomy
 
 
 @pytest.fixture(scope="module")
 def catalogue():
-    return make_catalogue(3000, seed=1)
+    return _shared.catalogue(3000, seed=1)  # test_diagnosis reads the same one
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +121,12 @@ def test_the_verdict_round_trips_through_the_model_file(tmp_path, in_sample_auto
     np.testing.assert_array_equal(loaded.predict(test), in_sample_auto.predict(test))
 
 
+@pytest.fixture(scope="module")
+def in_sample_file_text(in_sample_auto) -> str:
+    """The in-sample model's file content as JSON text (each test edits its own parse)."""
+    return json.dumps(model_to_dict(in_sample_auto))
+
+
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
@@ -134,9 +140,9 @@ def test_the_verdict_round_trips_through_the_model_file(tmp_path, in_sample_auto
     ],
 )
 def test_hand_edited_regimes_are_refused_naming_the_field(
-    tmp_path, in_sample_auto, field, value, message
+    tmp_path, in_sample_file_text, field, value, message
 ) -> None:
-    data = model_to_dict(in_sample_auto)
+    data = json.loads(in_sample_file_text)
     data["regime"][field] = value
     path = tmp_path / "edited.json"
     path.write_text(json.dumps(data))
@@ -144,16 +150,16 @@ def test_hand_edited_regimes_are_refused_naming_the_field(
         load_model(path)
 
 
-def test_an_edited_verdict_is_recomputed_not_trusted(tmp_path, in_sample_auto) -> None:
-    data = model_to_dict(in_sample_auto)
+def test_an_edited_verdict_is_recomputed_not_trusted(tmp_path, in_sample_file_text) -> None:
+    data = json.loads(in_sample_file_text)
     data["regime"]["verdict"] = "out-of-sample"
     path = tmp_path / "edited.json"
     path.write_text(json.dumps(data))
     assert load_model(path).regime_.verdict == "in-sample"
 
 
-def test_model_files_without_a_regime_still_load(tmp_path, in_sample_auto) -> None:
-    data = model_to_dict(in_sample_auto)
+def test_model_files_without_a_regime_still_load(tmp_path, in_sample_file_text) -> None:
+    data = json.loads(in_sample_file_text)
     del data["regime"]
     del data["state"]["regime_used"]
     path = tmp_path / "old.json"

@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-import tagdecide.evaluation
+import tagdecide.model_selection
 from tagdecide.data import TrackScores
 from tagdecide.errors import InputError
-from tagdecide.evaluation import make_folds
 from tagdecide.model_file import load_model, save_model
+from tagdecide.model_selection import make_folds
 from tagdecide.search import best_f1_thresholds
 from tagdecide.strategies import (
     HierarchicalThresholds,
@@ -162,7 +162,7 @@ def test_cross_validating_strategies_keep_each_album_in_one_fold(
         seen.append((groups, folds))
         return folds
 
-    monkeypatch.setattr(tagdecide.evaluation, "make_folds", spy)
+    monkeypatch.setattr(tagdecide.model_selection, "make_folds", spy)
     X, Y, albums = make_data()
     params = {"method": "bagged"} if name == "shrunk" else {}
     make_strategy(name, **params).fit(X, Y, groups=albums, taxonomy=TAXONOMY)
@@ -293,6 +293,29 @@ def test_rowwise_picks_each_tracks_top_tag_when_rows_are_rescaled(relative: str)
     # The plain per-tag thresholds cannot do it.
     raw, _ = best_f1_thresholds(X.tag_scores, truth)
     assert not np.array_equal(X.tag_scores >= raw, truth.astype(bool))
+
+
+def test_tags_the_taxonomy_lacks_form_one_class_of_their_own() -> None:
+    # A taxonomy of rock, punk and cello only: metal, violin and happy are unknown to it.
+    partial = Taxonomy(["rock", "punk", "cello"], ["guitar", "guitar", "strings"],
+                       ["Genres", "Genres", "Instruments"])  # fmt: skip
+    scores = np.array([[0.8, 0.4, 0.2, 0.6, 0.3, 0.5], [0.5, 0.5, 0.5, 0.1, 0.2, 0.9]])
+    X = TrackScores(np.array([1, 2]), TAG_NAMES, scores)
+    ratio = RowwiseThresholds(relative="ratio").fit(X, np.eye(2, 6), taxonomy=partial)
+    # Blocks: Genres (rock, punk), Instruments (cello), unknown (metal, violin, happy).
+    expected = [[1.0, 0.5, 0.4, 1.0, 0.6, 1.0], [1.0, 1.0, 5 / 9, 1.0, 2 / 9, 1.0]]
+    np.testing.assert_allclose(ratio.decision_scores(X), expected)
+    # shrunk: the unknown tags shrink toward the median of every tag, not a class's.
+    data, Y, _ = make_data()
+    shrunk = RegularisedThresholds(strength=10.0).fit(data, Y, taxonomy=partial)
+    raw, n = shrunk.raw_thresholds_, Y.sum(axis=0)
+    reference = np.array(
+        [np.median(raw[:2])] * 2 + [np.median(raw[:5])] + [raw[3]] + [np.median(raw[:5])] * 2
+    )
+    finite = np.isfinite(raw)
+    assert finite[:5].all() and not finite[5]  # happy has no positives: never predicted
+    expected_thresholds = (n[:5] * raw[:5] + 10.0 * reference[:5]) / (n[:5] + 10.0)
+    np.testing.assert_allclose(shrunk.thresholds_[:5], expected_thresholds)
 
 
 def test_rowwise_relative_values_by_hand() -> None:

@@ -12,7 +12,14 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from tagdecide.errors import InputError
-from tagdecide.taxonomy import Taxonomy, read_taxonomy, write_taxonomy
+from tagdecide.taxonomy import (
+    ALL_TAGS,
+    UNCLASSIFIED,
+    Taxonomy,
+    group_tag_columns,
+    read_taxonomy,
+    write_taxonomy,
+)
 
 REAL_LABELS = Path(__file__).parents[1] / ".." / "shared" / "data" / "mewo-taxonomy" / "labels.csv"
 
@@ -250,3 +257,58 @@ def test_constructor_checks_lengths() -> None:
         Taxonomy(["a", "b"], ["c"], ["K", "K"])
     with pytest.raises(InputError, match="no tags"):
         Taxonomy([], [], [])
+
+
+# -- grouping columns by class or category ------------------------------------------------
+GROUPED = Taxonomy(
+    ["grunge", "cello", "punk", "happy", "violin"],
+    ["rock", "strings", "rock", "mood-happy", "strings"],
+    ["Genres", "Instruments", "Genres", "Moods", "Instruments"],
+)
+
+
+def test_group_tag_columns_by_class_and_category() -> None:
+    columns = ["violin", "grunge", "happy", "cello", "punk"]  # not the taxonomy's order
+    by_class = group_tag_columns(columns, GROUPED)
+    assert list(by_class) == ["Instruments", "Genres", "Moods"]  # order of first column
+    assert {name: group.tolist() for name, group in by_class.items()} == {
+        "Instruments": [0, 3],
+        "Genres": [1, 4],
+        "Moods": [2],
+    }
+    by_category = group_tag_columns(columns, GROUPED, by="category")
+    assert {name: group.tolist() for name, group in by_category.items()} == {
+        "strings": [0, 3],
+        "rock": [1, 4],
+        "mood-happy": [2],
+    }
+
+
+def test_group_tag_columns_without_a_taxonomy_is_one_group_of_every_column() -> None:
+    for by in ("class", "category"):
+        groups = group_tag_columns(["b", "a", "c"], None, by=by)  # type: ignore[arg-type]
+        assert list(groups) == [ALL_TAGS]
+        np.testing.assert_array_equal(groups[ALL_TAGS], [0, 1, 2])
+    assert group_tag_columns([], None)[ALL_TAGS].size == 0
+
+
+def test_group_tag_columns_puts_unknown_tags_in_one_group_of_their_own() -> None:
+    groups = group_tag_columns(["kazoo", "punk", "theremin", "cello"], GROUPED)
+    assert {name: group.tolist() for name, group in groups.items()} == {
+        UNCLASSIFIED: [0, 2],
+        "Genres": [1],
+        "Instruments": [3],
+    }
+
+
+def test_group_tag_columns_cover_every_column_once() -> None:
+    rng = np.random.default_rng(0)
+    columns = [GROUPED.tags[i] for i in rng.permutation(5)] + ["unknown"]
+    for by in ("class", "category"):
+        groups = group_tag_columns(columns, GROUPED, by=by)  # type: ignore[arg-type]
+        assert sorted(np.concatenate(list(groups.values())).tolist()) == list(range(6))
+
+
+def test_group_tag_columns_refuses_an_unknown_level() -> None:
+    with pytest.raises(InputError, match="by must be 'class' or 'category', not 'genre'"):
+        group_tag_columns(["punk"], GROUPED, by="genre")  # type: ignore[arg-type]

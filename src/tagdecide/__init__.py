@@ -23,7 +23,6 @@ if TYPE_CHECKING:
         Leaderboard,
         compare_strategies,
         cross_validate,
-        make_folds,
         score_held_out,
     )
     from tagdecide.explain import TagExplanation, TrackExplanation, explain_track
@@ -46,6 +45,7 @@ if TYPE_CHECKING:
         weighted_f1_score,
     )
     from tagdecide.model_file import load_model, save_model
+    from tagdecide.model_selection import make_folds
     from tagdecide.review import ReviewItem, review_queue
     from tagdecide.sampling import LabellingSample, choose_tracks_to_label
     from tagdecide.search import best_f1_thresholds
@@ -79,7 +79,6 @@ _LAZY_EXPORTS: dict[str, tuple[str, ...]] = {
         "Leaderboard",
         "compare_strategies",
         "cross_validate",
-        "make_folds",
         "score_held_out",
     ),
     "tagdecide.explain": ("TagExplanation", "TrackExplanation", "explain_track"),
@@ -102,6 +101,7 @@ _LAZY_EXPORTS: dict[str, tuple[str, ...]] = {
         "weighted_f1_score",
     ),
     "tagdecide.model_file": ("load_model", "save_model"),
+    "tagdecide.model_selection": ("make_folds",),
     "tagdecide.review": ("ReviewItem", "review_queue"),
     "tagdecide.sampling": ("LabellingSample", "choose_tracks_to_label"),
     "tagdecide.search": ("best_f1_thresholds",),

@@ -17,15 +17,12 @@ import json
 import math
 import typing
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any, ClassVar, Protocol
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from tagdecide.errors import ModelFileError, list_some
-
-if TYPE_CHECKING:
-    from tagdecide.strategies.base import Strategy
 
 __all__ = [
     "Count",
@@ -252,7 +249,17 @@ def number_array(
 
 
 # -- strategy parameters ----------------------------------------------------------------
-def strategy_params(cls: type[Strategy], params: Any) -> dict[str, Any]:
+class _Parametrised(Protocol):
+    """What :func:`strategy_params` reads of a strategy class (this module sits below the
+    strategies, which import it)."""
+
+    name: ClassVar[str]
+
+    @classmethod
+    def param_names(cls) -> list[str]: ...
+
+
+def strategy_params(cls: type[_Parametrised], params: Any) -> dict[str, Any]:
     """``params`` checked against the types of ``cls.__init__``'s keyword parameters.
 
     Raises :class:`FieldError` under ``params``: for a name the strategy does not take, or

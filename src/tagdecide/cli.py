@@ -334,7 +334,7 @@ def fit(
     )
     if (validate_x is None) != (validate_y is None):
         raise InputError("--validate-x and --validate-y go together: give both or neither")
-    if validate_x is not None and strategy != "auto":
+    if validate_x is not None and not strategy_class(strategy).uses_validation:
         raise InputError("--validate-x/--validate-y choose among strategies: use --strategy auto")
     params = parse_params(strategy, param_pairs)
     if threshold is not None:
@@ -355,17 +355,21 @@ def fit(
     if check_x is not None:  # read before fitting: a bad file fails fast
         categories = data.taxonomy.categories if data.taxonomy is not None else ()
         new_scores = read_scores(check_x, data.scores.tag_names, categories)
-    fit_options: dict[str, Any] = {}
+    validation = None
     if validate_x is not None and validate_y is not None:
         categories = data.taxonomy.categories if data.taxonomy is not None else ()
         held = read_scores(validate_x, data.scores.tag_names, categories)
         if held.category_names != data.scores.category_names:
             raise InputError(f"{validate_x}: needs the same category columns as {train_x}")
         truth = read_truth(validate_y, data.scores.tag_names)
-        fit_options["validation"] = (held, truth.align_to(held.ids, other_source=str(validate_x)))
+        validation = (held, truth.align_to(held.ids, other_source=str(validate_x)))
     with _progress(quiet, "fitting", None) as bar, reporting(bar.stage):
         model.fit(
-            data.scores, data.truth, groups=data.groups, taxonomy=data.taxonomy, **fit_options
+            data.scores,
+            data.truth,
+            groups=data.groups,
+            taxonomy=data.taxonomy,
+            validation=validation,
         )
     if model.regime_ is None:  # auto tests it while fitting; the other strategies here
         model.regime_ = diagnose_regime(data.scores, data.truth, taxonomy=data.taxonomy)

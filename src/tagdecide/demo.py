@@ -137,7 +137,7 @@ def _half_decisions(
         catalogue.train.truth,
         groups=catalogue.train.albums,
         taxonomy=catalogue.taxonomy,
-        validation=(test.subset(sample), catalogue.test.truth[sample]),  # type: ignore[call-arg]
+        validation=(test.subset(sample), catalogue.test.truth[sample]),
     )
     decided = np.flatnonzero(np.isin(catalogue.test.albums, other))
     return decided, model.predict(test.subset(decided))

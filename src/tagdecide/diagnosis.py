@@ -27,7 +27,7 @@ from threadpoolctl import threadpool_limits
 from tagdecide.data import TrackScores
 from tagdecide.errors import InputError, ModelFileError
 from tagdecide.features import logit
-from tagdecide.taxonomy import Taxonomy
+from tagdecide.taxonomy import Taxonomy, group_tag_columns
 
 __all__ = [
     "CROSS_VALIDATION_OPTIMISM",
@@ -155,20 +155,19 @@ class RegimeDiagnosis:
 def _network_blocks(
     X: TrackScores, taxonomy: Taxonomy | None
 ) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """(network name, tag columns, category columns) per taxonomy class."""
-    if taxonomy is None:
-        return [("all", np.arange(X.n_tags), np.arange(0))]
-    classes = np.asarray([taxonomy.class_of(tag) for tag in X.tag_names])
+    """(network name, tag columns, category columns) per taxonomy class (one network,
+    ``all``, of every tag and no category without a taxonomy)."""
+    networks = group_tag_columns(X.tag_names, taxonomy)
+    if taxonomy is None or X.category_scores is None:
+        return [(name, columns, np.arange(0)) for name, columns in networks.items()]
+    known = set(taxonomy.categories)
     category_classes = np.asarray(
-        [taxonomy.class_of_category(name) for name in X.category_names]
-        if X.category_scores is not None
-        else [],
+        [taxonomy.class_of_category(name) if name in known else None for name in X.category_names],
         dtype=object,
     )
     return [
-        (name, np.flatnonzero(classes == name), np.flatnonzero(category_classes == name))
-        for name in taxonomy.classes
-        if (classes == name).any()
+        (name, columns, np.flatnonzero(category_classes == name))
+        for name, columns in networks.items()
     ]
 
 

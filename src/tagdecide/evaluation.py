@@ -1,8 +1,7 @@
-"""Cross-validation and the strategy leaderboard.
+"""Cross-validation of strategies, the leaderboard, and scores on a held-out labelled set.
 
-Whenever tagdecide cross-validates and groups (albums, artists, labels) are known, every
-group's tracks stay in one fold: tracks of one album share style and score patterns, and a
-random split would let a strategy learn the album rather than the tags.
+The folds come from :mod:`tagdecide.model_selection` (grouped by album or artist when the
+groups are known); ``make_folds`` is re-exported here for callers that know it from here.
 """
 
 from __future__ import annotations
@@ -14,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from tagdecide._validation import check_seed
 from tagdecide.data import LabelledSet, TrackScores
 from tagdecide.diagnosis import RegimeDiagnosis, diagnose_regime
 from tagdecide.errors import InputError, list_some
 from tagdecide.metrics import score_report
+from tagdecide.model_selection import make_folds
 from tagdecide.shift import ScoreSummary, ShiftReport, compare_to
 from tagdecide.strategies import Strategy
 from tagdecide.taxonomy import Taxonomy
@@ -40,41 +39,6 @@ NO_GROUPS_NOTE = (
 )
 
 Progress = Callable[[], None]
-
-
-def make_folds(
-    n_tracks: int, n_folds: int, *, groups: np.ndarray | None = None, seed: int = 0
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Train/test row indices of each fold; a group's tracks stay in one fold.
-
-    Parameters
-    ----------
-    n_tracks : int
-    n_folds : int
-        At least 2.
-    groups : ndarray of shape (n_tracks,), optional
-        Group label of each track.
-    seed : int
-        Shuffles tracks (or groups) before assigning folds.
-    """
-    # scikit-learn takes a second to import: only commands that cross-validate pay for it.
-    from sklearn.model_selection import GroupKFold, KFold
-
-    check_seed(seed)
-    if n_folds < 2:
-        raise InputError(f"need at least 2 folds; got {n_folds}")
-    if groups is None:
-        if n_tracks < n_folds:
-            raise InputError(f"{n_tracks} tracks cannot fill {n_folds} folds")
-        splitter = KFold(n_splits=n_folds, shuffle=True, random_state=seed)
-        return list(splitter.split(np.zeros(n_tracks)))
-    if len(groups) != n_tracks:
-        raise InputError(f"{len(groups)} groups for {n_tracks} tracks")
-    n_groups = len(set(groups.tolist()))
-    if n_groups < n_folds:
-        raise InputError(f"only {n_groups} groups for {n_folds} folds; use fewer --folds")
-    grouped = GroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
-    return list(grouped.split(np.zeros(n_tracks), groups=groups))
 
 
 @dataclass(frozen=True)

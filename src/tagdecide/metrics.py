@@ -9,21 +9,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from tagdecide.errors import InputError
-from tagdecide.taxonomy import Taxonomy
+from tagdecide.taxonomy import Taxonomy, group_tag_columns
 
 __all__ = [
     "ScoreReport",
     "TagCounts",
+    "f1_from_counts",
     "f1_per_tag",
     "macro_f1_score",
     "micro_f1_score",
     "samples_f1_score",
     "score_report",
+    "support_weighted_mean",
     "tag_counts",
     "weighted_f1_score",
 ]
@@ -74,26 +77,74 @@ def tag_counts(truth: np.ndarray, decisions: np.ndarray) -> TagCounts:
     )
 
 
-def _f1(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, zero_division: float) -> np.ndarray:
-    denominator = 2 * tp + fp + fn
+def f1_from_counts(
+    true_positives: ArrayLike,
+    n_predicted: ArrayLike,
+    n_positives: ArrayLike,
+    zero_division: float = 0.0,
+) -> np.ndarray:
+    """F1 from confusion counts, element-wise: ``2 * TP / (predicted + positives)``.
+
+    The one F1 formula of the package (``2 TP / (2 TP + FP + FN)`` written with the
+    counts that searches and resamples keep). Counts may be fractional (weighted tracks).
+
+    Parameters
+    ----------
+    true_positives, n_predicted, n_positives : array-like
+        Counts of the same shape: positive decisions that are right, positive decisions,
+        positives in the truth.
+    zero_division : float
+        The F1 where ``predicted + positives`` is 0 (nothing predicted, nothing to find),
+        as scikit-learn's ``zero_division``. Elsewhere F1 is a number in [0, 1] (0 when
+        there are positives or predictions but no true positive).
+
+    Examples
+    --------
+    >>> f1_from_counts(np.array([2, 0, 0]), np.array([3, 0, 1]), np.array([2, 0, 0]))
+    array([0.8, 0. , 0. ])
+    """
+    true_positives = np.asarray(true_positives)
+    denominator = np.asarray(n_predicted) + np.asarray(n_positives)
+    # Non-zero denominators of counts are at least 1: the maximum only spares a warning.
+    return np.where(
+        denominator > 0, 2 * true_positives / np.maximum(denominator, 1), float(zero_division)
+    )
+
+
+def support_weighted_mean(values: ArrayLike, support: ArrayLike) -> np.ndarray:
+    """Support-weighted mean along the last axis: ``sum(support * values) / sum(support)``.
+
+    The mean that makes per-tag F1 the headline (``values`` per tag, ``support`` the
+    positives of each tag in the truth); with 2-D input, one mean per row (fold or
+    resample). Computed as scikit-learn's ``average="weighted"``.
+
+    Where the support sums to 0 (no positives at all), every weight is 0 and, as in
+    scikit-learn, the plain mean of ``values`` stands in (for F1 computed with
+    ``zero_division=0`` that is 0: no tag without positives scores above 0). With no values
+    at all (zero tags) the mean is 0.
+
+    Examples
+    --------
+    >>> float(support_weighted_mean(np.array([1.0, 0.5, 0.0]), np.array([3, 1, 0])))
+    0.875
+    >>> support_weighted_mean(np.array([[1.0, 0.0], [0.5, 1.0]]), np.array([[0, 0], [1, 1]]))
+    array([0.5 , 0.75])
+    """
+    values = np.asarray(values, dtype=np.float64)
+    support = np.asarray(support)
+    total = support.sum(axis=-1)
+    if values.shape[-1] == 0:
+        return np.zeros(np.shape(total))
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(denominator > 0, 2 * tp / np.maximum(denominator, 1), zero_division)
+        weighted = (values * support).sum(axis=-1) / np.where(total > 0, total, 1)
+    return np.where(total > 0, weighted, values.mean(axis=-1))
 
 
 def f1_per_tag(truth: np.ndarray, decisions: np.ndarray, zero_division: float = 0.0) -> np.ndarray:
     """F1 of each tag column, shape ``(n_tags,)``; ``zero_division`` where a tag has no
     positives in either truth or decisions."""
     counts = tag_counts(truth, decisions)
-    return _f1(counts.true_positives, counts.false_positives, counts.false_negatives, zero_division)
-
-
-def _weighted(f1: np.ndarray, support: np.ndarray, zero_division: float) -> float:
-    total = support.sum()
-    if total == 0:
-        # Like scikit-learn: with no positives at all, every weight is 0 and the plain mean
-        # of the per-tag F1 stands in (each tag's F1 is then 0 or ``zero_division``).
-        return float(np.mean(f1)) if f1.size else float(zero_division)
-    return float(np.dot(f1, support) / total)
+    return f1_from_counts(counts.true_positives, counts.predicted, counts.support, zero_division)
 
 
 def weighted_f1_score(
@@ -110,8 +161,10 @@ def weighted_f1_score(
     0.6667
     """
     counts = tag_counts(truth, decisions)
-    f1 = _f1(counts.true_positives, counts.false_positives, counts.false_negatives, zero_division)
-    return _weighted(f1, counts.support, zero_division)
+    if counts.support.size == 0:
+        return float(zero_division)
+    f1 = f1_from_counts(counts.true_positives, counts.predicted, counts.support, zero_division)
+    return float(support_weighted_mean(f1, counts.support))
 
 
 def macro_f1_score(truth: np.ndarray, decisions: np.ndarray, zero_division: float = 0.0) -> float:
@@ -122,22 +175,22 @@ def macro_f1_score(truth: np.ndarray, decisions: np.ndarray, zero_division: floa
 def micro_f1_score(truth: np.ndarray, decisions: np.ndarray, zero_division: float = 0.0) -> float:
     """F1 of all (track, tag) cells pooled."""
     counts = tag_counts(truth, decisions)
-    pooled = _f1(
-        np.array([counts.true_positives.sum()]),
-        np.array([counts.false_positives.sum()]),
-        np.array([counts.false_negatives.sum()]),
-        zero_division,
+    pooled = f1_from_counts(
+        counts.true_positives.sum(), counts.predicted.sum(), counts.support.sum(), zero_division
     )
-    return float(pooled[0])
+    return float(pooled)
 
 
 def samples_f1_score(truth: np.ndarray, decisions: np.ndarray, zero_division: float = 0.0) -> float:
     """Mean over tracks of each track's F1 across its tags."""
     truth, decisions = _as_binary(truth, "truth"), _as_binary(decisions, "decisions")
-    tp = np.count_nonzero(truth & decisions, axis=1)
-    fp = np.count_nonzero(decisions, axis=1) - tp
-    fn = np.count_nonzero(truth, axis=1) - tp
-    return float(np.mean(_f1(tp, fp, fn, zero_division))) if truth.shape[0] else zero_division
+    per_track = f1_from_counts(
+        np.count_nonzero(truth & decisions, axis=1),
+        np.count_nonzero(decisions, axis=1),
+        np.count_nonzero(truth, axis=1),
+        zero_division,
+    )
+    return float(np.mean(per_track)) if truth.shape[0] else zero_division
 
 
 @dataclass(frozen=True)
@@ -215,9 +268,9 @@ def score_report(
     or category (present only with a taxonomy).
     """
     counts = tag_counts(truth, decisions)
-    tp, fp, fn = counts.true_positives, counts.false_positives, counts.false_negatives
-    f1 = _f1(tp, fp, fn, 0.0)
+    tp = counts.true_positives
     support = counts.support
+    f1 = f1_from_counts(tp, counts.predicted, support)
     total = max(int(support.sum()), 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         precision = np.where(counts.predicted > 0, tp / np.maximum(counts.predicted, 1), 0.0)
@@ -237,16 +290,17 @@ def score_report(
     per_class: dict[str, float] = {}
     per_category: dict[str, float] = {}
     if taxonomy is not None:
-        for groups, key in ((per_class, taxonomy.class_of), (per_category, taxonomy.category_of)):
-            members: dict[str, list[int]] = {}
-            for j, name in enumerate(tag_names):
-                members.setdefault(key(name), []).append(j)
-            for group, columns in members.items():
-                groups[group] = _weighted(f1[columns], support[columns], 0.0)
+        levels: tuple[tuple[dict[str, float], Literal["class", "category"]], ...] = (
+            (per_class, "class"),
+            (per_category, "category"),
+        )
+        for groups, by in levels:
+            for group, columns in group_tag_columns(tag_names, taxonomy, by=by).items():
+                groups[group] = float(support_weighted_mean(f1[columns], support[columns]))
     return ScoreReport(
         n_tracks=int(np.shape(truth)[0]),
         n_tags=len(tag_names),
-        weighted_f1=_weighted(f1, support, 0.0),
+        weighted_f1=float(support_weighted_mean(f1, support)) if f1.size else 0.0,
         micro_f1=micro_f1_score(truth, decisions),
         macro_f1=float(np.mean(f1)),
         samples_f1=samples_f1_score(truth, decisions),

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from tagdecide.errors import InputError
+from tagdecide.metrics import f1_from_counts
 
 __all__ = ["NEVER", "best_f1_threshold", "best_f1_thresholds"]
 
@@ -56,7 +57,7 @@ def best_f1_threshold(
     # Counts at or above each candidate: suffix sums.
     true_positives = np.cumsum(at_candidate[::-1])[::-1]
     false_positives = np.cumsum(tracks_from[::-1])[::-1][1:] - true_positives
-    f1 = 2.0 * true_positives / (true_positives + false_positives + n_positives)
+    f1 = f1_from_counts(true_positives, true_positives + false_positives, n_positives)
     # Highest threshold among ties: the last maximum in ascending order.
     best = candidates.size - 1 - int(np.argmax(f1[::-1]))
     return float(candidates[best]), float(f1[best])

@@ -11,13 +11,25 @@ import csv
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from tagdecide.errors import InputError, list_some
 
-__all__ = ["Taxonomy", "read_taxonomy", "write_taxonomy"]
+__all__ = [
+    "ALL_TAGS",
+    "UNCLASSIFIED",
+    "Taxonomy",
+    "group_tag_columns",
+    "read_taxonomy",
+    "write_taxonomy",
+]
+
+#: The one group of :func:`group_tag_columns` when there is no taxonomy.
+ALL_TAGS = "all"
+#: The group of :func:`group_tag_columns` of the tags that the taxonomy does not know.
+UNCLASSIFIED = "(not in the taxonomy)"
 
 
 @dataclass(frozen=True)
@@ -172,6 +184,52 @@ class Taxonomy:
             return cls(data["tags"], data["tag_categories"], data["tag_classes"], source=source)
         except (KeyError, TypeError) as error:
             raise InputError(f"{source}: malformed taxonomy ({error})") from None
+
+
+def group_tag_columns(
+    tag_names: Sequence[str],
+    taxonomy: Taxonomy | None,
+    *,
+    by: Literal["class", "category"] = "class",
+) -> dict[str, np.ndarray]:
+    """Column indices of ``tag_names`` grouped by each tag's class (or category).
+
+    The one way tags are grouped by network (class) or category: row-wise statistics, the
+    shrinkage reference, the in-sample test, the siblings of ``hierarchical`` and the
+    per-class figures all use it.
+
+    Parameters
+    ----------
+    tag_names : sequence of str
+        The columns, in order.
+    taxonomy : Taxonomy or None
+        Without one, every column is one group, :data:`ALL_TAGS`.
+    by : {"class", "category"}
+
+    Returns
+    -------
+    dict of str to ndarray
+        Group name -> ascending column indices, groups in order of their first column.
+        Tags the taxonomy does not know form one group, :data:`UNCLASSIFIED`.
+
+    Examples
+    --------
+    >>> taxonomy = Taxonomy(["grunge", "cello", "punk"], ["rock", "strings", "rock"],
+    ...                     ["Genres", "Instruments", "Genres"])
+    >>> group_tag_columns(["grunge", "cello", "punk", "kazoo"], taxonomy)
+    {'Genres': array([0, 2]), 'Instruments': array([1]), '(not in the taxonomy)': array([3])}
+    >>> group_tag_columns(["grunge", "cello"], None)
+    {'all': array([0, 1])}
+    """
+    if taxonomy is None:
+        return {ALL_TAGS: np.arange(len(tag_names))}
+    if by not in ("class", "category"):
+        raise InputError(f"by must be 'class' or 'category', not {by!r}")
+    group_of = taxonomy.class_of if by == "class" else taxonomy.category_of
+    members: dict[str, list[int]] = {}
+    for column, tag in enumerate(tag_names):
+        members.setdefault(group_of(tag) if tag in taxonomy else UNCLASSIFIED, []).append(column)
+    return {group: np.array(columns, dtype=np.intp) for group, columns in members.items()}
 
 
 def read_taxonomy(path: str | Path) -> Taxonomy:

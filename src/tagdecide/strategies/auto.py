@@ -27,24 +27,25 @@ cross-validation).
 
 from __future__ import annotations
 
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 import numpy as np
 
 from tagdecide.data import TrackScores
 from tagdecide.diagnosis import RegimeDiagnosis, diagnose_regime
 from tagdecide.errors import InputError, ModelFileError
-from tagdecide.metrics import f1_per_tag
+from tagdecide.metrics import f1_from_counts, f1_per_tag, support_weighted_mean
+from tagdecide.model_selection import make_folds
 from tagdecide.progress import report
 from tagdecide.strategies.base import (
     _MAX_SEED,
     Strategy,
+    Validation,
     _check_whole,
     make_strategy,
     register,
     strategy_class,
 )
-from tagdecide.taxonomy import Taxonomy
 
 __all__ = ["AutoStrategy"]
 
@@ -65,11 +66,6 @@ _BOOTSTRAPS = 200
 _BOOTSTRAP_WIN_SHARE = 0.95
 
 
-def _weighted(f1: np.ndarray, support: np.ndarray) -> np.ndarray:
-    """Support-weighted mean of per-tag F1 along the last axis (one per fold or resample)."""
-    return (support * f1).sum(axis=-1) / np.maximum(support.sum(axis=-1), 1)
-
-
 def _bootstrap_win_shares(
     truth: np.ndarray, decisions: dict[str, np.ndarray], *, seed: int
 ) -> dict[str, tuple[float, np.ndarray]]:
@@ -85,10 +81,9 @@ def _bootstrap_win_shares(
 
     def f1s(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         values = values.astype(float)
-        true_positives = weights @ (truth * values)
-        denominator = support + weights @ values
-        f1 = np.where(denominator > 0, 2 * true_positives / np.maximum(denominator, 1e-12), 0.0)
-        return _weighted(f1, support), f1
+        # Resampled counts: a track drawn k times counts k times.
+        f1 = f1_from_counts(weights @ (truth * values), weights @ values, support)
+        return support_weighted_mean(f1, support), f1
 
     overall, per_tag = f1s(decisions[BASELINE])
     shares = {}
@@ -164,6 +159,7 @@ class AutoStrategy(Strategy):
         "cross-validation overall, else the best per tag (falls back to thresholds)"
     )
     reads_categories = True
+    uses_validation = True
 
     def __init__(
         self,
@@ -214,45 +210,18 @@ class AutoStrategy(Strategy):
             usable.append(name)
         return usable
 
-    def fit(
+    def _fit(
         self,
         X: TrackScores,
         Y: np.ndarray,
-        *,
-        groups: np.ndarray | None = None,
-        taxonomy: Taxonomy | None = None,
-        validation: tuple[TrackScores, np.ndarray] | None = None,
-    ) -> Self:
-        """Fit as :meth:`Strategy.fit`; with ``validation``, choose on it instead of by CV.
-
-        ``validation`` is ``(scores, truth)`` of labelled tracks whose scores are
-        out-of-sample for the networks (not their training tracks), with the same tag (and
-        category) columns as ``X``. Training scores are often the networks' in-sample
-        outputs, on which a tag's own score looks better than it will be on new tracks;
-        such a set shows each candidate as new tracks will see it. Every candidate is then
-        fitted on all of ``X``, and every tag follows the candidate whose weighted F1 on
-        ``validation`` beats ``thresholds`` by ``global_margin`` and in 95 % of bootstrap
-        resamples of its tracks (else ``thresholds``). With ``rule`` set to ``tag`` or
-        ``global-or-tag``, a tag may also follow the one whose F1 on ``validation`` beats
-        ``thresholds`` by ``margin`` and in 95 % of the resamples, for tags with at least
-        5 positives there.
-        """
-        if validation is not None:
-            scores, truth = validation
-            if scores.tag_names != X.tag_names or np.shape(truth) != scores.tag_scores.shape:
-                raise InputError("validation scores and truth must have the training tags")
-        self._validation = validation
-        try:
-            return super().fit(X, Y, groups=groups, taxonomy=taxonomy)
-        finally:
-            del self._validation
-
-    def _fit(self, X: TrackScores, Y: np.ndarray, groups: np.ndarray | None) -> None:
+        groups: np.ndarray | None,
+        validation: Validation | None,
+    ) -> None:
         report("auto: testing whether the training scores are in-sample", 0, 1)
         self.regime_ = diagnose_regime(X, Y, taxonomy=self.taxonomy_)
         self.regime_used_ = self._regime_to_follow(self.regime_)
-        if getattr(self, "_validation", None) is not None:
-            self._fit_on_validation(X, Y, groups)
+        if validation is not None:
+            self._fit_on_validation(X, Y, groups, validation)
             return
         names = self._usable_candidates(X)
         if self.regime_used_ == "in-sample" and IN_SAMPLE_CHOICE in names:
@@ -284,8 +253,6 @@ class AutoStrategy(Strategy):
     def _fit_by_cross_validation(
         self, X: TrackScores, Y: np.ndarray, groups: np.ndarray | None, names: list[str]
     ) -> None:
-        from tagdecide.evaluation import make_folds
-
         self.chosen_on_ = "cross-validation"
         folds = make_folds(X.n_tracks, self.n_folds, groups=groups, seed=self.seed)
         out_of_fold = {name: np.zeros_like(Y) for name in names}
@@ -307,7 +274,7 @@ class AutoStrategy(Strategy):
                 fold_f1[name][k] = f1_per_tag(Y[test], decisions)
         self.oof_f1_ = {name: f1_per_tag(Y, decisions) for name, decisions in out_of_fold.items()}
         support = np.array([Y[test].sum(axis=0) for _, test in folds], dtype=float)
-        fold_weighted = {name: _weighted(f1, support) for name, f1 in fold_f1.items()}
+        fold_weighted = {name: support_weighted_mean(f1, support) for name, f1 in fold_f1.items()}
         counted = np.maximum(has_positives.sum(axis=0), 1)
         self.choice_ = self._decide(
             Y,
@@ -330,15 +297,28 @@ class AutoStrategy(Strategy):
         }
         report("auto: done", total, total)
 
-    def _fit_on_validation(self, X: TrackScores, Y: np.ndarray, groups: np.ndarray | None) -> None:
-        scores, truth = self._validation  # type: ignore[misc]
+    def _fit_on_validation(
+        self, X: TrackScores, Y: np.ndarray, groups: np.ndarray | None, validation: Validation
+    ) -> None:
+        """Every candidate fitted on all of ``X``, the choice made on ``validation``.
+
+        ``validation`` is ``(scores, truth)`` of labelled tracks whose scores are
+        out-of-sample for the networks (not their training tracks). Training scores are
+        often the networks' in-sample outputs, on which a tag's own score looks better than
+        it will be on new tracks; such a set shows each candidate as new tracks will see
+        it. Every tag follows the candidate whose weighted F1 on ``validation`` beats
+        ``thresholds`` by ``global_margin`` and in 95 % of bootstrap resamples of its tracks
+        (else ``thresholds``). With ``rule`` set to ``tag`` or ``global-or-tag``, a tag may
+        also follow the one whose F1 on ``validation`` beats ``thresholds`` by ``margin``
+        and in 95 % of the resamples, for tags with at least 5 positives there.
+        """
+        scores, truth = validation
         self.chosen_on_ = "validation"
         names = self._usable_candidates(X)
         fitted = {}
         for c, name in enumerate(names):
             report(f"auto: fitting {name}", c, len(names))
             fitted[name] = make_strategy(name).fit(X, Y, groups=groups, taxonomy=self.taxonomy_)
-        truth = np.asarray(truth)
         decisions = {name: model.predict(scores) for name, model in fitted.items()}
         self.oof_f1_ = {name: f1_per_tag(truth, values) for name, values in decisions.items()}
         enough = truth.sum(axis=0) >= _MIN_VALIDATION_POSITIVES
@@ -363,7 +343,7 @@ class AutoStrategy(Strategy):
         rule = self.rule or ("global" if self.chosen_on_ == "validation" else "global-or-tag")
         support = truth.sum(axis=0)
         self.oof_weighted_f1_ = {
-            name: float(_weighted(f1, support)) for name, f1 in self.oof_f1_.items()
+            name: float(support_weighted_mean(f1, support)) for name, f1 in self.oof_f1_.items()
         }
         if rule != "tag":
             baseline = self.oof_weighted_f1_[BASELINE]

@@ -15,8 +15,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
-from tagdecide._validation import check_columns, check_groups, check_track_scores, check_truth
+from tagdecide._validation import (
+    check_columns,
+    check_groups,
+    check_scores,
+    check_track_scores,
+    check_truth,
+)
 from tagdecide.data import TrackScores
 from tagdecide.errors import InputError, list_some
 from tagdecide.shift import ScoreSummary
@@ -27,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Strategy",
+    "Validation",
     "ThresholdStrategy",
     "available_strategies",
     "make_strategy",
@@ -34,6 +42,10 @@ __all__ = [
     "register",
     "strategy_class",
 ]
+
+#: A labelled validation set: its tracks' scores and their 0/1 truth, shape
+#: ``(n_tracks, n_tags)``, columns in the order of the scores' tags.
+Validation = tuple[TrackScores, np.ndarray]
 
 _REGISTRY: dict[str, type[Strategy]] = {}
 _BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
@@ -139,6 +151,9 @@ class Strategy:
     uses_categories: ClassVar[bool] = False
     #: Whether the strategy reads category scores when X has them (then prediction needs them).
     reads_categories: ClassVar[bool] = False
+    #: Whether :meth:`fit` can learn from a labelled validation set (``auto`` chooses on
+    #: one); the others refuse one rather than ignore it.
+    uses_validation: ClassVar[bool] = False
 
     tag_names_: tuple[str, ...]
     category_names_: tuple[str, ...]
@@ -221,6 +236,7 @@ class Strategy:
         *,
         groups: np.ndarray | None = None,
         taxonomy: Taxonomy | None = None,
+        validation: Validation | None = None,
     ) -> Self:
         """Learn decisions from scores ``X`` and 0/1 truth ``Y``.
 
@@ -235,12 +251,18 @@ class Strategy:
             fold.
         taxonomy : Taxonomy, optional
             Categories and classes of the tags.
+        validation : (TrackScores, ndarray), optional
+            Scores and 0/1 truth of other labelled tracks, with the tag columns of ``X``
+            (and its category columns, for a strategy that reads them). Only strategies
+            with :attr:`uses_validation` take one (see :meth:`check_validation_use`).
 
         Returns
         -------
         self
         """
         self.check_params()
+        if validation is not None:
+            self.check_validation_use()
         Y = np.asarray(Y)
         if Y.shape != X.tag_scores.shape:
             raise InputError(f"truth has shape {Y.shape} but scores {X.tag_scores.shape}")
@@ -254,6 +276,8 @@ class Strategy:
         reads = self.uses_categories or self.reads_categories
         check_truth(Y, names=X.tag_names, ids=X.ids)
         check_track_scores(X, categories=reads)
+        if validation is not None:
+            validation = _checked_validation(validation, X, categories=reads)
         self.tag_names_ = X.tag_names
         self.category_names_ = X.category_names if reads and X.category_scores is not None else ()
         self.taxonomy_ = taxonomy
@@ -261,8 +285,22 @@ class Strategy:
         self.n_positives_ = Y.sum(axis=0).astype(np.int64)
         self.score_summary_ = ScoreSummary.from_scores(X.tag_scores, X.tag_names)
         self.regime_ = None
-        self._fit(X, Y.astype(np.uint8, copy=False), groups)
+        # Fits multiply and decompose small matrices (tracks x a few hundred scores): on a
+        # busy machine extra BLAS threads mostly wait for each other (five 289 x 289
+        # eigendecompositions took 4.97 s with 2 OpenBLAS threads under load, 0.057 s with 1).
+        with threadpool_limits(limits=1):
+            self._fit(X, Y.astype(np.uint8, copy=False), groups, validation)
         return self
+
+    @classmethod
+    def check_validation_use(cls) -> None:
+        """Raise :class:`InputError` unless this strategy can use a validation set."""
+        if not cls.uses_validation:
+            users = [name for name, other in _REGISTRY.items() if other.uses_validation]
+            raise InputError(
+                f"strategy {cls.name!r} cannot use a validation set; "
+                f"{' and '.join(users) or 'no strategy'} can (it chooses among strategies on it)"
+            )
 
     def predict(self, X: TrackScores) -> np.ndarray:
         """0/1 decisions of shape ``(n_tracks, n_tags)``, dtype uint8.
@@ -288,7 +326,15 @@ class Strategy:
         """Category columns that prediction needs."""
         return self.category_names_
 
-    def _fit(self, X: TrackScores, Y: np.ndarray, groups: np.ndarray | None) -> None:
+    def _fit(
+        self,
+        X: TrackScores,
+        Y: np.ndarray,
+        groups: np.ndarray | None,
+        validation: Validation | None,
+    ) -> None:
+        """Learn from checked input: ``Y`` is uint8; ``validation`` has been checked by
+        :meth:`fit` and is None unless the class sets :attr:`uses_validation`."""
         raise NotImplementedError
 
     def _predict(self, X: TrackScores) -> np.ndarray:
@@ -426,3 +472,54 @@ class ThresholdStrategy(Strategy):
         self.thresholds_ = _thresholds_from_json(
             state, "thresholds", len(self.tag_names_), on_scores=self._thresholds_on_scores()
         )
+
+
+def _checked_validation(
+    validation: Validation, X: TrackScores, *, categories: bool
+) -> tuple[TrackScores, np.ndarray]:
+    """``validation`` as (scores, uint8 truth), after checking it against the training
+    scores ``X``: the same tag columns (and category columns when ``categories``), one
+    truth row per track, truth 0/1 and scores in [0, 1]."""
+    if not (isinstance(validation, tuple) and len(validation) == 2):
+        raise InputError(
+            f"validation must be a pair (scores, truth); got {type(validation).__name__}"
+        )
+    scores, truth = validation
+    if not isinstance(scores, TrackScores):
+        raise InputError(f"validation scores must be TrackScores; got {type(scores).__name__}")
+    columns = [("tag", scores.tag_names, X.tag_names)]
+    if categories and X.category_scores is not None:
+        if scores.category_scores is None:
+            raise InputError(
+                f"validation scores have no category columns; the training scores have "
+                f"{len(X.category_names)} ({list_some(list(X.category_names))})"
+            )
+        columns.append(("category", scores.category_names, X.category_names))
+    for what, given, expected in columns:
+        if tuple(given) != tuple(expected):
+            missing = [name for name in expected if name not in set(given)]
+            extra = [name for name in given if name not in set(expected)]
+            problems = [f"missing {list_some(missing)}"] if missing else []
+            problems += [f"not in training {list_some(extra)}"] if extra else []
+            raise InputError(
+                f"validation scores' {what} columns differ from the training scores': "
+                + ("; ".join(problems) or "the same names in another order")
+            )
+    truth = np.asarray(truth)
+    if truth.shape != scores.tag_scores.shape:
+        raise InputError(
+            f"validation truth has shape {truth.shape} but its scores "
+            f"{scores.tag_scores.shape} (tracks x tags)"
+        )
+    check_truth(truth, names=scores.tag_names, ids=scores.ids, source="validation truth")
+    check_scores(
+        scores.tag_scores, names=scores.tag_names, ids=scores.ids, source="validation scores"
+    )
+    if categories and scores.category_scores is not None:
+        check_scores(
+            scores.category_scores,
+            names=scores.category_names,
+            ids=scores.ids,
+            source="validation scores",
+        )
+    return scores, truth.astype(np.uint8, copy=False)

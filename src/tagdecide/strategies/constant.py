@@ -8,7 +8,7 @@ import numpy as np
 
 from tagdecide.data import TrackScores
 from tagdecide.errors import InputError
-from tagdecide.strategies.base import ThresholdStrategy, register
+from tagdecide.strategies.base import ThresholdStrategy, Validation, register
 
 __all__ = ["ConstantThreshold"]
 
@@ -33,7 +33,13 @@ class ConstantThreshold(ThresholdStrategy):
         if not 0.0 <= float(self.threshold) <= 1.0:
             raise InputError(f"threshold must be in [0, 1]; got {self.threshold}")
 
-    def _fit(self, X: TrackScores, Y: np.ndarray, groups: np.ndarray | None) -> None:
+    def _fit(
+        self,
+        X: TrackScores,
+        Y: np.ndarray,
+        groups: np.ndarray | None,
+        validation: Validation | None,
+    ) -> None:
         self.thresholds_ = np.full(X.n_tags, float(self.threshold))
 
     def _set_state(self, state: dict[str, Any]) -> None:

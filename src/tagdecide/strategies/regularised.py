@@ -32,16 +32,18 @@ import numpy as np
 
 from tagdecide.data import TrackScores
 from tagdecide.errors import InputError
+from tagdecide.model_selection import make_capped_folds
 from tagdecide.search import NEVER, best_f1_thresholds
 from tagdecide.strategies.base import (
     _MAX_SEED,
     ThresholdStrategy,
+    Validation,
     _check_whole,
     _thresholds_from_json,
     _thresholds_to_json,
     register,
 )
-from tagdecide.taxonomy import Taxonomy
+from tagdecide.taxonomy import UNCLASSIFIED, Taxonomy, group_tag_columns
 
 __all__ = ["RegularisedThresholds"]
 
@@ -110,7 +112,13 @@ class RegularisedThresholds(ThresholdStrategy):
             _check_whole("n_folds", self.n_folds, 2)
         _check_whole("seed", self.seed, 0, _MAX_SEED)
 
-    def _fit(self, X: TrackScores, Y: np.ndarray, groups: np.ndarray | None) -> None:
+    def _fit(
+        self,
+        X: TrackScores,
+        Y: np.ndarray,
+        groups: np.ndarray | None,
+        validation: Validation | None,
+    ) -> None:
         self.raw_thresholds_, _ = best_f1_thresholds(X.tag_scores, Y)
         if self.method == "bagged":
             self.thresholds_ = _bagged_thresholds(
@@ -138,19 +146,16 @@ def _bagged_thresholds(
     scores: np.ndarray, truth: np.ndarray, groups: np.ndarray | None, *, n_folds: int, seed: int
 ) -> np.ndarray:
     """Mean over folds of each fold's training-part thresholds; ``inf`` where none is finite."""
-    from tagdecide.evaluation import make_folds  # evaluation imports the strategies
-
-    n_tracks = scores.shape[0]
-    n_units = n_tracks if groups is None else len(np.unique(groups))
-    n_folds = min(n_folds, n_units)
-    if n_folds < 2:
-        raise InputError(
-            f"strategy 'shrunk' with method 'bagged' needs at least 2 "
-            f"{'tracks' if groups is None else 'groups'} to make folds; got {n_units}"
-        )
+    folds = make_capped_folds(
+        scores.shape[0],
+        n_folds,
+        groups=groups,
+        seed=seed,
+        who="strategy 'shrunk' with method 'bagged'",
+    )
     total = np.zeros(scores.shape[1])
     count = np.zeros(scores.shape[1])
-    for train, _ in make_folds(n_tracks, n_folds, groups=groups, seed=seed):
+    for train, _ in folds:
         thresholds, _ = best_f1_thresholds(scores[train], truth[train])
         # A tag with no positives in this training part says nothing about its threshold.
         found = np.isfinite(thresholds)
@@ -169,11 +174,11 @@ def _reference_thresholds(
     reference = np.full(len(tag_names), overall)
     if taxonomy is None:
         return reference
-    classes = np.array([taxonomy.class_of(tag) if tag in taxonomy else "" for tag in tag_names])
-    for klass in np.unique(classes):
-        members = (classes == klass) & finite
-        if klass and members.any():
-            reference[classes == klass] = np.median(thresholds[members])
+    for klass, columns in group_tag_columns(tag_names, taxonomy).items():
+        members = columns[finite[columns]]
+        # Tags the taxonomy does not know keep the median of every tag.
+        if klass != UNCLASSIFIED and members.size:
+            reference[columns] = np.median(thresholds[members])
     return reference
 
 

@@ -30,8 +30,8 @@ from tagdecide.data import TrackScores
 from tagdecide.errors import InputError
 from tagdecide.features import logit
 from tagdecide.search import best_f1_thresholds
-from tagdecide.strategies.base import ThresholdStrategy, register
-from tagdecide.taxonomy import Taxonomy
+from tagdecide.strategies.base import ThresholdStrategy, Validation, register
+from tagdecide.taxonomy import Taxonomy, group_tag_columns
 
 __all__ = ["RowwiseThresholds"]
 
@@ -83,7 +83,13 @@ class RowwiseThresholds(ThresholdStrategy):
         # Ratios to the row's highest score lie in [0, 1]; z-scores have any sign.
         return self.relative == "ratio"
 
-    def _fit(self, X: TrackScores, Y: np.ndarray, groups: np.ndarray | None) -> None:
+    def _fit(
+        self,
+        X: TrackScores,
+        Y: np.ndarray,
+        groups: np.ndarray | None,
+        validation: Validation | None,
+    ) -> None:
         self.thresholds_, self.train_f1_ = best_f1_thresholds(
             self._relative_scores(X.tag_scores), Y
         )
@@ -99,7 +105,7 @@ class RowwiseThresholds(ThresholdStrategy):
         # Row-wise statistics read rows: row-major input makes them several times faster.
         scores = np.ascontiguousarray(scores, dtype=np.float64)
         relative = np.empty_like(scores)
-        for columns in _class_columns(self.tag_names_, self.taxonomy_):
+        for columns in group_tag_columns(self.tag_names_, self.taxonomy_).values():
             block = scores[:, columns]
             row_max = block.max(axis=1, keepdims=True)
             relative[:, columns] = np.divide(
@@ -115,7 +121,7 @@ def within_class_zscores(
     tags without a taxonomy); 0 where a track's logits of the class barely differ."""
     scores = np.ascontiguousarray(scores, dtype=np.float64)  # row statistics read rows
     relative = np.empty_like(scores)
-    for columns in _class_columns(tag_names, taxonomy):
+    for columns in group_tag_columns(tag_names, taxonomy).values():
         logits = logit(scores[:, columns])
         centred = logits - logits.mean(axis=1, keepdims=True)
         spread = logits.std(axis=1, keepdims=True)
@@ -123,14 +129,3 @@ def within_class_zscores(
             centred, spread, out=np.zeros_like(centred), where=spread > _MIN_SPREAD
         )
     return relative
-
-
-def _class_columns(tag_names: tuple[str, ...], taxonomy: Taxonomy | None) -> list[np.ndarray]:
-    """Column indices of each class's tags; one block of every column without a taxonomy.
-
-    Tags the taxonomy does not know form one block of their own.
-    """
-    if taxonomy is None:
-        return [np.arange(len(tag_names))]
-    classes = [taxonomy.class_of(tag) if tag in taxonomy else "" for tag in tag_names]
-    return [np.flatnonzero(np.array(classes) == klass) for klass in dict.fromkeys(classes)]

@@ -17,10 +17,13 @@ import numpy as np
 from tagdecide.data import TrackScores
 from tagdecide.errors import InputError
 from tagdecide.features import logit
+from tagdecide.metrics import support_weighted_mean
+from tagdecide.model_selection import make_folds
 from tagdecide.search import best_f1_thresholds
 from tagdecide.strategies.base import (
     _MAX_SEED,
     ThresholdStrategy,
+    Validation,
     _check_whole,
     _thresholds_from_json,
     _thresholds_to_json,
@@ -58,8 +61,7 @@ def _ridge_solutions(
 def _weighted_best_f1(scores: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, float]:
     """Per-tag best F1 on ``scores`` and its support-weighted mean."""
     _, f1 = best_f1_thresholds(scores, truth)
-    support = truth.sum(axis=0)
-    return f1, float(f1 @ support / max(support.sum(), 1))
+    return f1, float(support_weighted_mean(f1, truth.sum(axis=0)))
 
 
 @register
@@ -146,9 +148,13 @@ class StackedThresholds(ThresholdStrategy):
             names += [f"{tag} (z within class)" for tag in self.tag_names_]
         return names
 
-    def _fit(self, X: TrackScores, Y: np.ndarray, groups: np.ndarray | None) -> None:
-        from tagdecide.evaluation import make_folds
-
+    def _fit(
+        self,
+        X: TrackScores,
+        Y: np.ndarray,
+        groups: np.ndarray | None,
+        validation: Validation | None,
+    ) -> None:
         features = self._features(X)
         self.feature_mean_ = features.mean(axis=0)
         self.feature_scale_ = np.where(features.std(axis=0) > 0, features.std(axis=0), 1.0)

@@ -10,7 +10,7 @@ import numpy as np
 
 from tagdecide.data import TrackScores
 from tagdecide.search import best_f1_thresholds
-from tagdecide.strategies.base import ThresholdStrategy, register
+from tagdecide.strategies.base import ThresholdStrategy, Validation, register
 
 __all__ = ["PerTagThresholds"]
 
@@ -33,5 +33,11 @@ class PerTagThresholds(ThresholdStrategy):
     def __init__(self) -> None:
         pass
 
-    def _fit(self, X: TrackScores, Y: np.ndarray, groups: np.ndarray | None) -> None:
+    def _fit(
+        self,
+        X: TrackScores,
+        Y: np.ndarray,
+        groups: np.ndarray | None,
+        validation: Validation | None,
+    ) -> None:
         self.thresholds_, self.train_f1_ = best_f1_thresholds(X.tag_scores, Y)
