@@ -20,7 +20,7 @@ from tagdecide.taxonomy import read_taxonomy
 pytest.importorskip("dask.dataframe")
 pytest.importorskip("distributed")
 
-from tagdecide.distributed import predict_parquet_folder  # noqa: E402
+from tagdecide.engines.dask import predict_parquet_folder  # noqa: E402
 
 N_FILES = 3
 OLD_CONTENT = b"previous output, must survive a failed run\n"
@@ -149,7 +149,7 @@ def test_bad_input_folders(dataset: Dataset, tmp_path: Path, run_cli: RunCli) ->
     partial.mkdir()
     columns = dataset.x_columns()
     write_parquet(partial / "part.parquet", columns, order=[ID, "punk", "happy"])
-    with pytest.raises(InputError, match=r"3 column\(s\) missing: 'blues-rock', 'sad', 'calm'"):
+    with pytest.raises(InputError, match=r"3 tag column\(s\) missing: 'blues-rock', 'sad', 'calm'"):
         predict_parquet_folder(model, partial, tmp_path / "out")
     assert not (tmp_path / "out").exists()
     code, _, stderr = run_cli(

@@ -570,15 +570,34 @@ def test_read_decisions_jsonl(dataset: Dataset) -> None:
     [
         ("", r"d\.jsonl: empty file"),
         ("\n\n", r"d\.jsonl: no tracks"),
-        ('{"ChallengeID": 1, "tags": []}\nnot json\n', r"d\.jsonl: line 2 is not"),
-        ('{"ChallengeID": 1}\n', r"d\.jsonl: line 1 is not"),
-        ('{"ChallengeID": "1", "tags": []}\n', r"d\.jsonl: line 1: bad ChallengeID or tags"),
-        ('{"ChallengeID": 1, "tags": "punk"}\n', r"d\.jsonl: line 1: bad ChallengeID or tags"),
+        (
+            '{"ChallengeID": 1, "tags": []}\nnot json\n',
+            r"d\.jsonl: line 2: not JSON \(Expecting value at character 1\): 'not json'$",
+        ),
+        (
+            '{"ChallengeID": 1}\n',
+            r"d\.jsonl: line 1: expected exactly the keys of .*'ChallengeID'$",
+        ),
+        (
+            '{"ChallengeID": "1", "tags": []}\n',
+            r"""d\.jsonl: line 1: ChallengeID '"1"' is not an integer$""",
+        ),
+        (
+            '{"ChallengeID": 1, "tags": "punk"}\n',
+            r"""d\.jsonl: line 1: ChallengeID 1: tags must be a list of names, not '"punk"'$""",
+        ),
         (
             '{"ChallengeID": 5, "tags": ["punk", "polka"]}\n',
             r"d\.jsonl: line 1, ChallengeID 5: unknown tag\(s\) 'polka'",
         ),
-        ('{"ChallengeID": 5, "tags": [["punk"]]}\n', r"d\.jsonl: line 1: bad ChallengeID or tags"),
+        (
+            '{"ChallengeID": 5, "tags": [["punk"]]}\n',
+            r"d\.jsonl: line 1: brackets nested deeper than .* at character 29: ",
+        ),
+        (
+            '{"ChallengeID": 5, "tags": ["[[punk]]"]}\n',  # brackets inside a name are text
+            r"d\.jsonl: line 1, ChallengeID 5: unknown tag\(s\) '\[\[punk\]\]'$",
+        ),
         (
             '{"ChallengeID": 5, "tags": []}\n{"ChallengeID": 5, "tags": ["sad"]}\n',
             r"d\.jsonl: ChallengeID appears more than once: 5",

@@ -29,11 +29,13 @@ from tagdecide._files import (
     new_temporary_folder,
     removing_on_terminate,
 )
-from tagdecide._validation import normalisation_note
-from tagdecide.batch import category_columns
 from tagdecide.data import ID_COLUMN
+from tagdecide.engines.local import category_columns
 from tagdecide.errors import InputError, TagdecideError, list_some
-from tagdecide.io import check_score_matrix, scores_from_matrix
+from tagdecide.io.ids import decimal_ids
+from tagdecide.io.parquet_reader import cast_batch
+from tagdecide.io.scores import check_score_batch, resolve_score_columns
+from tagdecide.model_file import _strategy_from_dict, model_to_dict
 from tagdecide.strategies import Strategy
 
 __all__ = ["predict_parquet_folder"]
@@ -86,8 +88,6 @@ def predict_parquet_folder(
             f"--engine dask needs Dask ({error}): pip install 'tagdecide[dask]'"
         ) from None
 
-    from tagdecide.model_file import model_to_dict
-
     source, target = str(in_folder), str(out_folder)
     _check_input_folder(source)
     temporary = _temporary_beside(target)
@@ -100,22 +100,10 @@ def predict_parquet_folder(
             frame = dd.read_parquet(source)
         except (OSError, ValueError, pa.ArrowException) as error:
             raise InputError(f"{source}: not a readable Parquet folder ({error})") from None
-        present = set(frame.columns)
-        missing = [name for name in [ID_COLUMN, *tags] if name not in present]
-        if missing:
-            raise InputError(
-                f"{source}: {len(missing)} column(s) missing: {list_some(missing)}"
-                + normalisation_note(missing, frame.columns)
-            )
-        categories = list(columns["category_names"])
-        missing_categories = [name for name in categories if name not in present]
-        if missing_categories and columns["require_categories"]:
-            raise InputError(
-                f"{source}: {len(missing_categories)} category column(s) missing: "
-                f"{list_some(missing_categories)}"
-            )
-        if missing_categories:
-            categories = []
+        names = list(frame.columns)
+        if ID_COLUMN not in names:
+            raise InputError(f"{source}: no {ID_COLUMN} column (columns start {list_some(names)})")
+        categories = list(resolve_score_columns(source, names, tags, **columns))
         frame = frame[[ID_COLUMN, *tags, *categories]]
         meta = _empty_decisions(tags)
         decisions = frame.map_partitions(
@@ -301,29 +289,11 @@ def _empty_decisions(tags: list[str]) -> Any:
 
 def _worker_model(model_dict: dict[str, Any], digest: str) -> Strategy:
     """The model of ``model_dict``, rebuilt once per worker process."""
-    from tagdecide.model_file import _strategy_from_dict
-
     with _MODELS_LOCK:
         model = _MODELS.get(digest)
         if model is None:
             model = _MODELS[digest] = _strategy_from_dict(model_dict)
     return model
-
-
-def _integer_ids(id_column: Any, source: str) -> np.ndarray:
-    """A partition's ids as int64; float ids and text that is not decimal digits refused."""
-    kind = id_column.dtype.kind
-    if kind in "iu":
-        return id_column.to_numpy().astype(np.int64)
-    if kind in "OSU":  # text (object or string dtype)
-        text = id_column.astype(str)
-        decimal = text.str.fullmatch(r"\s*-?[0-9]+\s*").to_numpy(dtype=bool)
-        if decimal.all():
-            return text.str.strip().astype(np.int64).to_numpy()
-        shown = repr(text[~decimal].iloc[0])
-    else:  # floats, even whole ones: the sign of a mangled export
-        shown = str(id_column.iloc[0])
-    raise InputError(f"{source}: {ID_COLUMN} {shown} is not an integer (ids are decimal digits)")
 
 
 def _decide_partition(
@@ -335,20 +305,25 @@ def _decide_partition(
     categories: list[str],
     source: str,
 ) -> Any:
-    """One partition's decisions: ChallengeID then one int8 column per tag."""
+    """One partition's decisions: ChallengeID then one int8 column per tag.
+
+    The rows go through the same checks as the local engine's batches
+    (:func:`tagdecide.io.scores.check_score_batch`), so errors read the same.
+    """
     import pandas as pd
+    import pyarrow as pa
 
     if len(part) == 0:
         return _empty_decisions(tags)
-    id_column = part[ID_COLUMN]
-    if id_column.isna().any():
-        raise InputError(f"{source}: empty {ID_COLUMN}")
-    ids = _integer_ids(id_column, source)
-    columns = [*tags, *categories]
-    matrix = part[columns].to_numpy(dtype=np.float64, na_value=np.nan)
-    check_score_matrix(matrix, ids, columns, source)
-    scores = scores_from_matrix(ids, tags, categories, matrix)
-    decided = np.asarray(_worker_model(model_dict, digest).predict(scores), dtype=np.int8)
-    out = pd.DataFrame(decided, columns=tags)
-    out.insert(0, ID_COLUMN, ids)
+    columns = [ID_COLUMN, *tags, *categories]
+    types = {name: pa.float64() for name in columns} | {ID_COLUMN: pa.int64()}
+    model = _worker_model(model_dict, digest)
+    # NaN stays NaN (from_pandas=False): a NaN score is reported as NaN, not as empty.
+    arrays = [pa.array(part[name], from_pandas=name == ID_COLUMN) for name in columns]
+    batch = pa.RecordBatch.from_arrays(arrays, names=columns)
+    # Rows before the partition are unknown here: errors name the id, not a row number.
+    batch = cast_batch(decimal_ids(batch, source, None), types, source)
+    scores = check_score_batch(batch, source, None, tags, categories)
+    out = pd.DataFrame(np.asarray(model.predict(scores), dtype=np.int8), columns=tags)
+    out.insert(0, ID_COLUMN, scores.ids)
     return out
