@@ -132,7 +132,9 @@ def test_ids_that_are_not_decimal_integers(dataset: Dataset, tmp_path: Path, ids
     )
     pq.write_table(table.set_column(0, ID, column), folder / "part.parquet")
     shown = f"{float(values[0])}" if ids == "float" else "'0x10'"
-    with pytest.raises(InputError, match=rf"{ID} {re.escape(shown)} is not an integer"):
+    row = 1 if ids == "float" else len(values)
+    where = re.escape(f"{folder / 'part.parquet'}: {ID} {shown} on data row {row} ")
+    with pytest.raises(InputError, match=rf"^{where}is not an integer"):
         predict_parquet_folder(model, folder, tmp_path / "out")
     assert not (tmp_path / "out").exists()
     assert [path.name for path in tmp_path.iterdir() if path.name.startswith(".")] == []

@@ -1,9 +1,12 @@
-"""Applying a fitted model to a folder of Parquet files on a Dask cluster (catalogue scale).
+"""The Dask engine: a fitted model applied to a folder of Parquet files on a cluster.
 
-Needs the ``dask`` extra (``pip install 'tagdecide[dask]'``). The model travels to the
-workers as its model-file dict (:func:`tagdecide.model_file.model_to_dict`), never as a
-pickled object, and is rebuilt once per worker; every worker needs tagdecide installed and
-must reach the input and output folders (shared storage, or ``s3://...`` with ``s3fs``).
+Needs the ``dask`` extra (``pip install 'tagdecide[dask]'``). One task per file reads it
+batch by batch with :mod:`tagdecide.io`'s Parquet reader and checks, the very ones the
+local engine uses, so an error names the file, the column, the track and the value. The
+model travels to the workers as its model-file dict
+(:func:`tagdecide.model_file.model_to_dict`), never as a pickled object, and is rebuilt
+once per worker; every worker needs tagdecide installed and must reach the input and
+output folders (shared storage, or ``s3://...`` with ``s3fs``).
 """
 
 from __future__ import annotations
@@ -31,10 +34,13 @@ from tagdecide._files import (
 )
 from tagdecide.data import ID_COLUMN
 from tagdecide.engines.local import category_columns
-from tagdecide.errors import InputError, TagdecideError, list_some
-from tagdecide.io.ids import decimal_ids
-from tagdecide.io.parquet_reader import cast_batch
+from tagdecide.errors import InputError, TagdecideError
+from tagdecide.io.batches import DEFAULT_BATCH_ROWS
+from tagdecide.io.formats import check_column_names, first_line
+from tagdecide.io.ids import check_unique
+from tagdecide.io.parquet_reader import iter_parquet_batches
 from tagdecide.io.scores import check_score_batch, resolve_score_columns
+from tagdecide.io.writers import decisions_batch, decisions_schema
 from tagdecide.model_file import _strategy_from_dict, model_to_dict
 from tagdecide.strategies import Strategy
 
@@ -65,23 +71,25 @@ def predict_parquet_folder(
 ) -> int:
     """Decide every track of the Parquet files in ``in_folder``; write them to ``out_folder``.
 
-    ``out_folder`` becomes a folder of Parquet files with ``ChallengeID`` then one int8
-    0/1 column per tag (``model.tag_names_`` order). It is written beside its final name and
-    renamed into place only when every partition succeeded: an existing ``out_folder`` is
-    untouched on error. Without ``scheduler`` a local cluster (2 workers, threads) is
-    started and closed inside the call; with it (``tcp://host:8786``), the cluster there is
-    used. Returns the number of tracks written.
+    ``out_folder`` becomes a folder of Parquet files (``part.0.parquet``, ... one per input
+    file, in name order) with ``ChallengeID`` then one int8 0/1 column per tag
+    (``model.tag_names_`` order). It is written beside its final name and renamed into
+    place only when every file succeeded: an existing ``out_folder`` is untouched on error.
+    Without ``scheduler`` a local cluster (2 workers, threads) is started and closed inside
+    the call; with it (``tcp://host:8786``), the cluster there is used. Returns the number
+    of tracks written.
 
     Raises
     ------
     InputError
-        When the input folder is missing or holds no Parquet file, a column is missing, or
-        a score is empty, NaN or outside [0, 1] (naming the column and the ChallengeID).
+        When the input folder is missing or holds no Parquet file, a file lacks a column,
+        an id is not a decimal integer or appears twice, or a score is empty, NaN or outside
+        [0, 1] (naming the file, the column, the ChallengeID and the value).
     """
     import pyarrow as pa
 
     try:
-        import dask.dataframe as dd
+        import dask
         from distributed import Client, LocalCluster
     except ImportError as error:
         raise TagdecideError(
@@ -90,59 +98,140 @@ def predict_parquet_folder(
 
     source, target = str(in_folder), str(out_folder)
     _check_input_folder(source)
-    temporary = _temporary_beside(target)
+    files = _parquet_files(source)
     columns = category_columns(model)
     tags = list(model.tag_names_)
     model_dict = model_to_dict(model)
     digest = hashlib.sha256(json.dumps(model_dict, sort_keys=True).encode()).hexdigest()
+    # The first file's columns are checked here, so that a wrong folder fails at once and
+    # its unknown columns are warned about; every file's are checked by its task.
+    with _opened(files[0]) as handle:
+        resolve_score_columns(files[0], _schema_names(files[0], handle), tags, **columns)
+    temporary = _temporary_beside(target)
     try:
-        try:
-            frame = dd.read_parquet(source)
-        except (OSError, ValueError, pa.ArrowException) as error:
-            raise InputError(f"{source}: not a readable Parquet folder ({error})") from None
-        names = list(frame.columns)
-        if ID_COLUMN not in names:
-            raise InputError(f"{source}: no {ID_COLUMN} column (columns start {list_some(names)})")
-        categories = list(resolve_score_columns(source, names, tags, **columns))
-        frame = frame[[ID_COLUMN, *tags, *categories]]
-        meta = _empty_decisions(tags)
-        decisions = frame.map_partitions(
-            _decide_partition,
-            model_dict=model_dict,
-            digest=digest,
-            tags=tags,
-            categories=categories,
-            source=source,
-            meta=meta,
-            enforce_metadata=False,
-        )
-        write = decisions.to_parquet(temporary, write_index=False, compute=False)
-        count = decisions.map_partitions(len, meta=(None, "int64")).sum()
-        # Across files too: each partition sees only its own ids. Counted on the cluster;
-        # only the repeated ids come back.
-        id_counts = frame[ID_COLUMN].value_counts()
-        repeated = id_counts[id_counts > 1]
-        # The log is quiet until the cluster is closed: partitions still running after the
+        _make_folder(temporary)
+        tasks = [
+            dask.delayed(_decide_file, pure=False)(
+                name,
+                f"{temporary}/part.{number}.parquet",
+                model_dict=model_dict,
+                digest=digest,
+                tags=tags,
+                **columns,
+            )
+            for number, name in enumerate(files)
+        ]
+        # The log is quiet until the cluster is closed: tasks still running after the
         # first error fail too, and would log it.
         with (
             _quiet_worker_log(),
             _client(scheduler, Client, LocalCluster) as client,
             warnings.catch_warnings(),
         ):
-            # Deprecation notes raised inside Dask's own code (e.g. pandas' about Dask's
-            # calls) are not the user's concern; tagdecide's warnings still show.
+            # Deprecation notes raised inside Dask's own code are not the user's concern;
+            # tagdecide's warnings still show.
             warnings.filterwarnings("ignore", module=_DASK_MODULES)
             try:
-                _, n_tracks, repeated_ids = client.compute([write, count, repeated], sync=True)
+                file_ids = client.compute(tasks, sync=True)
             except (OSError, pa.ArrowException) as error:
-                first = str(error).splitlines()[0] if str(error) else type(error).__name__
-                raise InputError(f"{source}: cannot read or write ({first})") from None
-        if len(repeated_ids):
-            raise _repeated_id_error(source, sorted(repeated_ids.index.tolist()))
+                raise InputError(f"{source}: cannot read or write ({first_line(error)})") from None
+        _check_unique_across(source, files, file_ids)
         _move_into_place(temporary, target)
     finally:
         _remove(temporary)
-    return int(n_tracks)
+    return sum(ids.size for ids in file_ids)
+
+
+def _decide_file(
+    name: str,
+    out_name: str,
+    *,
+    model_dict: dict[str, Any],
+    digest: str,
+    tags: list[str],
+    category_names: tuple[str, ...],
+    require_categories: bool,
+) -> np.ndarray:
+    """Decide the tracks of one Parquet file into ``out_name``; return its ids, sorted.
+
+    Read batch by batch with the local engine's reader and checks
+    (:func:`tagdecide.io.scores.check_score_batch`), so memory stays bounded whatever the
+    file's size and errors name this file, its column, the track and the value.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    model = _worker_model(model_dict, digest)
+    schema = decisions_schema(tags)
+    seen: list[np.ndarray] = []
+    with _opened(name) as handle, _opened(out_name, "wb") as out:
+        names = _schema_names(name, handle)
+        categories = resolve_score_columns(
+            name, names, tags, category_names, require_categories, warn_unknown=False
+        )
+        wanted = [*tags, *categories]
+        types = {column: pa.float64() for column in wanted} | {ID_COLUMN: pa.int64()}
+        first_row = 0
+        with pq.ParquetWriter(out, schema) as writer:
+            batches = iter_parquet_batches(name, wanted, types, DEFAULT_BATCH_ROWS, handle=handle)
+            for batch in batches:
+                scores = check_score_batch(batch, name, first_row, tags, categories)
+                first_row += batch.num_rows
+                decided = np.asarray(model.predict(scores), dtype=np.int8)
+                writer.write_batch(decisions_batch(scores.ids, decided, schema))
+                seen.append(scores.ids)
+    ids = np.sort(np.concatenate(seen)) if seen else np.empty(0, dtype=np.int64)
+    check_unique(ids, name)
+    return ids
+
+
+def _schema_names(name: str, handle: Any) -> list[str]:
+    """The column names of an open Parquet file, checked like every reader's."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        names = list(pq.read_schema(handle).names)
+    except (pa.ArrowException, OSError) as error:
+        raise InputError(f"{name}: not a readable Parquet file ({first_line(error)})") from None
+    handle.seek(0)
+    check_column_names(name, names)
+    return names
+
+
+@contextlib.contextmanager
+def _opened(name: str, mode: str = "rb") -> Iterator[Any]:
+    """``name`` opened: a local path directly, a URL (``s3://...``) through fsspec."""
+    try:
+        if _is_url(name):
+            import fsspec
+
+            handle = fsspec.open(name, mode).open()
+        else:
+            handle = open(name, mode)  # noqa: SIM115 (closed by the with below)
+    except OSError as error:
+        raise InputError(f"{name}: cannot open ({first_line(error)})") from None
+    with handle:
+        yield handle
+
+
+def _check_unique_across(source: str, files: list[str], file_ids: list[np.ndarray]) -> None:
+    """Raise naming the first id held by two files (each file's ids are unique, sorted)."""
+    every = np.concatenate(file_ids)
+    values, counts = np.unique(every, return_counts=True)
+    repeated = values[counts > 1]
+    if not repeated.size:
+        return
+    first = repeated[0]
+    holders = [
+        name
+        for name, ids in zip(files, file_ids, strict=True)
+        if ids.size and ids[min(np.searchsorted(ids, first), ids.size - 1)] == first
+    ]
+    more = f" (and {repeated.size - 1} more repeated ids)" if repeated.size > 1 else ""
+    raise InputError(
+        f"{source}: {ID_COLUMN} {first} appears in {holders[0]} and in {holders[1]}{more}"
+    )
 
 
 @contextlib.contextmanager
@@ -163,37 +252,24 @@ class _DropComputeFailed(logging.Filter):
         return not str(record.msg).startswith("Compute Failed")
 
 
-def _parquet_files(source: str) -> tuple[Any, list[str]]:
-    """The file system of ``source`` and its Parquet files, in name order."""
+def _parquet_files(source: str) -> list[str]:
+    """The Parquet files of the folder ``source`` (a path or URL), in name order."""
+    if _is_url(source):
+        import fsspec
+
+        fs, path = fsspec.core.url_to_fs(source)
+        protocol = source.split("://", 1)[0]
+        names = sorted(f"{protocol}://{name}" for name in fs.find(path))
+    else:
+        names = sorted(str(name) for name in Path(source).rglob("*") if name.is_file())
+    return [name for name in names if name.lower().endswith(_PARQUET_SUFFIXES)]
+
+
+def _make_folder(folder: str) -> None:
     import fsspec
 
-    fs, path = fsspec.core.url_to_fs(source)
-    names = sorted(str(name) for name in fs.find(path))
-    return fs, [name for name in names if name.lower().endswith(_PARQUET_SUFFIXES)]
-
-
-def _repeated_id_error(source: str, repeated: list[Any]) -> InputError:
-    """Name the files holding the first repeated id (the error path: reads the id columns)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    first = repeated[0]
-    fs, files = _parquet_files(source)
-    holders: list[str] = []
-    for name in files:
-        with fs.open(name, "rb") as handle:
-            ids = pq.read_table(handle, columns=[ID_COLUMN]).column(ID_COLUMN)
-        with contextlib.suppress(pa.ArrowException):  # another id type: not this file
-            found = pc.sum(pc.equal(ids, pa.scalar(first).cast(ids.type))).as_py() or 0
-            holders += [name] * int(found)
-    distinct = list(dict.fromkeys(holders))
-    if len(distinct) > 1:
-        where = f"in {distinct[0]} and in {distinct[1]}"
-    else:
-        where = f"twice in {distinct[0] if distinct else source}"
-    more = f" (and {len(repeated) - 1} more repeated ids)" if len(repeated) > 1 else ""
-    return InputError(f"{source}: {ID_COLUMN} {first} appears {where}{more}")
+    fs, path = fsspec.core.url_to_fs(folder)
+    fs.makedirs(path, exist_ok=False)
 
 
 class _client:
@@ -278,15 +354,6 @@ def _remove(temporary: str) -> None:
         shutil.rmtree(temporary, ignore_errors=True)
 
 
-def _empty_decisions(tags: list[str]) -> Any:
-    import pandas as pd
-
-    return pd.DataFrame(
-        {ID_COLUMN: pd.Series([], dtype="int64")}
-        | {tag: pd.Series([], dtype="int8") for tag in tags}
-    )
-
-
 def _worker_model(model_dict: dict[str, Any], digest: str) -> Strategy:
     """The model of ``model_dict``, rebuilt once per worker process."""
     with _MODELS_LOCK:
@@ -294,36 +361,3 @@ def _worker_model(model_dict: dict[str, Any], digest: str) -> Strategy:
         if model is None:
             model = _MODELS[digest] = _strategy_from_dict(model_dict)
     return model
-
-
-def _decide_partition(
-    part: Any,
-    *,
-    model_dict: dict[str, Any],
-    digest: str,
-    tags: list[str],
-    categories: list[str],
-    source: str,
-) -> Any:
-    """One partition's decisions: ChallengeID then one int8 column per tag.
-
-    The rows go through the same checks as the local engine's batches
-    (:func:`tagdecide.io.scores.check_score_batch`), so errors read the same.
-    """
-    import pandas as pd
-    import pyarrow as pa
-
-    if len(part) == 0:
-        return _empty_decisions(tags)
-    columns = [ID_COLUMN, *tags, *categories]
-    types = {name: pa.float64() for name in columns} | {ID_COLUMN: pa.int64()}
-    model = _worker_model(model_dict, digest)
-    # NaN stays NaN (from_pandas=False): a NaN score is reported as NaN, not as empty.
-    arrays = [pa.array(part[name], from_pandas=name == ID_COLUMN) for name in columns]
-    batch = pa.RecordBatch.from_arrays(arrays, names=columns)
-    # Rows before the partition are unknown here: errors name the id, not a row number.
-    batch = cast_batch(decimal_ids(batch, source, None), types, source)
-    scores = check_score_batch(batch, source, None, tags, categories)
-    out = pd.DataFrame(np.asarray(model.predict(scores), dtype=np.int8), columns=tags)
-    out.insert(0, ID_COLUMN, scores.ids)
-    return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import os
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -18,6 +19,7 @@ __all__ = [
     "DECISION_SUFFIXES",
     "CellKind",
     "DecisionFormat",
+    "check_column_names",
     "check_readable",
     "file_format",
     "first_line",
@@ -89,10 +91,15 @@ def read_columns(path: str | Path) -> tuple[str, ...]:
         names = tuple(header)
         if not any(names):
             raise InputError(f"{path}: empty header line")
+    check_column_names(path, names)
+    return names
+
+
+def check_column_names(path: str | Path, names: Sequence[str]) -> None:
+    """Raise when a column name appears twice or the id column is missing."""
     # Counted once, not names.count per name: wide files have 10^5 columns or more.
     duplicated = sorted(name for name, count in Counter(names).items() if count > 1)
     if duplicated:
         raise InputError(f"{path}: column(s) appear twice: {list_some(duplicated)}")
     if ID_COLUMN not in names:
         raise InputError(f"{path}: no {ID_COLUMN} column (columns start {list_some(names)})")
-    return names

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -18,13 +19,22 @@ __all__ = ["iter_parquet_batches"]
 
 
 def iter_parquet_batches(
-    path: Path, columns: Sequence[str], types: dict[str, pa.DataType], batch_rows: int
+    path: str | Path,
+    columns: Sequence[str],
+    types: dict[str, pa.DataType],
+    batch_rows: int,
+    *,
+    handle: BinaryIO | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """Batches of at most ``batch_rows`` rows: ``ChallengeID`` (int64, checked by
-    :func:`~tagdecide.io.ids.decimal_ids`) and ``columns`` cast to ``types``."""
+    :func:`~tagdecide.io.ids.decimal_ids`) and ``columns`` cast to ``types``.
+
+    ``handle``, when given, is the file opened already (by fsspec, say); ``path`` then
+    only names it in messages.
+    """
     first_row = 0
     try:
-        parquet = pq.ParquetFile(path)
+        parquet = pq.ParquetFile(handle if handle is not None else path)
         for batch in parquet.iter_batches(batch_size=batch_rows, columns=[ID_COLUMN, *columns]):
             yield cast_batch(decimal_ids(batch, path, first_row), types, path)
             first_row += batch.num_rows

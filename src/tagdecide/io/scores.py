@@ -40,11 +40,14 @@ def resolve_score_columns(
     tag_names: Sequence[str],
     category_names: Sequence[str],
     require_categories: bool,
+    *,
+    warn_unknown: bool = True,
 ) -> tuple[str, ...]:
     """The category columns to read from a file with columns ``names``.
 
     Raises when a tag column is missing (or a category column, with
-    ``require_categories``); warns about columns that are neither.
+    ``require_categories``); warns about columns that are neither, unless not
+    ``warn_unknown`` (a Dask worker's warning would reach nobody).
     """
     present = set(names)
     missing_tags = [tag for tag in tag_names if tag not in present]
@@ -62,7 +65,7 @@ def resolve_score_columns(
     categories = () if missing_categories else tuple(category_names)
     known = {ID_COLUMN, *tag_names, *category_names}
     extra = [name for name in names if name not in known]
-    if extra:
+    if extra and warn_unknown:
         warnings.warn(
             f"{path}: ignoring {len(extra)} unknown column(s): {list_some(extra)}",
             TagdecideWarning,

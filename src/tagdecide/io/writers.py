@@ -20,7 +20,19 @@ from tagdecide.data import ID_COLUMN
 from tagdecide.errors import InputError
 from tagdecide.io.formats import DecisionFormat, file_format
 
-__all__ = ["DecisionWriter", "write_matrix"]
+__all__ = ["DecisionWriter", "decisions_batch", "decisions_schema", "write_matrix"]
+
+
+def decisions_schema(tag_names: Sequence[str]) -> pa.Schema:
+    """Decisions as Parquet: ``ChallengeID`` (int64) then one int8 0/1 column per tag."""
+    return pa.schema([(ID_COLUMN, pa.int64())] + [(name, pa.int8()) for name in tag_names])
+
+
+def decisions_batch(ids: np.ndarray, decisions: np.ndarray, schema: pa.Schema) -> pa.RecordBatch:
+    """One batch of :func:`decisions_schema`; ``decisions`` of shape (n_tracks, n_tags)."""
+    arrays = [pa.array(np.asarray(ids, dtype=np.int64))]
+    arrays += [pa.array(decisions[:, j].astype(np.int8)) for j in range(decisions.shape[1])]
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
 def _csv_header(names: Sequence[str]) -> str:
@@ -110,9 +122,7 @@ class DecisionWriter:
         self._stack = contextlib.ExitStack()
         self._parquet: pq.ParquetWriter | None = None
         self._handle: IO[bytes] | None = None
-        self._schema = pa.schema(
-            [(ID_COLUMN, pa.int64())] + [(name, pa.int8()) for name in self.tag_names]
-        )
+        self._schema = decisions_schema(self.tag_names)
 
     def __enter__(self) -> DecisionWriter:
         if str(self.path) == STDOUT:
@@ -152,9 +162,7 @@ class DecisionWriter:
             self._handle.write(("\n".join(lines) + "\n").encode() if lines else b"")
             return
         if self._parquet is not None:
-            arrays = [pa.array(np.asarray(ids, dtype=np.int64))]
-            arrays += [pa.array(decisions[:, j].astype(np.int8)) for j in range(decisions.shape[1])]
-            self._parquet.write_batch(pa.RecordBatch.from_arrays(arrays, schema=self._schema))
+            self._parquet.write_batch(decisions_batch(ids, decisions, self._schema))
         else:
             assert self._handle is not None
             self._handle.write(_csv_rows(ids, decisions))
