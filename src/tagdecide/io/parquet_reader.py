@@ -15,7 +15,7 @@ from tagdecide.io.cells import raise_first_unparsable
 from tagdecide.io.formats import first_line
 from tagdecide.io.ids import decimal_ids
 
-__all__ = ["iter_parquet_batches"]
+__all__ = ["cast_batch", "even_batches", "iter_parquet_batches"]
 
 
 def iter_parquet_batches(
@@ -26,7 +26,8 @@ def iter_parquet_batches(
     *,
     handle: BinaryIO | None = None,
 ) -> Iterator[pa.RecordBatch]:
-    """Batches of at most ``batch_rows`` rows: ``ChallengeID`` (int64, checked by
+    """Batches of ``batch_rows`` rows (the last one shorter), read row group by row group
+    (see :func:`even_batches`): ``ChallengeID`` (int64, checked by
     :func:`~tagdecide.io.ids.decimal_ids`) and ``columns`` cast to ``types``.
 
     ``handle``, when given, is the file opened already (by fsspec, say); ``path`` then
@@ -35,11 +36,43 @@ def iter_parquet_batches(
     first_row = 0
     try:
         parquet = pq.ParquetFile(handle if handle is not None else path)
-        for batch in parquet.iter_batches(batch_size=batch_rows, columns=[ID_COLUMN, *columns]):
+        groups = (
+            parquet.read_row_group(group, columns=[ID_COLUMN, *columns])
+            for group in range(parquet.num_row_groups)
+        )
+        for batch in even_batches(groups, batch_rows):
             yield cast_batch(decimal_ids(batch, path, first_row), types, path)
             first_row += batch.num_rows
     except pa.ArrowException as error:
         raise InputError(f"{path}: not a readable Parquet file ({first_line(error)})") from None
+
+
+def even_batches(tables: Iterator[pa.Table], batch_rows: int) -> Iterator[pa.RecordBatch]:
+    """Batches of ``batch_rows`` rows (the last one shorter) from ``tables`` of any sizes.
+
+    Fed one row group at a time: ``ParquetFile.iter_batches`` keeps memory of the order of
+    the whole file (3 GB for 10^6 tracks x 289 columns), while here a row group is freed
+    once its rows are handed on, so memory is bounded by the largest row group (50,000
+    rows x 289 columns: about 250 MB decoded), whatever the file's size. Small row groups
+    are joined, so that a file of thousands of tiny groups is not decided a few rows at a
+    time.
+    """
+    pending: list[pa.Table] = []
+    pending_rows = 0
+    for table in tables:
+        if table.num_rows == 0:
+            continue
+        pending.append(table)
+        pending_rows += table.num_rows
+        while pending_rows >= batch_rows:
+            joined = pending[0] if len(pending) == 1 else pa.concat_tables(pending)
+            # combine_chunks copies only a batch that spans two groups.
+            yield from joined.slice(0, batch_rows).combine_chunks().to_batches()
+            rest = joined.slice(batch_rows)
+            pending, pending_rows = [rest], rest.num_rows
+    if pending_rows:
+        joined = pending[0] if len(pending) == 1 else pa.concat_tables(pending)
+        yield from joined.combine_chunks().to_batches()
 
 
 def cast_batch(
