@@ -28,6 +28,7 @@ import numpy as np
 
 from tagdecide._files import (
     TEMPORARY_MARK,
+    is_url,
     move_folder_into_place,
     new_temporary_folder,
     removing_on_terminate,
@@ -36,7 +37,7 @@ from tagdecide.data import ID_COLUMN
 from tagdecide.engines.local import category_columns
 from tagdecide.errors import InputError, TagdecideError
 from tagdecide.io.batches import DEFAULT_BATCH_ROWS
-from tagdecide.io.formats import check_column_names, first_line
+from tagdecide.io.formats import PARQUET_SUFFIXES, check_column_names, first_line
 from tagdecide.io.ids import check_unique
 from tagdecide.io.parquet_reader import iter_parquet_batches
 from tagdecide.io.scores import check_score_batch, resolve_score_columns
@@ -46,7 +47,6 @@ from tagdecide.strategies import Strategy
 
 __all__ = ["predict_parquet_folder"]
 
-_PARQUET_SUFFIXES = (".parquet", ".pq")
 _DASK_MODULES = r"(dask|distributed|tornado)(\.|$)"
 #: How long to try reaching a --scheduler: a cluster that is up answers in well under it.
 _CONNECT_TIMEOUT = "3s"
@@ -54,10 +54,6 @@ _CONNECT_TIMEOUT = "3s"
 #: Models rebuilt on this worker, by the digest of their dict.
 _MODELS: dict[str, Strategy] = {}
 _MODELS_LOCK = threading.Lock()
-
-
-def _is_url(path: str) -> bool:
-    return "://" in path
 
 
 # SIGTERM raises SystemExit inside, so the temporary folder is removed as on Ctrl+C.
@@ -203,7 +199,7 @@ def _schema_names(name: str, handle: Any) -> list[str]:
 def _opened(name: str, mode: str = "rb") -> Iterator[Any]:
     """``name`` opened: a local path directly, a URL (``s3://...``) through fsspec."""
     try:
-        if _is_url(name):
+        if is_url(name):
             import fsspec
 
             handle = fsspec.open(name, mode).open()
@@ -254,7 +250,7 @@ class _DropComputeFailed(logging.Filter):
 
 def _parquet_files(source: str) -> list[str]:
     """The Parquet files of the folder ``source`` (a path or URL), in name order."""
-    if _is_url(source):
+    if is_url(source):
         import fsspec
 
         fs, path = fsspec.core.url_to_fs(source)
@@ -262,7 +258,7 @@ def _parquet_files(source: str) -> list[str]:
         names = sorted(f"{protocol}://{name}" for name in fs.find(path))
     else:
         names = sorted(str(name) for name in Path(source).rglob("*") if name.is_file())
-    return [name for name in names if name.lower().endswith(_PARQUET_SUFFIXES)]
+    return [name for name in names if name.lower().endswith(PARQUET_SUFFIXES)]
 
 
 def _make_folder(folder: str) -> None:
@@ -306,7 +302,7 @@ class _client:
 
 
 def _check_input_folder(source: str) -> None:
-    if _is_url(source):
+    if is_url(source):
         import fsspec
 
         fs, path = fsspec.core.url_to_fs(source)
@@ -319,12 +315,12 @@ def _check_input_folder(source: str) -> None:
             what = "not a folder" if folder.exists() else "no such folder"
             raise InputError(f"{source}: {what} (--engine dask reads a folder of Parquet files)")
         names = [str(name) for name in folder.rglob("*") if name.is_file()]
-    if not any(name.lower().endswith(_PARQUET_SUFFIXES) for name in names):
+    if not any(name.lower().endswith(PARQUET_SUFFIXES) for name in names):
         raise InputError(f"{source}: no Parquet files (*.parquet) in the folder")
 
 
 def _temporary_beside(target: str) -> str:
-    if _is_url(target):
+    if is_url(target):
         parent, name = target.rstrip("/").rsplit("/", 1)
         return f"{parent}/.{name}{TEMPORARY_MARK}{os.getpid()}-{secrets.token_hex(6)}"
     return str(new_temporary_folder(target))
@@ -332,7 +328,7 @@ def _temporary_beside(target: str) -> str:
 
 def _move_into_place(temporary: str, target: str) -> None:
     """Rename the finished ``temporary`` folder onto ``target``, replacing any old one."""
-    if _is_url(target):
+    if is_url(target):
         import fsspec
 
         fs, path = fsspec.core.url_to_fs(target)
@@ -344,7 +340,7 @@ def _move_into_place(temporary: str, target: str) -> None:
 
 
 def _remove(temporary: str) -> None:
-    if _is_url(temporary):
+    if is_url(temporary):
         import fsspec
 
         fs, path = fsspec.core.url_to_fs(temporary)

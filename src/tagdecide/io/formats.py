@@ -17,6 +17,7 @@ from tagdecide.errors import InputError, list_some
 
 __all__ = [
     "DECISION_SUFFIXES",
+    "PARQUET_SUFFIXES",
     "CellKind",
     "DecisionFormat",
     "check_column_names",
@@ -26,11 +27,13 @@ __all__ = [
     "read_columns",
 ]
 
+#: The file name extensions of Parquet files.
+PARQUET_SUFFIXES = (".parquet", ".pq")
 DecisionFormat = Literal["csv", "parquet", "jsonl"]
 #: The file name extensions of each decisions format (the first is the usual one).
 DECISION_SUFFIXES: dict[str, tuple[str, ...]] = {
     "csv": (".csv", ".txt"),
-    "parquet": (".parquet", ".pq"),
+    "parquet": PARQUET_SUFFIXES,
     "jsonl": (".jsonl",),
 }
 CellKind = Literal["score", "truth"]
@@ -48,7 +51,7 @@ def file_format(path: str | Path) -> Literal["csv", "parquet"]:
             f"{path}: compressed ({suffixes[-1]}) files are not read; decompress it first "
             "(Parquet compresses its columns itself)"
         )
-    if suffixes and suffixes[-1] in (".parquet", ".pq"):
+    if suffixes and suffixes[-1] in PARQUET_SUFFIXES:
         return "parquet"
     if suffixes and suffixes[-1] in (".csv", ".txt") or suffixes[-2:-1] == [".csv"]:
         return "csv"
