@@ -17,6 +17,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from _common import measure, write_large_catalogue
@@ -32,9 +33,17 @@ def write_parquet_copy(csv_path: Path, row_group_rows: int = ROW_GROUP_ROWS) -> 
         return path
     reader = pa_csv.open_csv(csv_path, read_options=pa_csv.ReadOptions(block_size=64 << 20))
     partial = path.with_name(f".{path.name}.partial")
+    pending: list[pa.RecordBatch] = []
     with pq.ParquetWriter(partial, reader.schema) as writer:
         for batch in reader:
-            writer.write_batch(batch, row_group_size=row_group_rows)
+            pending.append(batch)
+            table = pa.Table.from_batches(pending)
+            while table.num_rows >= row_group_rows:  # CSV blocks are cut into full groups
+                writer.write_table(table.slice(0, row_group_rows), row_group_size=row_group_rows)
+                table = table.slice(row_group_rows)
+            pending = table.to_batches()
+        if pending:
+            writer.write_table(pa.Table.from_batches(pending), row_group_size=row_group_rows)
     partial.rename(path)
     return path
 
@@ -59,7 +68,8 @@ def main() -> None:
         x_parquet = write_parquet_copy(x_csv)
         if not model.exists():
             small_x, small_y = write_large_catalogue(args.folder, 100_000)
-            measure([TAGDECIDE, "fit", str(small_x), str(small_y), "--out", str(model), "-q"])
+            fit = [TAGDECIDE, "fit", str(small_x), str(small_y), "--strategy", "thresholds"]
+            measure([*fit, "--out", str(model), "-q"])
         for name, x_path, read_code in (
             ("parquet", x_parquet, "import sys, pyarrow.parquet as pq; pq.read_table(sys.argv[1])"),
             ("csv", x_csv, "import sys, pyarrow.csv as c; c.read_csv(sys.argv[1])"),
