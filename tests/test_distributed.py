@@ -20,7 +20,7 @@ from tagdecide.taxonomy import read_taxonomy
 pytest.importorskip("dask.dataframe")
 pytest.importorskip("distributed")
 
-from tagdecide.distributed import predict_parquet_folder  # noqa: E402
+from tagdecide.engines.dask import predict_parquet_folder  # noqa: E402
 
 N_FILES = 3
 OLD_CONTENT = b"previous output, must survive a failed run\n"
@@ -132,7 +132,9 @@ def test_ids_that_are_not_decimal_integers(dataset: Dataset, tmp_path: Path, ids
     )
     pq.write_table(table.set_column(0, ID, column), folder / "part.parquet")
     shown = f"{float(values[0])}" if ids == "float" else "'0x10'"
-    with pytest.raises(InputError, match=rf"{ID} {re.escape(shown)} is not an integer"):
+    row = 1 if ids == "float" else len(values)
+    where = re.escape(f"{folder / 'part.parquet'}: {ID} {shown} on data row {row} ")
+    with pytest.raises(InputError, match=rf"^{where}is not an integer"):
         predict_parquet_folder(model, folder, tmp_path / "out")
     assert not (tmp_path / "out").exists()
     assert [path.name for path in tmp_path.iterdir() if path.name.startswith(".")] == []
@@ -149,7 +151,7 @@ def test_bad_input_folders(dataset: Dataset, tmp_path: Path, run_cli: RunCli) ->
     partial.mkdir()
     columns = dataset.x_columns()
     write_parquet(partial / "part.parquet", columns, order=[ID, "punk", "happy"])
-    with pytest.raises(InputError, match=r"3 column\(s\) missing: 'blues-rock', 'sad', 'calm'"):
+    with pytest.raises(InputError, match=r"3 tag column\(s\) missing: 'blues-rock', 'sad', 'calm'"):
         predict_parquet_folder(model, partial, tmp_path / "out")
     assert not (tmp_path / "out").exists()
     code, _, stderr = run_cli(

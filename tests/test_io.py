@@ -164,6 +164,31 @@ def test_truth_column_outside_taxonomy_is_ignored_with_warning(dataset: Dataset)
     assert data.scores.tag_names == TAGS
 
 
+@pytest.mark.parametrize("group_rows", [1, 7, 16, 25, 60])
+def test_iter_scores_joins_and_cuts_parquet_row_groups(dataset: Dataset, group_rows: int) -> None:
+    """Row groups are read one at a time; batches have batch_rows rows whatever their size."""
+    whole = pq.read_table(write_parquet(dataset.path("whole.parquet"), dataset.x_columns()))
+    path = dataset.path("grouped.parquet")
+    pq.write_table(whole, path, row_group_size=group_rows)
+    assert pq.ParquetFile(path).num_row_groups == -(-dataset.n_tracks // group_rows)
+    batches = list(iter_scores(path, TAGS, CATEGORIES, batch_rows=16))
+    assert [batch.n_tracks for batch in batches] == [16, 16, 16, 12]
+    np.testing.assert_array_equal(np.concatenate([batch.ids for batch in batches]), dataset.ids)
+    np.testing.assert_allclose(np.vstack([batch.tag_scores for batch in batches]), dataset.scores)
+
+
+def test_bad_score_in_a_later_parquet_row_group_names_its_row(dataset: Dataset) -> None:
+    columns = dataset.x_columns()
+    columns["sad"][45] = "1.5"
+    path = dataset.path("grouped.parquet")
+    pq.write_table(pq.read_table(write_parquet(path, columns)), path, row_group_size=10)
+    track = dataset.ids[45]
+    with pytest.raises(InputError, match=rf"column 'sad', {ID} {track}: value 1\.5 outside"):
+        read_scores(path, TAGS, CATEGORIES)
+    with pytest.raises(InputError, match=rf"column 'sad', {ID} {track}: value 1\.5 outside"):
+        list(iter_scores(path, TAGS, CATEGORIES, batch_rows=16))
+
+
 def test_missing_category_column_is_optional_unless_required(dataset: Dataset) -> None:
     x_path = write_csv(dataset.path("x_nocat.csv"), dataset.x_columns(), [ID, *TAGS, "rock"])
     scores = read_scores(x_path, TAGS, CATEGORIES)  # 'rock' is a known category: no warning
@@ -570,15 +595,34 @@ def test_read_decisions_jsonl(dataset: Dataset) -> None:
     [
         ("", r"d\.jsonl: empty file"),
         ("\n\n", r"d\.jsonl: no tracks"),
-        ('{"ChallengeID": 1, "tags": []}\nnot json\n', r"d\.jsonl: line 2 is not"),
-        ('{"ChallengeID": 1}\n', r"d\.jsonl: line 1 is not"),
-        ('{"ChallengeID": "1", "tags": []}\n', r"d\.jsonl: line 1: bad ChallengeID or tags"),
-        ('{"ChallengeID": 1, "tags": "punk"}\n', r"d\.jsonl: line 1: bad ChallengeID or tags"),
+        (
+            '{"ChallengeID": 1, "tags": []}\nnot json\n',
+            r"d\.jsonl: line 2: not JSON \(Expecting value at character 1\): 'not json'$",
+        ),
+        (
+            '{"ChallengeID": 1}\n',
+            r"d\.jsonl: line 1: expected exactly the keys of .*'ChallengeID'$",
+        ),
+        (
+            '{"ChallengeID": "1", "tags": []}\n',
+            r"""d\.jsonl: line 1: ChallengeID '"1"' is not an integer$""",
+        ),
+        (
+            '{"ChallengeID": 1, "tags": "punk"}\n',
+            r"""d\.jsonl: line 1: ChallengeID 1: tags must be a list of names, not '"punk"'$""",
+        ),
         (
             '{"ChallengeID": 5, "tags": ["punk", "polka"]}\n',
             r"d\.jsonl: line 1, ChallengeID 5: unknown tag\(s\) 'polka'",
         ),
-        ('{"ChallengeID": 5, "tags": [["punk"]]}\n', r"d\.jsonl: line 1: bad ChallengeID or tags"),
+        (
+            '{"ChallengeID": 5, "tags": [["punk"]]}\n',
+            r"d\.jsonl: line 1: brackets nested deeper than .* at character 29: ",
+        ),
+        (
+            '{"ChallengeID": 5, "tags": ["[[punk]]"]}\n',  # brackets inside a name are text
+            r"d\.jsonl: line 1, ChallengeID 5: unknown tag\(s\) '\[\[punk\]\]'$",
+        ),
         (
             '{"ChallengeID": 5, "tags": []}\n{"ChallengeID": 5, "tags": ["sad"]}\n',
             r"d\.jsonl: ChallengeID appears more than once: 5",

@@ -11,8 +11,8 @@ import pytest
 from conftest import TAGS, Dataset, RunCli, make_dataset, write_csv
 from scipy.stats import ks_2samp
 
-from tagdecide.batch import predict_file
 from tagdecide.data import LabelledSet, TrackScores
+from tagdecide.engines.local import predict_file
 from tagdecide.errors import InputError, ModelFileError
 from tagdecide.evaluation import score_held_out
 from tagdecide.io import read_labelled

@@ -14,9 +14,9 @@ from tagdecide._version import __version__
 from tagdecide.errors import InputError, ModelFileError, TagdecideError, TagdecideWarning
 
 if TYPE_CHECKING:
-    from tagdecide.batch import predict_file, read_scores_for
     from tagdecide.data import ID_COLUMN, LabelledSet, TrackScores
     from tagdecide.diagnosis import RegimeDiagnosis, diagnose_regime
+    from tagdecide.engines.local import predict_file, read_scores_for
     from tagdecide.evaluation import (
         CrossValidation,
         HeldOutEvaluation,
@@ -70,7 +70,7 @@ if TYPE_CHECKING:
 #: pay for pyarrow, scikit-learn, rich, fastapi and matplotlib; the imports above are for
 #: type checkers.
 _LAZY_EXPORTS: dict[str, tuple[str, ...]] = {
-    "tagdecide.batch": ("predict_file", "read_scores_for"),
+    "tagdecide.engines.local": ("predict_file", "read_scores_for"),
     "tagdecide.data": ("ID_COLUMN", "LabelledSet", "TrackScores"),
     "tagdecide.diagnosis": ("RegimeDiagnosis", "diagnose_regime"),
     "tagdecide.evaluation": (

@@ -615,14 +615,14 @@ def predict(
         if output_format not in (None, "parquet"):
             raise InputError(f"--engine dask writes parquet only, not --format {output_format}")
         check_output(out_arg, [model_path, x_arg], folder=True)
-        from tagdecide.distributed import predict_parquet_folder
+        from tagdecide.engines.dask import predict_parquet_folder
 
         model = load_model(model_path)
         n_tracks = predict_parquet_folder(model, x_arg, out_arg, scheduler=scheduler)
         _say(quiet, f"decided {n_tracks} tracks x {len(model.tag_names_)} tags; wrote {out_arg}")
         return
 
-    from tagdecide.batch import predict_file
+    from tagdecide.engines.local import predict_file
 
     x_path, out_path = Path(x_arg), Path(out_arg)
     formats = [output_format] if output_format else list(DECISION_SUFFIXES)
@@ -944,7 +944,7 @@ def review(model_path: Path, x_path: Path, top: int, out_path: Path, quiet: bool
     import csv
 
     from tagdecide._files import check_output, open_output
-    from tagdecide.batch import read_scores_for
+    from tagdecide.engines.local import read_scores_for
     from tagdecide.model_file import load_model
     from tagdecide.review import review_queue
 
@@ -1019,7 +1019,7 @@ def sample(
     (correct them: that is the truth); and OUT's name with .X.csv: those tracks' scores.
     """
     from tagdecide._files import check_output
-    from tagdecide.batch import read_scores_for
+    from tagdecide.engines.local import read_scores_for
     from tagdecide.errors import InputError
     from tagdecide.io import read_groups, write_matrix
     from tagdecide.model_file import load_model
@@ -1082,7 +1082,7 @@ def explain(model_path: Path, x_path: Path, track: int, near: int, as_json: bool
     moved the value most. Reads the whole of X (near misses are ranked in units of each
     tag's spread over X).
     """
-    from tagdecide.batch import read_scores_for
+    from tagdecide.engines.local import read_scores_for
     from tagdecide.explain import explain_track
     from tagdecide.model_file import load_model
 
@@ -1143,7 +1143,7 @@ def report_command(
     import time
 
     from tagdecide._files import check_output
-    from tagdecide.batch import read_scores_for
+    from tagdecide.engines.local import read_scores_for
     from tagdecide.io import read_truth
     from tagdecide.model_file import load_model
     from tagdecide.report import write_report

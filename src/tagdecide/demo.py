@@ -12,8 +12,8 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from tagdecide._files import atomic_path
-from tagdecide.batch import predict_file
 from tagdecide.data import ID_COLUMN, TrackScores
+from tagdecide.engines.local import predict_file
 from tagdecide.evaluation import Leaderboard, compare_strategies
 from tagdecide.io import write_matrix
 from tagdecide.metrics import weighted_f1_score

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tagdecide._files import atomic_path
 from tagdecide._version import __version__
 from tagdecide.data import TrackScores
 from tagdecide.diagnosis import IN_SAMPLE_NOTE
 from tagdecide.errors import InputError
-from tagdecide.io import atomic_path
 from tagdecide.metrics import ScoreReport, TagScore, score_report, weighted_f1_score
 from tagdecide.strategies import Strategy
 from tagdecide.taxonomy import Taxonomy

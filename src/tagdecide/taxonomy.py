@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from tagdecide._files import atomic_path
 from tagdecide.errors import InputError, list_some
 
 __all__ = [
@@ -268,8 +269,6 @@ def read_taxonomy(path: str | Path) -> Taxonomy:
 
 def write_taxonomy(taxonomy: Taxonomy, path: str | Path) -> None:
     """Write ``taxonomy`` as a three-line ``labels.csv``."""
-    from tagdecide._files import atomic_path
-
     with atomic_path(path) as temporary, temporary.open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
         writer.writerow(["", *taxonomy.tags])

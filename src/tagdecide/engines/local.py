@@ -1,4 +1,4 @@
-"""Applying a fitted model to a whole scores file, batch by batch (bounded memory)."""
+"""The local engine: a fitted model applied to one scores file, batch by batch (bounded memory)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,172 @@
+"""Writing tables atomically: score or 0/1 matrices, and decisions batch by batch."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from tagdecide._files import STDOUT, atomic_path
+from tagdecide.data import ID_COLUMN
+from tagdecide.errors import InputError
+from tagdecide.io.formats import DecisionFormat, file_format
+
+__all__ = ["DecisionWriter", "decisions_batch", "decisions_schema", "write_matrix"]
+
+
+def decisions_schema(tag_names: Sequence[str]) -> pa.Schema:
+    """Decisions as Parquet: ``ChallengeID`` (int64) then one int8 0/1 column per tag."""
+    return pa.schema([(ID_COLUMN, pa.int64())] + [(name, pa.int8()) for name in tag_names])
+
+
+def decisions_batch(ids: np.ndarray, decisions: np.ndarray, schema: pa.Schema) -> pa.RecordBatch:
+    """One batch of :func:`decisions_schema`; ``decisions`` of shape (n_tracks, n_tags)."""
+    arrays = [pa.array(np.asarray(ids, dtype=np.int64))]
+    arrays += [pa.array(decisions[:, j].astype(np.int8)) for j in range(decisions.shape[1])]
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _csv_header(names: Sequence[str]) -> str:
+    line = _StringSink()
+    csv.writer(line, lineterminator="\n").writerow(names)
+    return line.text
+
+
+class _StringSink:
+    def __init__(self) -> None:
+        self.text = ""
+
+    def write(self, text: str) -> int:
+        self.text += text
+        return len(text)
+
+
+def write_matrix(
+    path: str | Path,
+    ids: np.ndarray,
+    names: Sequence[str],
+    matrix: np.ndarray,
+    *,
+    decimals: int | None = None,
+) -> None:
+    """Write ``ChallengeID`` + one column per name (CSV or Parquet by extension), atomically.
+
+    ``decimals`` rounds float values (to keep synthetic score files small).
+    """
+    if decimals is not None:
+        matrix = np.round(matrix, decimals)
+    arrays = [pa.array(np.asarray(ids, dtype=np.int64))]
+    arrays += [pa.array(np.ascontiguousarray(matrix[:, j])) for j in range(matrix.shape[1])]
+    table = pa.Table.from_arrays(arrays, names=[ID_COLUMN, *names])
+    with atomic_path(path) as temporary:
+        if file_format(path) == "parquet":
+            pq.write_table(table, temporary)
+        else:
+            with temporary.open("w", encoding="utf-8", newline="") as out:
+                out.write(_csv_header(table.schema.names))
+            with temporary.open("ab") as out:
+                pa_csv.write_csv(table, out, pa_csv.WriteOptions(include_header=False))
+
+
+def _csv_rows(ids: np.ndarray, decisions: np.ndarray) -> bytes:
+    """CSV lines ``id,d1,d2,...`` for 0/1 decisions, built as bytes in bulk.
+
+    Every decision row has the same width ("0," or "1," per tag), so one byte matrix holds
+    them all; only the ids differ in length. Several times faster than a generic CSV writer.
+    """
+    n_tracks, n_tags = decisions.shape
+    if n_tracks == 0:
+        return b""
+    cells = np.empty((n_tracks, 2 * n_tags), dtype=np.uint8)
+    cells[:, 0::2] = np.asarray(decisions, dtype=np.uint8) + ord("0")
+    cells[:, 1::2] = ord(",")
+    cells[:, -1] = ord("\n")
+    width = 2 * n_tags
+    body = cells.tobytes()
+    return b"".join(
+        b"%d,%s" % (track, body[row * width : (row + 1) * width])
+        for row, track in enumerate(ids.tolist())
+    )
+
+
+class DecisionWriter:
+    """Write decisions batch by batch to a temporary file; rename it into place on success.
+
+    Use as a context manager; the final file appears only when the block ends without error.
+
+    Parameters
+    ----------
+    path : path-like
+        Output file; ``-`` for standard output (csv and jsonl).
+    tag_names : sequence of str
+        Column order (csv/parquet) and the names listed per track (jsonl).
+    format : {"csv", "parquet", "jsonl"}
+    """
+
+    def __init__(self, path: str | Path, tag_names: Sequence[str], format: DecisionFormat) -> None:
+        if format not in ("csv", "parquet", "jsonl"):
+            raise InputError(f"unknown decisions format {format!r}; use csv, parquet or jsonl")
+        self.path = Path(path)
+        self.tag_names = tuple(tag_names)
+        self.format = format
+        self.n_tracks = 0
+        self._stack = contextlib.ExitStack()
+        self._parquet: pq.ParquetWriter | None = None
+        self._handle: IO[bytes] | None = None
+        self._schema = decisions_schema(self.tag_names)
+
+    def __enter__(self) -> DecisionWriter:
+        if str(self.path) == STDOUT:
+            if self.format == "parquet":
+                raise InputError("--out -: parquet goes to a file; use --format csv or jsonl")
+            sys.stdout.flush()
+            self._handle = sys.stdout.buffer
+            self._stack.callback(self._handle.flush)
+            self._handle.write(self._header())
+            return self
+        # Opening can fail too (disk full at the first bytes): the stack, unwound at once,
+        # then drops the temporary file and names the output, as a failed write does.
+        with contextlib.ExitStack() as opening:
+            temporary = opening.enter_context(atomic_path(self.path))
+            if self.format == "parquet":
+                self._parquet = pq.ParquetWriter(temporary, self._schema)
+                opening.callback(self._parquet.close)
+            else:
+                self._handle = opening.enter_context(temporary.open("wb"))
+                self._handle.write(self._header())
+            self._stack = opening.pop_all()
+        return self
+
+    def _header(self) -> bytes:
+        return _csv_header([ID_COLUMN, *self.tag_names]).encode() if self.format == "csv" else b""
+
+    def write(self, ids: np.ndarray, decisions: np.ndarray) -> None:
+        """Append one batch: ``decisions`` of shape ``(n_tracks, n_tags)`` with 0/1 values."""
+        self.n_tracks += ids.size
+        if self.format == "jsonl":
+            assert self._handle is not None
+            names = np.asarray(self.tag_names, dtype=object)
+            lines = [
+                json.dumps({ID_COLUMN: int(track), "tags": names[row.astype(bool)].tolist()})
+                for track, row in zip(ids, decisions, strict=True)
+            ]
+            self._handle.write(("\n".join(lines) + "\n").encode() if lines else b"")
+            return
+        if self._parquet is not None:
+            self._parquet.write_batch(decisions_batch(ids, decisions, self._schema))
+        else:
+            assert self._handle is not None
+            self._handle.write(_csv_rows(ids, decisions))
+
+    def __exit__(self, *exc_info: object) -> None:
+        # On error atomic_path drops the temporary file and leaves the target untouched.
+        self._stack.__exit__(*exc_info)  # type: ignore[arg-type]
