@@ -103,11 +103,14 @@ class _LazyGroup(click.Group):
 
 @click.group(
     cls=_LazyGroup,
+    # A bare `tagdecide` shows the help on stdout and succeeds, as `tagdecide --help` does.
+    invoke_without_command=True,
     commands=_LazyCommands(list(COMMANDS)),
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, prog_name="tagdecide")
-def cli() -> None:
+@click.pass_context
+def cli(context: click.Context) -> None:
     """Turn auto-tagging networks' scores into yes/no tag decisions.
 
     Learns from a labelled sample how to decide each (track, tag) so that support-weighted
@@ -117,6 +120,8 @@ def cli() -> None:
     Files: CSV or Parquet (by extension), tracks matched by ChallengeID, columns by name.
     Start with:  tagdecide demo
     """
+    if context.invoked_subcommand is None:
+        click.echo(context.get_help())
 
 
 def _show_warning(

@@ -29,7 +29,13 @@ __all__ = ["compare"]
 @labels_option
 @groups_option
 @group_by_option
-@click.option("--folds", type=click.IntRange(min=2), default=5, show_default=True)
+@click.option(
+    "--folds",
+    type=click.IntRange(min=2),
+    default=5,
+    show_default=True,
+    help="Cross-validation folds.",
+)
 @strategies_option
 @click.option("--seed", type=int, default=0, show_default=True, help="Fold shuffling seed.")
 @click.option(

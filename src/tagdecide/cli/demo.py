@@ -22,6 +22,7 @@ __all__ = ["demo"]
 @click.command("demo")
 @click.option(
     "--out",
+    "-o",
     "out_dir",
     type=click.Path(path_type=Path),
     default=Path("tagdecide-demo"),
@@ -29,7 +30,13 @@ __all__ = ["demo"]
     help="Folder for the catalogue, model and decisions.",
 )
 @click.option("--tracks", type=int, default=None, help="Catalogue size (default: built-in size).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seed of the catalogue, the folds and the labelled sample.",
+)
 @click.option(
     "--folds",
     type=click.IntRange(min=2),

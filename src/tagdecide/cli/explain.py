@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from tagdecide.cli._common import console
+from tagdecide.cli._common import console, quiet_option
 
 __all__ = ["explain"]
 
@@ -24,7 +24,10 @@ __all__ = ["explain"]
     help="How many near misses to show.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
-def explain(model_path: Path, x_path: Path, track: int, near: int, as_json: bool) -> None:
+@quiet_option
+def explain(
+    model_path: Path, x_path: Path, track: int, near: int, as_json: bool, quiet: bool
+) -> None:
     """Explain MODEL's decisions for one track of X: its tags and the near misses.
 
     For each tag: the score, the value compared with the tag's threshold, the margin, the
@@ -32,6 +35,7 @@ def explain(model_path: Path, x_path: Path, track: int, near: int, as_json: bool
     moved the value most. Reads the whole of X (near misses are ranked in units of each
     tag's spread over X).
     """
+    del quiet  # accepted as by every command; explain shows no progress and no notes
     from tagdecide.batch import read_scores_for
     from tagdecide.explain import explain_track
     from tagdecide.model_file import load_model

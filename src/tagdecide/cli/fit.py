@@ -49,6 +49,7 @@ __all__ = ["fit"]
 )
 @click.option(
     "--out",
+    "-o",
     "out_path",
     type=click.Path(path_type=Path),
     required=True,

@@ -25,6 +25,7 @@ def _infer_format(path: Path, given: str | None) -> str:
 @click.argument("x_arg", metavar="X", type=click.Path(path_type=str))
 @click.option(
     "--out",
+    "-o",
     "out_arg",
     type=click.Path(path_type=str),
     required=True,

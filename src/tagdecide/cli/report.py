@@ -17,6 +17,7 @@ __all__ = ["report"]
 @click.argument("y_path", metavar="Y", type=click.Path(path_type=Path))
 @click.option(
     "--out",
+    "-o",
     "out_path",
     type=click.Path(path_type=Path),
     required=True,

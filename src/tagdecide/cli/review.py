@@ -25,6 +25,7 @@ _COLUMNS = ["rank", "ChallengeID", "tag", "decision", "score", "value", "thresho
 )
 @click.option(
     "--out",
+    "-o",
     "out_path",
     type=click.Path(path_type=Path),
     required=True,

@@ -17,6 +17,7 @@ __all__ = ["sample"]
 @click.option("--n", "n_tracks", type=int, default=200, show_default=True, help="Tracks to label.")
 @click.option(
     "--out",
+    "-o",
     "out_path",
     type=click.Path(path_type=Path),
     required=True,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from tagdecide.cli._common import console, labels_option, read_taxonomy
+from tagdecide.cli._common import console, labels_option, quiet_option, read_taxonomy
 
 __all__ = ["score"]
 
@@ -24,10 +24,17 @@ __all__ = ["score"]
     show_default=True,
     help="How many of the costliest tags to list.",
 )
+@quiet_option
 def score(
-    truth_path: Path, decisions_path: Path, labels: Path | None, as_json: bool, worst: int
+    truth_path: Path,
+    decisions_path: Path,
+    labels: Path | None,
+    as_json: bool,
+    worst: int,
+    quiet: bool,
 ) -> None:
     """Score DECISIONS against TRUTH: weighted F1 and its breakdown."""
+    del quiet  # accepted as by every command; score shows no progress and no notes
     from tagdecide.io import read_decisions, read_truth
     from tagdecide.metrics import TagScore, score_report
 

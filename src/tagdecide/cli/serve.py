@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from tagdecide.cli._common import quiet_option, say
+
 __all__ = ["serve"]
 
 
@@ -15,7 +17,8 @@ __all__ = ["serve"]
 @click.option(
     "--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="TCP port."
 )
-def serve(model_path: Path, host: str, port: int) -> None:
+@quiet_option
+def serve(model_path: Path, host: str, port: int, quiet: bool) -> None:
     """Serve MODEL over HTTP: POST /v1/decide, GET /v1/model, GET /health, docs at /docs.
 
     \b
@@ -33,10 +36,10 @@ def serve(model_path: Path, host: str, port: int) -> None:
     # Bound before "serving at" is said: a port in use or a bad --host is one line.
     listening = listening_socket(host, port)
     shown = f"[{host}]" if ":" in host else host
-    click.echo(
+    say(
+        quiet,
         f"serving {model.name!r} model {model_path} ({len(model.tag_names_)} tags) at "
         f"http://{shown}:{port} (docs: /docs)",
-        err=True,
     )
     with listening:
         server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))

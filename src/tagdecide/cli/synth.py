@@ -14,6 +14,7 @@ __all__ = ["synth"]
 @click.command("synth")
 @click.option(
     "--out",
+    "-o",
     "out_dir",
     type=click.Path(path_type=Path),
     required=True,
