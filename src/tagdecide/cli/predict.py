@@ -1,0 +1,128 @@
+"""``tagdecide predict``: decide every track of a scores file (or folder) with a model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from tagdecide.cli._common import progress, quiet_option, say
+
+__all__ = ["predict"]
+
+
+def _infer_format(path: Path, given: str | None) -> str:
+    """The output format: ``--format`` when given, else from ``--out``'s extension."""
+    if given is not None:
+        return given
+    suffix = path.suffix.lower()
+    return {".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl"}.get(suffix, "csv")
+
+
+@click.command("predict")
+@click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))
+# Strings, not Paths: with --engine dask they may be URLs (s3://...), which Path would mangle.
+@click.argument("x_arg", metavar="X", type=click.Path(path_type=str))
+@click.option(
+    "--out",
+    "-o",
+    "out_arg",
+    type=click.Path(path_type=str),
+    required=True,
+    help="Decisions file to write; - for standard output (csv, jsonl); a folder with "
+    "--engine dask.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["csv", "parquet", "jsonl"]),
+    default=None,
+    help="Output format (default: from --out's extension, else csv).",
+)
+@click.option(
+    "--batch-rows",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    help="Tracks per batch (Parquet input); bounds memory.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="dask: X and --out are folders of Parquet files, decided on a Dask cluster.",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    help="With --engine dask: the cluster's scheduler (tcp://host:8786); default: a local one.",
+)
+@quiet_option
+def predict(
+    model_path: Path,
+    x_arg: str,
+    out_arg: str,
+    output_format: str | None,
+    batch_rows: int,
+    engine: str,
+    scheduler: str | None,
+    quiet: bool,
+) -> None:
+    """Decide every track of scores file X with MODEL; write DECISIONS.
+
+    \b
+    csv/parquet: ChallengeID then one 0/1 column per tag (the training truth's order);
+    jsonl: one line per track, {"ChallengeID": 12, "tags": ["blues-rock", "happy"]}.
+    With --engine dask, X and --out are folders of Parquet files (output: parquet only).
+    """
+    from tagdecide._files import check_output
+    from tagdecide.errors import InputError
+    from tagdecide.io import DECISION_SUFFIXES
+    from tagdecide.model_file import load_model
+
+    if engine == "local" and scheduler is not None:
+        raise InputError("--scheduler needs --engine dask")
+    if engine == "dask":
+        if output_format not in (None, "parquet"):
+            raise InputError(f"--engine dask writes parquet only, not --format {output_format}")
+        check_output(out_arg, [model_path, x_arg], folder=True)
+        from tagdecide.engines.dask import predict_parquet_folder
+
+        model = load_model(model_path)
+        n_tracks = predict_parquet_folder(model, x_arg, out_arg, scheduler=scheduler)
+        say(quiet, f"decided {n_tracks} tracks x {len(model.tag_names_)} tags; wrote {out_arg}")
+        return
+
+    from tagdecide.engines.local import predict_file
+
+    x_path, out_path = Path(x_arg), Path(out_arg)
+    formats = [output_format] if output_format else list(DECISION_SUFFIXES)
+    suffixes = [suffix for name in formats for suffix in DECISION_SUFFIXES[name]]
+    check_output(
+        out_arg,
+        [model_path, x_arg],
+        # With --format given, a name without an extension is clear enough.
+        suffixes=suffixes + ([""] if output_format else []),
+        writes=f"{', '.join(suffixes)} files, or - (standard output)",
+        stdout=True,
+    )
+    model = load_model(model_path)
+    shift_lines: list[str] = []
+    with progress(quiet, "predicting", None) as advance:
+        n_tracks = predict_file(
+            model,
+            x_path,
+            out_path,
+            format=_infer_format(out_path, output_format),  # type: ignore[arg-type]
+            batch_rows=batch_rows,
+            on_batch=advance,
+            # Only shifted classes are worth a line; --quiet skips the check altogether.
+            on_shift=None
+            if quiet
+            else lambda report: shift_lines.extend(report.lines(only_shifted=True)),
+        )
+    wrote = "standard output" if out_arg == "-" else out_path
+    say(quiet, f"decided {n_tracks} tracks x {len(model.tag_names_)} tags; wrote {wrote}")
+    for line in shift_lines:
+        say(quiet, line)

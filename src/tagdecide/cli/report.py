@@ -1,0 +1,51 @@
+"""``tagdecide report``: an HTML report of a model's decisions against the truth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from tagdecide.cli._common import quiet_option, say
+
+__all__ = ["report"]
+
+
+@click.command("report")
+@click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))
+@click.argument("x_path", metavar="X", type=click.Path(path_type=Path))
+@click.argument("y_path", metavar="Y", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "-o",
+    "out_path",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="HTML file to write (self-contained: opens offline).",
+)
+@quiet_option
+def report(model_path: Path, x_path: Path, y_path: Path, out_path: Path, quiet: bool) -> None:
+    """Write an HTML report of MODEL's decisions on scores X against truth Y.
+
+    \b
+    Headline weighted F1 beside constant 0.5, F1 per class and category, F1 against
+    support, threshold sweeps of the costliest tags, calibration of the scores, tags per
+    track, and the tags that cost the most. Reads the whole of X and Y.
+    """
+    import time
+
+    from tagdecide._files import check_output
+    from tagdecide.engines.local import read_scores_for
+    from tagdecide.io import read_truth
+    from tagdecide.model_file import load_model
+    from tagdecide.report import write_report
+
+    check_output(
+        out_path, [model_path, x_path, y_path], suffixes=[".html", ".htm"], writes="HTML files"
+    )
+    started = time.perf_counter()
+    model = load_model(model_path)
+    scores = read_scores_for(model, x_path)
+    truth = read_truth(y_path, model.tag_names_).align_to(scores.ids, other_source=str(x_path))
+    write_report(out_path, model, scores, truth, model.taxonomy_)
+    say(quiet, f"wrote the report to {out_path} in {time.perf_counter() - started:.1f} s")

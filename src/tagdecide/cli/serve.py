@@ -1,0 +1,46 @@
+"""``tagdecide serve``: serve a model over HTTP."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from tagdecide.cli._common import quiet_option, say
+
+__all__ = ["serve"]
+
+
+@click.command("serve")
+@click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="TCP port."
+)
+@quiet_option
+def serve(model_path: Path, host: str, port: int, quiet: bool) -> None:
+    """Serve MODEL over HTTP: POST /v1/decide, GET /v1/model, GET /health, docs at /docs.
+
+    \b
+    POST /v1/decide {"tracks": [{"id": "t1", "scores": {"blues-rock": 0.31, ...}}]}
+    answers {"tracks": [{"id": "t1", "tags": ["blues-rock", ...]}]}. Ctrl+C stops.
+    """
+    import uvicorn
+
+    from tagdecide.listening import listening_socket
+    from tagdecide.model_file import load_model
+    from tagdecide.service import create_app
+
+    model = load_model(model_path)
+    app = create_app(model)
+    # Bound before "serving at" is said: a port in use or a bad --host is one line.
+    listening = listening_socket(host, port)
+    shown = f"[{host}]" if ":" in host else host
+    say(
+        quiet,
+        f"serving {model.name!r} model {model_path} ({len(model.tag_names_)} tags) at "
+        f"http://{shown}:{port} (docs: /docs)",
+    )
+    with listening:
+        server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+        server.run(sockets=[listening])
