@@ -41,7 +41,8 @@ from hostile import (
 
 NOTES: list[str] = []
 X_TRACKS = 40  # tracks in the small scores file most cases decide
-BIG_TRACKS = 150_000  # tracks in the Parquet file the signal cases interrupt
+BIG_TRACKS = 60_000  # tracks in the Parquet file the signal cases interrupt
+SIGNAL_GRACE = 15  # seconds a stopped run may take to end
 
 # Filled by build_base: facts about the valid inputs.
 FACTS: dict[str, Any] = {}
@@ -534,7 +535,15 @@ def out_cases() -> list[Case]:
             )
         if full:
             case("is-dir", "adir", names=("adir",), setup=_mkdir("adir"))
-            case("trailing-slash", good + "/", names=(good,))
+            # `o.csv/` names a folder; writing the file o.csv is a lenient reading, not a loss.
+            case(
+                "trailing-slash",
+                good + "/",
+                "either",
+                (good,),
+                check=_file_exists(good),
+                outputs=(good,),
+            )
             # A missing parent folder: creating it or refusing by name are both careful.
             case(
                 "missing-parent",
@@ -685,20 +694,15 @@ BAD_IDS = {
     "plus": "+5",
     "minus": "-5",
     "huge": "99999999999999999999",
-    "neg-huge": "-99999999999999999999",
-    "space": " 7",
     "empty": "",
     "text": "abc",
     "underscore": "1_000",
     "arabic-digits": "\u0661\u0662",
     "fullwidth": "\uff11\uff12",
-    "comma": "1,000",
     "nan": "nan",
-    "inf": "inf",
 }
 BAD_SCORES = {
     "nan": "NaN",
-    "nan-lower": "nan",
     "inf": "inf",
     "minus-inf": "-inf",
     "empty": "",
@@ -709,7 +713,6 @@ BAD_SCORES = {
     "comma": "0,5",
     "hex": "0x1",
     "fullwidth": "\uff10.\uff15",
-    "bool": "True",
     "underscore": "0.5_0",
 }
 GOOD_SCORES = {
@@ -727,10 +730,8 @@ BAD_TRUTH = {
     "empty": "",
     "minus": "-1",
     "nan": "NaN",
-    "true": "true",
     "binary": "0b1",
     "arabic": "\u0661",
-    "inf": "inf",
 }
 
 
@@ -772,7 +773,7 @@ def misread_cases() -> list[Case]:
                 )
             )
     for key, value in BAD_SCORES.items():
-        names = ("x.csv", tag) + ((value,) if value else ())
+        names = ("x.csv", tag)
         cases.append(
             Case(
                 f"score-x-{key}",
@@ -1550,8 +1551,7 @@ def _model_edit(
     def setup(folder: Path) -> None:
         path = folder / name
         document = json.loads(path.read_text())
-        changed = change(document)
-        document = document if changed is None else changed
+        change(document)  # in place; what it returns (a popped item...) is not the document
         path.write_text(json.dumps(document))
 
     return setup
@@ -1650,7 +1650,7 @@ def model_cases() -> list[Case]:
         "taxonomy": (("string", "list", "number"), "taxonomy"),
         "training": (("null", "list"), "training"),
         "training.n_tracks": (
-            ("nan", "huge", "negative", "true", "string", "fraction"),
+            ("nan", "huge", "negative", "fraction"),
             "n_tracks",
         ),
         f"training.positives.{tag}": (
@@ -1659,13 +1659,13 @@ def model_cases() -> list[Case]:
         ),
         "state": (("null", "list", "string"), "state"),
         "state.thresholds": (("null", "string", "object"), "thresholds"),
-        "state.thresholds.0": (numeric + ("inf", "negative", "object", "huge"), "thresholds"),
+        "state.thresholds.0": (numeric + ("negative", "huge"), "thresholds"),
         "score_summary.n_tracks": (("negative", "string", "nan"), "n_tracks"),
         "score_summary.mean.0": (("nan", "string", "null"), "mean"),
-        "score_summary.levels": (("string", "null", "object"), "levels"),
+        "score_summary.levels": (("string",), "levels"),
         "score_summary.quantiles.0.0": (("nan", "string"), "quantiles"),
         "regime.statistic": (("nan", "string", "minus-inf"), "statistic"),
-        "regime.n_tags": (("negative", "string"), "n_tags"),
+        "regime.n_tags": (("negative",), "n_tags"),
     }
     raw_values = {
         "nan": "NaN",
@@ -1695,6 +1695,31 @@ def model_cases() -> list[Case]:
         "state.thresholds.0",
         f"training.positives.{tag}",
     }
+    # Empty values a reader may take for the empty default (this model has no parameters and
+    # needs no category; without a taxonomy it decides the same): the decisions must not change.
+    lenient = {
+        ("strategy.params", "null"),
+        ("strategy.params", "missing"),
+        ("categories", "null"),
+        ("categories", "missing"),
+        ("taxonomy", "missing"),
+    }
+
+    def either(key: str, setup: Callable[[Path], None], word: str) -> None:
+        cases.append(
+            Case(
+                f"model-{key}",
+                "model",
+                predict,
+                "either",
+                ("m.json", word),
+                PREDICT,
+                setup,
+                same_decisions("o.csv"),
+                ("o.csv",),
+            )
+        )
+
     for field, (keys, word) in fields.items():
         try:
             _get(json.loads(json.dumps(model)), field)
@@ -1705,8 +1730,15 @@ def model_cases() -> list[Case]:
             raw = raw_values[key]
             if field == "tags" and key == "list-or-object":
                 raw = "{}"
-            refuse(f"{field.replace('.', '-')}-{key}", _raw_edit(field, raw), word)
-        if field not in optional:
+            if key == "digits5000":  # refused while parsing, before the field is known
+                refuse(f"{field.replace('.', '-')}-{key}", _raw_edit(field, raw), "digits")
+            elif (field, key) in lenient:
+                either(f"{field.replace('.', '-')}-{key}", _raw_edit(field, raw), word)
+            else:
+                refuse(f"{field.replace('.', '-')}-{key}", _raw_edit(field, raw), word)
+        if (field, "missing") in lenient:
+            either(f"{field.replace('.', '-')}-missing", _model_edit(_set(field, DELETE)), word)
+        elif field not in optional:
             refuse(f"{field.replace('.', '-')}-missing", _model_edit(_set(field, DELETE)), word)
     # Values a field legitimately takes: the model must load and decide as the value says.
     accept("state-thresholds-0-null", _raw_edit("state.thresholds.0", "null"), _tag_never(tag))
@@ -1775,7 +1807,7 @@ def model_cases() -> list[Case]:
     # Whole-file damage.
     whole: dict[str, Callable[[bytes], bytes]] = {
         "bom": lambda b: b"\xef\xbb\xbf" + b,
-        "invalid-utf8": lambda b: b.replace(b'"tags": ["', b'"tags": ["\xff\xfe', 1),
+        "invalid-utf8": lambda b: b.replace(b'"format"', b'"for\xffmat"', 1),
         "truncated": lambda b: b[: len(b) // 2],
         "empty": lambda b: b"",
         "null": lambda b: b"null",
@@ -1786,7 +1818,9 @@ def model_cases() -> list[Case]:
         "duplicate-key": lambda b: b.replace(
             b'"format_version": 1', b'"format_version": 1, "format_version": 2', 1
         ),
-        "deep-nesting": lambda b: b[:-1] + b', "zzz": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        "deep-nesting": lambda b: (
+            b.rstrip()[:-1] + b', "zzz": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+        ),
         "gzip": gzip.compress,
         "utf16": lambda b: b.decode("utf-8").encode("utf-16"),
         "nul-bytes": lambda b: b"\0" * 64,
@@ -1799,7 +1833,7 @@ def model_cases() -> list[Case]:
         "file-is-parquet", lambda f: shutil.copy(f.parent.parent / "base/x.parquet", f / "m.json")
     )
     refuse("file-missing", lambda f: (f / "m.json").unlink())
-    refuse("file-big-integer-ncp", _raw_edit("training.n_tracks", "9" * 40), "n_tracks")
+    refuse("file-big-integer-ncp", _raw_edit("training.n_tracks", "9" * 40), "digits")
     # The stacked model: its arrays.
     cases += _stacked_cases()
     # Commands other than predict read model files too.
@@ -1810,7 +1844,7 @@ def model_cases() -> list[Case]:
         "report": ["report", "m.json", "x.csv", "y.csv", "--out", "o.html"],
         "serve": ["serve", "m.json", "--port", "{free_port}"],
     }.items():
-        for key, raw in {"nan": "NaN", "minus-inf": "-Infinity"}.items():
+        for key, raw in {"minus-inf": "-Infinity"}.items():
             cases.append(
                 Case(
                     f"model-{command}-threshold-{key}",
@@ -2005,7 +2039,17 @@ def jsonl_cases() -> list[Case]:
             "ChallengeID",
         ),
         refuse("empty-file", _write("d.jsonl", b"")),
-        refuse("blank-line-middle", lines_edit(lambda lines: lines[:3] + [""] + lines[3:])),
+        # Skipping a blank line (as many JSONL readers do) or refusing it by line are both fine.
+        Case(
+            "jsonl-blank-line-middle",
+            "jsonl",
+            score,
+            "either",
+            ("d.jsonl",),
+            uses,
+            lines_edit(lambda lines: lines[:3] + [""] + lines[3:]),
+            stdout_has("weighted"),
+        ),
         accept("crlf", _bytes_edit("d.jsonl", lambda b: b.replace(b"\n", b"\r\n"))),
         accept("no-final-newline", _bytes_edit("d.jsonl", lambda b: b.rstrip(b"\n"))),
         accept(
@@ -2064,12 +2108,12 @@ def cli_value_cases() -> list[Case]:
     add(
         "synth-artist-strength-negative",
         synth + ["--artists", "--artist-strength", "-1"],
-        ("artist-strength",),
+        ("strength",),
     )
     add(
         "synth-artist-strength-nan",
         synth + ["--artists", "--artist-strength", "nan"],
-        ("artist-strength",),
+        ("strength",),
     )
     compare = [
         "compare",
@@ -2176,7 +2220,7 @@ def cli_value_cases() -> list[Case]:
     explain = ["explain", "m.json", "x.csv"]
     add("explain-id-absent", explain + ["--id", "987654321"], ("987654321",), PREDICT)
     add("explain-id-hex", explain + ["--id", "0x10"], ("0x10",), PREDICT)
-    add("explain-id-huge", explain + ["--id", "9" * 30], ("--id",), PREDICT)
+    add("explain-id-huge", explain + ["--id", "9" * 30], ("9" * 30,), PREDICT)
     add(
         "explain-near-negative",
         explain + ["--id", FACTS["ids"][0], "--near", "-1"],
@@ -2254,12 +2298,6 @@ def cli_value_cases() -> list[Case]:
         FIT,
     )
     add(
-        "predict-x-is-truth",
-        ["predict", "m.json", "y.csv", "--out", "o.csv"],
-        ("y.csv",),
-        ("m.json", "y.csv"),
-    )
-    add(
         "predict-x-dev-null",
         ["predict", "m.json", "/dev/null", "--out", "o.csv"],
         ("/dev/null",),
@@ -2308,43 +2346,59 @@ def cli_value_cases() -> list[Case]:
 
 
 def signal_cases() -> list[Case]:
+    """A stop at three moments of a long predict (0.1, 0.5, 1 s after its temporary file
+    appears), as `kill` (SIGTERM) and Ctrl-C (SIGINT) send it; then SIGKILL and a rerun."""
     argv = ["predict", "m.json", "big.parquet", "--out", "o.csv", "--batch-rows", "200"]
+    uses = ("m.json", "big.parquet")
     cases = []
-    for name in ("SIGTERM", "SIGINT", "SIGKILL"):
-        cases.append(
-            Case(
-                f"signal-predict-{name}",
-                "signal",
-                argv,
-                "either",
-                uses=("m.json", "big.parquet"),
-                kind="signal",
-                payload={"signal": name},
-                outputs=("o.csv",),
+    for name in ("SIGTERM", "SIGINT"):
+        for delay in (0.1, 0.5, 1.0):
+            cases.append(
+                Case(
+                    f"signal-predict-{name}-{delay}s",
+                    "signal",
+                    argv,
+                    "either",
+                    uses=uses,
+                    kind="signal",
+                    payload={"signal": name, "delay": delay},
+                    outputs=("o.csv",),
+                )
             )
-        )
     cases.append(
         Case(
-            "signal-predict-existing-SIGTERM",
+            "signal-predict-SIGKILL",
             "signal",
             argv,
             "either",
-            uses=("m.json", "big.parquet"),
+            uses=uses,
             kind="signal",
-            setup=_write("o.csv", "precious\n"),
-            payload={"signal": "SIGTERM"},
+            payload={"signal": "SIGKILL", "delay": 0.5},
             outputs=("o.csv",),
         )
     )
     cases.append(
         Case(
-            "signal-predict-jsonl-SIGTERM",
+            "signal-predict-existing-SIGTERM-0.5s",
+            "signal",
+            argv,
+            "either",
+            uses=uses,
+            kind="signal",
+            setup=_write("o.csv", "precious\n"),
+            payload={"signal": "SIGTERM", "delay": 0.5},
+            outputs=("o.csv",),
+        )
+    )
+    cases.append(
+        Case(
+            "signal-predict-jsonl-SIGTERM-0.5s",
             "signal",
             argv[:3] + ["--out", "o.jsonl", "--batch-rows", "200"],
             "either",
-            uses=("m.json", "big.parquet"),
+            uses=uses,
             kind="signal",
-            payload={"signal": "SIGTERM"},
+            payload={"signal": "SIGTERM", "delay": 0.5},
             outputs=("o.jsonl",),
         )
     )
@@ -2375,7 +2429,7 @@ def run_signal_case(
     while time.perf_counter() < deadline and process.poll() is None:
         if any(TEMPORARY_MARK in p.name for p in folder.iterdir()):
             seen = True
-            time.sleep(0.3)  # let it write a little
+            time.sleep(case.payload["delay"])  # let it write a little
             break
         time.sleep(0.02)
     if process.poll() is not None:
@@ -2391,7 +2445,7 @@ def run_signal_case(
         return "hung", "no temporary output within the timeout", result
     os.kill(process.pid, signum)  # the process itself, as a shell's kill or Ctrl-C would
     try:
-        out, err = process.communicate(timeout=20)
+        out, err = process.communicate(timeout=SIGNAL_GRACE)
         code: int | None = process.returncode
     except subprocess.TimeoutExpired:
         _kill_group(process)
@@ -2399,7 +2453,14 @@ def run_signal_case(
         code = None
     result = Result(code, out, err.decode("utf-8", "replace"), time.perf_counter() - started)
     if code is None:
-        return "hung", f"still running 20 s after {case.payload['signal']}", result
+        return "hung", f"still running {SIGNAL_GRACE} s after {case.payload['signal']}", result
+    if code == 0:
+        # It ran to the end: the stop was ignored (the output is then legitimately written).
+        return (
+            "wrong",
+            f"{case.payload['signal']} ignored: the run went on and ended with exit 0",
+            result,
+        )
     if signum == signal.SIGKILL:
         # The next run into the folder must clean up (and may say so in a line).
         again = subprocess.run(
@@ -2522,7 +2583,7 @@ def service_cases() -> list[Case]:
         http(
             "score-5000-digits",
             None,
-            names=(tag,),
+            names=(),  # refused while parsing the body, like malformed JSON: no cell to name
             raw=json.dumps(body(**{tag: 0.25})).replace("0.25", "9" * 5000, 1).encode(),
         ),
         http("score-int-one", body(**{tag: 1}), "either", (tag,)),
@@ -2603,9 +2664,13 @@ def serve_cases() -> list[Case]:
         serve("port-in-use", ["m.json", "--port", "{busy_port}"], ("port",)),
         serve("host-bad", ["m.json", "--host", "not a host", "--port", "{free_port}"], ("host",)),
         serve(
-            "host-unknown", ["m.json", "--host", "no-such-host.invalid", "--port", "{free_port}"], ("host",)
+            "host-unknown",
+            ["m.json", "--host", "no-such-host.invalid", "--port", "{free_port}"],
+            ("host",),
         ),
-        serve("host-not-local", ["m.json", "--host", "192.0.2.1", "--port", "{free_port}"], ("host",)),
+        serve(
+            "host-not-local", ["m.json", "--host", "192.0.2.1", "--port", "{free_port}"], ("host",)
+        ),
         serve("port-zero", ["m.json", "--port", "0"], ("port",)),
         serve("port-huge", ["m.json", "--port", "70000"], ("port",)),
         serve("port-text", ["m.json", "--port", "http"], ("port",)),
@@ -2832,7 +2897,7 @@ def dask_cases() -> list[Case]:
         dcase("out-input-spelled", "sub/../px", ("px",), _mkdir("sub")),
         dcase("out-is-file", "afile", ("afile",), _write("afile", "keep\n")),
         dcase("out-is-model", "m.json", ("m.json",)),
-        dcase("out-contains-input", ".", ("px",)),
+        dcase("out-contains-input", ".", ("input",)),
         dcase("nan-score", "out", ("ChallengeID", tag), parquet_part(nan_cell)),
         dcase("dup-ids-across-files", "out", ("part-0.parquet", "part-1.parquet"), dup_ids),
         dcase("timestamp-ids", "out", ("ChallengeID",), parquet_part(timestamp_ids)),
@@ -2889,8 +2954,10 @@ def run_all(
     """Command-line cases side by side; service and signal cases after, one at a time."""
     work.mkdir(parents=True, exist_ok=True)
     records: list[Record] = []
-    parallel = [c for c in cases if c.kind == "cli"]
-    serial = [c for c in cases if c.kind in ("signal", "serve")]
+    # Dask cases one at a time: two local clusters at once fight over the dashboard's port,
+    # and their warnings would be blamed on the tool.
+    parallel = [c for c in cases if c.kind in ("cli", "signal") and c.family != "dask"]
+    serial = [c for c in cases if c.kind == "serve" or c.family == "dask"]
     http_cases = [c for c in cases if c.kind == "http"]
     done = 0
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
