@@ -100,7 +100,6 @@ class Case:
     stdin: bytes | None = None
     kind: str = "cli"  # cli, http, signal, serve
     payload: dict[str, Any] = field(default_factory=dict)
-    watch: tuple[str, ...] = ()  # paths outside the folder that must keep their kind
 
 
 @dataclass
@@ -147,8 +146,8 @@ def _fingerprint(path: Path) -> tuple[Any, ...]:
 
 
 def _same_content(before: tuple[Any, ...], after: tuple[Any, ...]) -> bool:
-    # An input rewritten with the same bytes by a rename is still untouched data; compare
-    # kind, mode and content (the inode only for the hard-link cases, via the link itself).
+    # An input rewritten with the same bytes (a new inode) is still untouched data: compare
+    # kind, mode and content. A hard link replaced by a rename shows as its content changing.
     return before[:3] == after[:3] if before[0] == "file" else before == after
 
 
@@ -168,14 +167,10 @@ def damage(case: Case, before: dict[str, tuple[Any, ...]], folder: Path, failed:
             change = f"mode changed {oct(was[1])} -> {oct(now[1])}"
         problems.append(f"{what} {path} {change}" + (" by a failed run" if failed else ""))
     for path in after.keys() - before.keys():
-        if TEMPORARY_MARK in path or Path(path).name.startswith(".") and "tmp" in path:
+        if TEMPORARY_MARK in path or (Path(path).name.startswith(".") and "tmp" in path):
             problems.append(f"temporary file left: {path}")
         elif failed:
             problems.append(f"a failed run left {path}")
-    for watched in case.watch:
-        kind = _fingerprint(Path(watched))[0]
-        if kind in ("file", "missing"):
-            problems.append(f"{watched} is now a {kind}")
     return "; ".join(problems)
 
 
@@ -237,7 +232,7 @@ def classify_cli(case: Case, folder: Path, result: Result, lost: str) -> tuple[s
                 return "wrong", problem
         return "clean", ""
     if case.expect == "succeed":
-        return "unclear" if len(lines) != 1 else "wrong", "refused a valid input"
+        return "wrong", "refused a valid input"
     return refusal_quality(lines, case.names)
 
 
@@ -373,7 +368,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if bad:
         print("\nnot clean:")
     for record in bad:
-        first = next((line for line in record.stderr.splitlines() if line.strip()), "")
+        shown = [line for line in record.stderr.splitlines() if line.strip()] or [""]
+        # A traceback's last line says what went wrong; otherwise the first line is the message.
+        first = shown[-1] if record.outcome == "traceback" else shown[0]
         print(
             f"{record.outcome:9} {record.id}: tagdecide {_short(record.command, 110)} | "
             f"{record.reason} | exit {record.code} | {_short(first, 160)}"
