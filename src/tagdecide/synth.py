@@ -370,6 +370,9 @@ _ALBUM_SIZES = (5, 15)
 # Fewer tracks than this cannot give both splits a few albums and the networks something
 # to learn from.
 _MIN_TRACKS = 60
+#: Most tracks a synthetic catalogue may have: about 1.6 kB of arrays per track, so 2 million
+#: need some 3 GB; a typo such as 10**12 is refused rather than failing to allocate.
+_MAX_TRACKS = 2_000_000
 # Dimension of the latent style space.
 _STYLE_DIMENSION = 16
 # Distance between genre centres; how fast genre popularity falls with its rank in GENRES.
@@ -651,6 +654,11 @@ def _check_arguments(n_tracks: int, seed: int, test_fraction: float) -> None:
         raise InputError(
             f"n_tracks={n_tracks} is too small to hold a training and a test part; "
             f"use at least {_MIN_TRACKS}"
+        )
+    if n_tracks > _MAX_TRACKS:
+        raise InputError(
+            f"n_tracks={n_tracks} is more than a synthetic catalogue holds; "
+            f"use at most {_MAX_TRACKS:,}"
         )
     check_seed(seed)
     if not isinstance(test_fraction, float | int) or not 0.0 < test_fraction < 1.0:

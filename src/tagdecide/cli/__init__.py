@@ -140,6 +140,13 @@ def _unreadable_file(error: click.BadParameter) -> str | None:
     return None if match is None else str(ast.literal_eval(match[1]))
 
 
+def _usage_line(error: click.UsageError) -> str:
+    """click's usage error in one line, with where to read the usage (click prints three)."""
+    command = error.ctx.command_path if error.ctx is not None else "tagdecide"
+    message = " ".join(error.format_message().split())
+    return f"tagdecide: error: {message} (see: {command} --help)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv``; return the exit code (2 for bad input)."""
     with warnings.catch_warnings():
@@ -159,10 +166,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         except click.BadParameter as error:
             unreadable = _unreadable_file(error)
             if unreadable is None:
-                error.show()
-                return error.exit_code
+                click.echo(_usage_line(error), err=True)
+                return 2
             # click's check of an input's permissions, said as the reading would say it.
             click.echo(f"tagdecide: error: {unreadable}: permission denied", err=True)
+            return 2
+        except click.UsageError as error:
+            click.echo(_usage_line(error), err=True)
             return 2
         except click.ClickException as error:
             error.show()

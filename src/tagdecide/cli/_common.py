@@ -84,11 +84,14 @@ def progress(quiet: bool, description: str, total: int | None) -> Iterator[Bar]:
 
 def strategy_names(names: str | None) -> list[str]:
     """``--strategies a,b`` as a checked list; every strategy when not given."""
+    from tagdecide.errors import InputError
     from tagdecide.strategies import available_strategies, strategy_class
 
-    if not names:
+    if names is None:
         return available_strategies()
     chosen = [name.strip() for name in names.split(",") if name.strip()]
+    if not chosen:
+        raise InputError(f"--strategies names no strategy: {names!r}; see `tagdecide strategies`")
     for name in chosen:
         strategy_class(name)  # an unknown name is a clear error before any work
     return chosen

@@ -41,7 +41,7 @@ def _infer_format(path: Path, given: str | None) -> str:
 )
 @click.option(
     "--batch-rows",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=10_000_000),
     default=10_000,
     show_default=True,
     help="Tracks per batch (Parquet input); bounds memory.",

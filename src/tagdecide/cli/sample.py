@@ -61,6 +61,9 @@ def sample(
     if n_tracks < 1:
         raise InputError(f"--n must be at least 1; got {n_tracks}")
     check_seed(seed, name="--seed")  # before reading the data, not after
+    if out_path.suffix.lower() != ".csv":
+        # Checked before anything is written: the scores file beside it is written first.
+        raise InputError(f"{out_path}: the truth template is a CSV file; name it NAME.csv")
     scores_out = out_path.with_name(out_path.stem + ".X.csv")
     for output in (out_path, scores_out):
         check_output(
