@@ -26,9 +26,9 @@ Bad requests get a 4xx with ``{"detail": "one line naming the field"}``, never a
 from __future__ import annotations
 
 from importlib import resources
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import FastAPI, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
@@ -42,12 +42,16 @@ __all__ = ["create_curation_app"]
 
 #: A click is a few dozen bytes; anything much larger is not from the page.
 MAX_BODY_BYTES = 16 * 1024
+#: A ChallengeID: what SQLite's INTEGER holds.
+TrackId = Annotated[int, Path(ge=-(2**63), le=2**63 - 1)]
 _STATIC = {"curate.css": "text/css", "curate.js": "text/javascript"}
 
 
 class _Write(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    version: StrictInt = Field(ge=0, description="The track's version this click was made on.")
+    version: StrictInt = Field(
+        ge=0, le=2**62, description="The track's version this click was made on."
+    )
     curator: StrictStr | None = Field(None, max_length=100, description="Who clicked.")
 
 
@@ -122,7 +126,7 @@ def create_curation_app(session: Session) -> Any:
     @app.get("/api/next")
     def next_track(
         client: str = Query(min_length=1, max_length=100),
-        after: int | None = Query(None, ge=-1),
+        after: int | None = Query(None, ge=-1, le=2**62),
     ) -> dict[str, Any]:
         track = session.store.next_track(client, after=after)
         if track is None:
@@ -130,23 +134,23 @@ def create_curation_app(session: Session) -> Any:
         return {"track": session.track_view(session.store.state(track))}
 
     @app.get("/api/tracks/{track}")
-    def track_view(track: int) -> dict[str, Any]:
+    def track_view(track: TrackId) -> dict[str, Any]:
         return session.track_view(session.store.state(track))
 
     @app.post("/api/tracks/{track}/verdicts")
-    def verdict(track: int, body: VerdictIn) -> dict[str, Any]:
+    def verdict(track: TrackId, body: VerdictIn) -> dict[str, Any]:
         state = session.store.add_verdict(
             track, body.tag, body.present, version=body.version, curator=body.curator
         )
         return session.track_view(state)
 
     @app.post("/api/tracks/{track}/undo")
-    def undo(track: int, body: WriteIn) -> dict[str, Any]:
+    def undo(track: TrackId, body: WriteIn) -> dict[str, Any]:
         state = session.store.undo(track, version=body.version, curator=body.curator)
         return session.track_view(state)
 
     @app.post("/api/tracks/{track}/done")
-    def done(track: int, body: WriteIn) -> dict[str, Any]:
+    def done(track: TrackId, body: WriteIn) -> dict[str, Any]:
         state = session.store.mark_done(track, version=body.version, curator=body.curator)
         return session.track_view(state)
 
@@ -155,7 +159,7 @@ def create_curation_app(session: Session) -> Any:
         return session.progress()
 
     @app.get("/audio/{track}", include_in_schema=False)
-    def audio(track: int) -> Response:
+    def audio(track: TrackId) -> Response:
         info = session.info.get(track)
         local = info.local_audio if info is not None else None
         if local is None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-__all__ = ["curate"]
+__all__ = ["curate", "main"]
 
 
 class _DefaultGroup(click.Group):
@@ -199,3 +199,24 @@ def export(db_path: Path, out_path: Path) -> None:
         f"then: fit ... --strategy auto --validate-x {scores_out} --validate-y {out_path}",
         err=True,
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``curate`` alone (``python -m tagdecide.curate``): bad input is one line, exit 2."""
+    import sys
+
+    from tagdecide.errors import TagdecideError
+
+    try:
+        curate.main(args=argv, prog_name="tagdecide curate", standalone_mode=False)
+    except TagdecideError as error:
+        click.echo(f"tagdecide: error: {error}", err=True)
+        return 2
+    except click.exceptions.Exit as done:
+        return int(done.exit_code)
+    except click.ClickException as error:
+        error.show(file=sys.stderr)
+        return error.exit_code
+    except (KeyboardInterrupt, click.Abort):
+        return 130
+    return 0

@@ -12,6 +12,7 @@ import csv
 import functools
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -121,6 +122,8 @@ class Session:
         )
         self._row = {int(track): row for row, track in enumerate(self.scores.ids.tolist())}
         self._lock = threading.Lock()
+        self._explained: dict[int, list[TagExplanation]] = {}
+        self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="explain")
         self._values, self._thresholds = self.model.decision_rule(self.scores)
 
     @functools.cached_property
@@ -144,10 +147,11 @@ class Session:
         # explain_track is not cheap for stacked models (it reads the whole of X, and works
         # out the inputs of each tag it explains): it gets the queued tracks only, and the
         # near misses are chosen per class here, from the values computed once.
-        with self._lock:  # numpy releases the GIL; one explanation at a time is enough
-            return self._explain(track)
+        with self._lock:  # one explanation at a time; each is kept (the queue is small)
+            if track not in self._explained:
+                self._explained[track] = self._explain(track)
+            return self._explained[track]
 
-    @functools.lru_cache(maxsize=256)  # noqa: B019 - one Session per server process
     def _explain(self, track: int) -> list[TagExplanation]:
         row = self._row[track]
         values, thresholds = self._values[row], self._thresholds
@@ -157,15 +161,26 @@ class Session:
         distance = np.where(given | ~np.isfinite(thresholds), np.inf, thresholds - values)
         distance = distance / spread
         classes = np.asarray(self.tag_classes, dtype=object)
+        order = np.argsort(distance, kind="stable")  # as explain_track ranks near misses
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.size)
         near: set[str] = set()
+        deepest = 0
         for name in dict.fromkeys(self.tag_classes):
             columns = np.flatnonzero((classes == name) & np.isfinite(distance))
             nearest = columns[np.argsort(distance[columns], kind="stable")[:NEAR_PER_CLASS]]
             near.update(self.tags[column] for column in nearest)
-        explanation = explain_track(self.model, self.scores, track, near=len(self.tags), source="X")
-        return [item for item in explanation.yes] + [
-            item for item in explanation.near_misses if item.tag in near
-        ]
+            deepest = max([deepest, *(int(rank[column]) + 1 for column in nearest)])
+        explanation = explain_track(self.model, self.scores, track, near=deepest, source="X")
+        return [*explanation.yes, *(item for item in explanation.near_misses if item.tag in near)]
+
+    def prefetch(self, position: int, count: int = 2) -> None:
+        """Explain the tracks after queue ``position`` in the background (a stacked model
+        takes a few tenths of a second per track), so that the next page comes at once."""
+        upcoming = [int(track) for track in self.queue_ids[position + 1 : position + 1 + count]]
+        upcoming = [track for track in upcoming if track not in self._explained]
+        if upcoming:
+            self._background.submit(lambda: [self._explanations(track) for track in upcoming])
 
     def track_view(self, state: TrackState) -> dict[str, Any]:
         """Everything the page shows of one track, with its verdicts so far."""
@@ -192,6 +207,7 @@ class Session:
                     "verdict": state.verdicts.get(item.tag),
                 }
             )
+        self.prefetch(state.position)
         shown = {entry["tag"] for entry in tags}
         for tag, present in state.verdicts.items():  # tags the curator added by hand
             if tag not in shown:
@@ -300,7 +316,9 @@ def open_session(
         )
     # Only the queued tracks are explained, but spreads and values are over the whole of X
     # (as review and explain measure them).
-    return Session(model=model, scores=scores, store=store, info=info or {}, notes=notes)
+    session = Session(model=model, scores=scores, store=store, info=info or {}, notes=notes)
+    session.prefetch(-1)  # the first tracks, while the browser opens
+    return session
 
 
 def _rows_of(scores: TrackScores, ids: Sequence[int] | np.ndarray) -> np.ndarray:
