@@ -302,3 +302,22 @@ def test_a_stacked_model_shows_the_inputs_that_moved_it(tmp_path: Path) -> None:
     view = client.get("/api/next", params={"client": "a"}).json()["track"]
     assert any(entry["inputs"] for entry in view["tags"])
     assert all(entry["rule"] == "stacked" for entry in view["tags"])
+
+
+def test_figures_are_undefined_without_counts_and_intervals_hold_the_value() -> None:
+    from tagdecide.curate.metrics import class_figures, wilson_interval
+
+    truth = np.array([[1, 0, 0, 0], [0, 0, 0, 0], [1, 0, 1, 0]])
+    decided = np.array([[1, 0, 0, 0], [1, 0, 0, 0], [0, 0, 1, 0]])
+    rows = {row["class"]: row for row in class_figures(truth, decided, ["A", "A", "B", "B"])}
+    assert rows["A"]["precision"]["value"] == pytest.approx(1 / 2)
+    assert rows["A"]["recall"]["value"] == pytest.approx(1 / 2)
+    assert rows["B"]["f1"]["value"] == pytest.approx(1.0)
+    empty = class_figures(np.zeros((2, 2)), np.zeros((2, 2)), ["A", "A"])[0]
+    assert empty["f1"] == {"value": None, "low": None, "high": None}
+    assert empty["precision"]["value"] is None and empty["weighted_f1"]["value"] is None
+    assert class_figures(np.zeros((0, 2)), np.zeros((0, 2)), ["A", "B"])[2]["tracks"] == 0
+    for hits, trials in ((0, 5), (5, 5), (3, 7), (1, 1000)):
+        estimate = wilson_interval(hits, trials)
+        assert estimate.low is not None and estimate.high is not None
+        assert 0 <= estimate.low <= hits / trials <= estimate.high <= 1

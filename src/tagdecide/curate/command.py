@@ -110,34 +110,37 @@ def serve(
         suffixes=[".sqlite", ".sqlite3", ".db"],
         writes="SQLite databases (.sqlite, .sqlite3, .db)",
     )
-    model = load_model(model_path)
-    scores = read_scores_for(model, x_path)
-    info = read_tracks_info(tracks_info) if tracks_info is not None else {}
-    group_labels = None
-    if groups is not None:
-        group_labels = read_groups(groups, scores.ids, ids_source=str(x_path), group_by=group_by)
-    store = CurationStore(db_path)
-    session = open_session(
-        model,
-        scores,
-        store,
-        queue=queue,  # type: ignore[arg-type]
-        n=n_tracks,
-        groups=group_labels,
-        info=info,
-        model_label=f"{model.name} ({model_path.name})",
-    )
-    for note in session.notes:
-        click.echo(f"tagdecide: note: {note}", err=True)
+    # Bound first: a port in use is said at once, before any work and before --db is made.
     listening = _listening_socket(host, port)
-    shown = f"[{host}]" if ":" in host else host
-    done, budget = store.progress()
-    click.echo(
-        f"curating {budget} tracks ({done} done) of {x_path} with {model_path}, verdicts in "
-        f"{db_path}: open http://{shown}:{listening.getsockname()[1]}/",
-        err=True,
-    )
-    with listening:
+    with listening:  # closed on any refusal below
+        model = load_model(model_path)
+        scores = read_scores_for(model, x_path)
+        info = read_tracks_info(tracks_info) if tracks_info is not None else {}
+        group_labels = None
+        if groups is not None:
+            group_labels = read_groups(
+                groups, scores.ids, ids_source=str(x_path), group_by=group_by
+            )
+        store = CurationStore(db_path)
+        session = open_session(
+            model,
+            scores,
+            store,
+            queue=queue,  # type: ignore[arg-type]
+            n=n_tracks,
+            groups=group_labels,
+            info=info,
+            model_label=f"{model.name} ({model_path.name})",
+        )
+        for note in session.notes:
+            click.echo(f"tagdecide: note: {note}", err=True)
+        shown = f"[{host}]" if ":" in host else host
+        done, budget = store.progress()
+        click.echo(
+            f"curating {budget} tracks ({done} done) of {x_path} with {model_path}, verdicts in "
+            f"{db_path}: open http://{shown}:{listening.getsockname()[1]}/",
+            err=True,
+        )
         server = uvicorn.Server(uvicorn.Config(create_curation_app(session), log_level="warning"))
         server.run(sockets=[listening])
 

@@ -53,9 +53,17 @@ def wilson_interval(successes: int, trials: int, z: float = _Z95) -> Estimate:
 
 
 def _micro_f1(truth: np.ndarray, decided: np.ndarray) -> float:
+    """Pooled F1; NaN when there is neither a positive nor a tag given (undefined)."""
     true_positives = float((truth & decided).sum())
     denominator = float(truth.sum() + decided.sum())
-    return 2 * true_positives / denominator if denominator else 0.0
+    return 2 * true_positives / denominator if denominator else float("nan")
+
+
+def _weighted_f1(truth: np.ndarray, decided: np.ndarray) -> float:
+    """Support-weighted F1; NaN without any positive (no weight to spread)."""
+    if not truth.any():
+        return float("nan")
+    return weighted_f1_score(truth.astype(np.uint8), decided.astype(np.uint8))
 
 
 def bootstrap_interval(
@@ -66,15 +74,19 @@ def bootstrap_interval(
     n_resamples: int = 500,
     seed: int = 0,
 ) -> Estimate:
-    """``statistic(truth, decided)`` and its 95 % percentile bootstrap over rows (tracks)."""
+    """``statistic(truth, decided)`` and its 95 % percentile bootstrap over rows (tracks).
+
+    Resamples where the statistic is undefined (NaN) are left out; None when it is
+    undefined on the tracks themselves.
+    """
     n_tracks = truth.shape[0]
-    if n_tracks == 0:
+    value = float(statistic(truth, decided)) if n_tracks else float("nan")
+    if not np.isfinite(value):
         return Estimate(None, None, None)
-    value = float(statistic(truth, decided))
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, n_tracks, size=(n_resamples, n_tracks))
     values = np.array([statistic(truth[rows], decided[rows]) for rows in draws])
-    low, high = np.quantile(values, [0.025, 0.975])
+    low, high = np.nanquantile(values, [0.025, 0.975])
     return Estimate(value, float(low), float(high))
 
 
@@ -110,10 +122,6 @@ def class_figures(
             "f1": asdict(bootstrap_interval(true, given, _micro_f1)),
         }
         if columns.all():
-            row["weighted_f1"] = asdict(
-                bootstrap_interval(
-                    true, given, lambda t, g: weighted_f1_score(t.astype(int), g.astype(int))
-                )
-            )
+            row["weighted_f1"] = asdict(bootstrap_interval(true, given, _weighted_f1))
         rows.append(row)
     return rows

@@ -198,7 +198,7 @@
       for (const key of ["precision", "recall", "f1"]) line.insertCell().textContent = interval(row[key]);
       if (row.weighted_f1) weighted = row.weighted_f1;
     }
-    $("weighted").textContent = weighted ? "weighted F1 on " + data.done + " tracks: " + interval(weighted) : "";
+    $("weighted").textContent = weighted ? "weighted F1 on " + data.done + (data.done === 1 ? " track: " : " tracks: ") + interval(weighted) : "";
   }
 
   function wrap(action) {
