@@ -123,6 +123,7 @@ class Session:
         self._row = {int(track): row for row, track in enumerate(self.scores.ids.tolist())}
         self._lock = threading.Lock()
         self._explained: dict[int, list[TagExplanation]] = {}
+        self._progress: tuple[tuple[int, int, int], dict[str, Any]] | None = None
         self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="explain")
         self._values, self._thresholds = self.model.decision_rule(self.scores)
 
@@ -244,7 +245,17 @@ class Session:
         }
 
     def progress(self) -> dict[str, Any]:
-        """Tracks done of the budget, and the model's figures on them per class."""
+        """Tracks done of the budget, and the model's figures on them per class.
+
+        The bootstraps take a while on hundreds of tracks: the answer is kept until an
+        event is written or undone.
+        """
+        fingerprint = self.store.fingerprint()
+        if self._progress is None or self._progress[0] != fingerprint:
+            self._progress = (fingerprint, self._compute_progress())
+        return self._progress[1]
+
+    def _compute_progress(self) -> dict[str, Any]:
         states = self.store.states()
         done = [state for state in states if state.done]
         truth = np.array([state.truth(self.tags) for state in done], dtype=np.uint8)

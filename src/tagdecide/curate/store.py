@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -141,34 +142,61 @@ class CurationStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._tags: tuple[str, ...] = ()
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[sqlite3.Connection] = []
         if self.path.is_dir():
             raise InputError(f"{self.path}: is a folder; give the curation database's file name")
         if not self.path.parent.is_dir():
             raise InputError(f"{self.path}: folder {self.path.parent} does not exist")
-        self._check_schema()
+        try:
+            self._check_schema()
+        except BaseException:
+            self.close()
+            raise
 
     # -- connections ---------------------------------------------------------------------
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        """A connection for one operation (threads and processes each get their own)."""
+        """This thread's connection (opened once: opening one per click costs more than
+        the click; threads and processes each get their own)."""
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            try:
+                connection = sqlite3.connect(
+                    self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+                )
+                connection.execute("PRAGMA busy_timeout = 30000")
+                connection.execute("PRAGMA foreign_keys = ON")
+                connection.execute("PRAGMA synchronous = FULL")
+            except sqlite3.Error as error:
+                raise self._refusal(error) from None
+            self._local.connection = connection
+            with self._lock:
+                self._connections.append(connection)
         try:
-            connection = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        except sqlite3.Error as error:
-            raise InputError(f"{self.path}: cannot open the database ({error})") from None
-        try:
-            connection.execute("PRAGMA busy_timeout = 30000")
-            connection.execute("PRAGMA foreign_keys = ON")
-            connection.execute("PRAGMA synchronous = FULL")
             yield connection
         except sqlite3.DatabaseError as error:
             if "not a database" in str(error) or "malformed" in str(error):
-                raise InputError(
-                    f"{self.path}: not a SQLite database (a curation database is a SQLite file)"
-                ) from None
+                raise self._refusal(error) from None
             raise
-        finally:
-            connection.close()
+
+    def _refusal(self, error: sqlite3.Error) -> InputError:
+        if "not a database" in str(error) or "malformed" in str(error):
+            return InputError(
+                f"{self.path}: not a SQLite database (a curation database is a SQLite file)"
+            )
+        return InputError(f"{self.path}: cannot open the database ({error})")
+
+    def close(self) -> None:
+        """Close every connection this store opened (in any thread)."""
+        with self._lock:
+            for connection in self._connections:
+                connection.close()
+            self._connections.clear()
+        self._local = threading.local()
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -275,7 +303,17 @@ class CurationStore:
 
     def tags(self) -> tuple[str, ...]:
         """The model's tags in its order (empty before the queue is stored)."""
-        return tuple(json.loads(self.meta().get("tags", "[]")))
+        if not self._tags:  # stored once with the queue, never changed after
+            self._tags = tuple(json.loads(self.meta().get("tags", "[]")))
+        return self._tags
+
+    def fingerprint(self) -> tuple[int, int, int]:
+        """Changes whenever an event is written or undone (to cache what is read from them)."""
+        with self._connect() as connection:
+            row = connection.execute(
+                "SELECT count(*), coalesce(max(id), 0), count(undone_at) FROM events"
+            ).fetchone()
+        return int(row[0]), int(row[1]), int(row[2])
 
     def queue_ids(self) -> np.ndarray:
         """The queued tracks' ids, in queue order."""

@@ -14,7 +14,7 @@
   let track = null;      // the track shown, as the server last described it
   let focused = 0;       // index of the focused tag row
   let chain = Promise.resolve();  // clicks are sent one after the other, in order
-  // Round trips of keyboard actions (key pressed -> page updated), in ms: read by the tests.
+  // Round trips of actions (key pressed -> page updated): {action, ms}, read by the tests.
   window.curateTimings = [];
   window.curateBusy = 0;
 
@@ -135,11 +135,12 @@
     }
   }
 
-  function record(started) {
-    if (started !== undefined) window.curateTimings.push(performance.now() - started);
+  function record(started, action) {
+    if (started !== undefined) window.curateTimings.push({ action, ms: performance.now() - started });
   }
 
   function send(path, body, started, after) {
+    const action = path.slice(1);
     if (track === null) return chain;
     window.curateBusy++;
     chain = chain.then(async () => {
@@ -157,7 +158,7 @@
       } else {
         say("not saved: " + answer.data.detail, true);
       }
-      record(started);
+      record(started, action);
     }).catch((error) => say("not saved: the server does not answer (" + error + ")", true))
       .finally(() => { window.curateBusy--; });
     return chain;
@@ -174,7 +175,7 @@
     if (answer.status !== 200) { say(answer.data.detail, true); return; }
     focused = 0;
     render(answer.data.track);
-    record(started);
+    record(started, "next");
   }
 
   async function progress() {
@@ -210,9 +211,10 @@
   }
 
   function done(started) {
+    // Timed from the key to the next track shown (recorded as "next").
     return send("/done", {}, undefined, async (view) => {
       await next(view.position, started);
-      await progress();
+      progress();  // not waited for: the next key need not wait for the figures
     });
   }
 
@@ -221,7 +223,7 @@
   }
 
   function undo(started) {
-    return send("/undo", {}, started, async () => progress());
+    return send("/undo", {}, started);
   }
 
   $("undo").addEventListener("click", () => undo(performance.now()));
