@@ -48,6 +48,8 @@ KEYS = {
     "d": ("d", "KeyD", 68, "d"),
     "s": ("s", "KeyS", 83, "s"),
     "j": ("j", "KeyJ", 74, "j"),
+    "t": ("t", "KeyT", 84, "t"),
+    "Enter": ("Enter", "Enter", 13, "\r"),
     "ArrowDown": ("ArrowDown", "ArrowDown", 40, ""),
 }
 
@@ -157,6 +159,20 @@ class Browser:
         common = {"key": key, "code": code, "windowsVirtualKeyCode": virtual}
         self.page("Input.dispatchKeyEvent", type="keyDown", text=text, **common)
         self.page("Input.dispatchKeyEvent", type="keyUp", **common)
+
+    def type_text(self, text: str) -> None:
+        self.page("Input.insertText", text=text)
+
+    def click(self, selector: str) -> None:
+        """A real mouse click (pressed and released) in the middle of ``selector``."""
+        x, y = self.evaluate(
+            f"(() => {{ const e = document.querySelector({json.dumps(selector)}); "
+            "e.scrollIntoView({block: 'center'}); const r = e.getBoundingClientRect(); "
+            "return [r.x + r.width / 2, r.y + r.height / 2]; })()"
+        )
+        for kind in ("mousePressed", "mouseReleased"):
+            self.page("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left",
+                      clickCount=1)  # fmt: skip
 
     def screenshot(self, path: Path) -> None:
         data = self.page("Page.captureScreenshot", format="png")["data"]
@@ -286,6 +302,24 @@ def test_three_tracks_curated_by_keyboard_survive_a_killed_server(tmp_path: Path
                 browser.press("a")  # accept the second
                 settle(browser)
                 verdicts[second] = 1
+                if step == 0:  # a tag added by name, and a mouse click
+                    rows = browser.evaluate(
+                        "[...document.querySelectorAll('tr.tag-row')].map(r => r.dataset.tag)"
+                    )
+                    added, clicked = [tag for tag in rows if tag not in (first, second)][:2]
+                    browser.press("t")
+                    assert browser.evaluate("document.activeElement.id") == "add-tag"
+                    browser.type_text(added)
+                    browser.press("Enter")
+                    settle(browser)
+                    verdicts[added] = 1
+                    browser.click(f'tr[data-tag="{clicked}"] button[aria-label^="reject"]')
+                    settle(browser)
+                    browser.wait_until(
+                        f"document.querySelector('tr[data-tag=\"{clicked}\"]')"
+                        ".classList.contains('verdict-no')"
+                    )
+                    verdicts[clicked] = 0
                 if step == 1:  # a wrong click, undone
                     third = focused_tag(browser)
                     browser.press("r")
@@ -347,7 +381,7 @@ def test_three_tracks_curated_by_keyboard_survive_a_killed_server(tmp_path: Path
             want = expected[track].get(tag, int(decided[column]))
             assert table.values[row, column] == want, (track, tag)
     actions = [timing["action"] for timing in timings]
-    assert actions.count("verdicts") == 7 and actions.count("undo") == 1
+    assert actions.count("verdicts") == 9 and actions.count("undo") == 1
     assert actions.count("next") == 3 and all(timing["ms"] > 0 for timing in timings)
     for name in ("track-1", "track-2", "track-3", "after-three", "after-restart"):
         assert (shots / f"{name}.png").read_bytes()[:4] == b"\x89PNG"

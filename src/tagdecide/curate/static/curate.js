@@ -113,7 +113,6 @@
           button.textContent = label;
           button.setAttribute("aria-pressed", tag.verdict === present ? "true" : "false");
           button.setAttribute("aria-label", label + " " + tag.tag + " (" + key + ")");
-          button.tabIndex = -1;
           button.addEventListener("click", () => { focused = Number(row.dataset.index); verdict(tag.tag, present, performance.now()); });
           buttons.appendChild(button);
         }
