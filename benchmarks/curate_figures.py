@@ -168,13 +168,22 @@ class _Fitted:
 
 
 def _curate_from_truth(
-    folder: Path, model: Any, pool: TrackScores, truth: np.ndarray, sample: Any, shown_only: bool
+    folder: Path,
+    model: Any,
+    pool: TrackScores,
+    truth: np.ndarray,
+    sample: Any,
+    shown_only: bool,
+    groups: np.ndarray,
+    seed: int,
 ) -> tuple[TrackScores, np.ndarray]:
     """Answer the queue from the truth through the store; what `curate export` writes."""
     name = "shown" if shown_only else "every"
     database = folder / f"{name}-{len(sample.ids)}-{time.monotonic_ns()}.sqlite"
     store = CurationStore(database)
-    session = open_session(model, pool, store, queue="sample", n=len(sample.ids))
+    session = open_session(
+        model, pool, store, queue="sample", n=len(sample.ids), groups=groups, seed=seed
+    )
     assert store.queue_ids().tolist() == sample.ids.tolist()  # the same sample
     tags = list(pool.tag_names)
     row_of = {int(track): row for row, track in enumerate(pool.ids.tolist())}
@@ -227,8 +236,9 @@ def f1_gain(folder: Path, seed: int, sizes: list[int]) -> list[tuple[Any, ...]]:
             figures, choices = [], []
             for shown_only in (False, True):
                 scores, exported = _curate_from_truth(
-                    folder, cv_model, pool, truth[pool_rows], sample, shown_only
-                )
+                    folder, cv_model, pool, truth[pool_rows], sample, shown_only,
+                    catalogue.test.albums[pool_rows], seed,
+                )  # fmt: skip
                 model = make_strategy("auto").fit(train, catalogue.train.truth, **common,
                                                   validation=(scores, exported))  # fmt: skip
                 counts = model.chosen_counts()

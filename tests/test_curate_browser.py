@@ -293,6 +293,30 @@ def test_three_tracks_curated_by_keyboard_survive_a_killed_server(tmp_path: Path
                     f"Song {track}"
                 )
                 verdicts: dict[str, int] = {}
+                if step == 2:  # another curator writes on this track meanwhile
+                    intruder = browser.evaluate(
+                        "[...document.querySelectorAll('tr.tag-row')].at(-1).dataset.tag"
+                    )
+                    other = CurationStore(database)
+                    version = other.state(track).version
+                    other.add_verdict(track, intruder, 1, version=version, curator="ben")
+                    other.close()
+                    browser.press("r")  # made on the version the page shows: refused
+                    settle(browser)
+                    status = browser.evaluate("document.getElementById('status').textContent")
+                    assert "changed by another curator" in status
+                    assert f"your click (reject {focused_tag(browser)}) was not saved" in status
+                    assert browser.evaluate("document.getElementById('status').className") == (
+                        "conflict"
+                    )
+                    assert (
+                        browser.evaluate(  # the other curator's verdict is shown
+                            f"document.querySelector('tr[data-tag=\"{intruder}\"]').className"
+                        )
+                        == "tag-row verdict-yes"
+                    )
+                    browser.screenshot(shots / "conflict.png")
+                    verdicts[intruder] = 1
                 first = focused_tag(browser)
                 browser.press("r")  # reject the first tag
                 settle(browser)
@@ -365,7 +389,9 @@ def test_three_tracks_curated_by_keyboard_survive_a_killed_server(tmp_path: Path
                                        ".length")  # fmt: skip
             assert figures == 3  # Genres, Moods, all tags
             browser.screenshot(shots / "after-restart.png")
-        assert browser.console_errors() == []
+        errors = browser.console_errors()
+        # The one refused click is logged by the browser as a failed request (409), no more.
+        assert len(errors) == 1 and "status of 409" in errors[0], errors
     finally:
         browser.close()
     # The export: those three tracks, the verdicts over the model's decisions.
@@ -381,7 +407,7 @@ def test_three_tracks_curated_by_keyboard_survive_a_killed_server(tmp_path: Path
             want = expected[track].get(tag, int(decided[column]))
             assert table.values[row, column] == want, (track, tag)
     actions = [timing["action"] for timing in timings]
-    assert actions.count("verdicts") == 9 and actions.count("undo") == 1
+    assert actions.count("verdicts") == 10 and actions.count("undo") == 1
     assert actions.count("next") == 3 and all(timing["ms"] > 0 for timing in timings)
-    for name in ("track-1", "track-2", "track-3", "after-three", "after-restart"):
+    for name in ("track-1", "track-2", "conflict", "track-3", "after-three", "after-restart"):
         assert (shots / f"{name}.png").read_bytes()[:4] == b"\x89PNG"

@@ -153,7 +153,9 @@
         if (after) await after(answer.data);
       } else if (answer.status === 409) {
         render(answer.data.track);
-        say(answer.data.detail, true);
+        const click = body.tag === undefined ? action :
+          (body.present ? "accept " : "reject ") + body.tag;
+        say(answer.data.detail.replace("your click", "your click (" + click + ")"), true);
       } else {
         say("not saved: " + answer.data.detail, true);
       }
