@@ -271,6 +271,7 @@ def test_tracks_info_is_shown_and_local_audio_served(tmp_path: Path) -> None:
         ("ChallengeID,title\nx1,a\n", "line 2, column ChallengeID: 'x1' is not an integer"),
         ("ChallengeID,title\n1,a\n1,b\n", "line 3: ChallengeID 1 repeated"),
         ("ChallengeID,title\n1,a,b\n", "line 2 has 3 cells; the header has 2"),
+        ("ChallengeID,url\n1,file:///etc/passwd\n", "line 2, column url: 'file:///etc/passwd'"),
     ],
 )
 def test_bad_tracks_info_is_refused_in_one_line(tmp_path: Path, text: str, message: str) -> None:

@@ -132,7 +132,10 @@ def serve(
             info=info,
             model_label=f"{model.name} ({model_path.name})",
         )
-        for note in session.notes:
+        notes = list(session.notes)
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            notes.append(f"--host {host}: the page has no login; anyone who reaches it can curate")
+        for note in notes:
             click.echo(f"tagdecide: note: {note}", err=True)
         shown = f"[{host}]" if ":" in host else host
         done, budget = store.progress()

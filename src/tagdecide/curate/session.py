@@ -96,6 +96,11 @@ def read_tracks_info(path: str | Path) -> dict[int, TrackInfo]:
             raise InputError(f"{path}: line {line}: {ID_COLUMN} {track} repeated")
         cells = {name: row[index].strip() for name, index in shown.items()}
         url = cells.get("url", "")
+        if "://" in url and not url.lower().startswith(("http://", "https://")):
+            raise InputError(
+                f"{path}: line {line}, column url: {url!r}; give an http(s) URL or a local "
+                "file's path"
+            )
         if url and "://" not in url:
             url = str((path.parent / url).resolve())
         cells["url"] = url
