@@ -110,7 +110,9 @@ def read_tracks_info(path: str | Path) -> dict[int, TrackInfo]:
 
 @dataclass
 class Session:
-    """The model, the queued tracks' scores, the store and the tracks' info."""
+    """What ``tagdecide curate`` serves: the model, the scores X (the whole file: spreads and
+    values are measured over it, as ``review`` and ``explain`` do), the store and the
+    tracks' info. Use :func:`open_session` to make one."""
 
     model: Strategy
     scores: TrackScores
@@ -131,6 +133,8 @@ class Session:
         self._progress: tuple[tuple[int, int, int], dict[str, Any]] | None = None
         self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="explain")
         self._values, self._thresholds = self.model.decision_rule(self.scores)
+        spread = self._values.std(axis=0)
+        self._spread = np.where(spread > 0, spread, 1.0)
 
     @functools.cached_property
     def queue_ids(self) -> np.ndarray:
@@ -151,8 +155,8 @@ class Session:
     def _explanations(self, track: int) -> list[TagExplanation]:
         """Every tag given to ``track`` and the nearest misses of each class."""
         # explain_track is not cheap for stacked models (it reads the whole of X, and works
-        # out the inputs of each tag it explains): it gets the queued tracks only, and the
-        # near misses are chosen per class here, from the values computed once.
+        # out the inputs of each tag it explains): it is asked for queued tracks only, for
+        # as few near misses as cover the ones chosen per class here.
         with self._lock:  # one explanation at a time; each is kept (the queue is small)
             if track not in self._explained:
                 self._explained[track] = self._explain(track)
@@ -161,11 +165,9 @@ class Session:
     def _explain(self, track: int) -> list[TagExplanation]:
         row = self._row[track]
         values, thresholds = self._values[row], self._thresholds
-        spread = self._values.std(axis=0)
-        spread = np.where(spread > 0, spread, 1.0)
         given = values >= thresholds
         distance = np.where(given | ~np.isfinite(thresholds), np.inf, thresholds - values)
-        distance = distance / spread
+        distance = distance / self._spread
         classes = np.asarray(self.tag_classes, dtype=object)
         order = np.argsort(distance, kind="stable")  # as explain_track ranks near misses
         rank = np.empty_like(order)
