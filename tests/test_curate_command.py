@@ -35,6 +35,7 @@ def _curated(folder: Path, n_done: int = 4) -> tuple[Path, dict[int, np.ndarray]
                 )
         store.mark_done(track, version=state.version)
         answers[track] = truth[row]
+    store.close()  # the last connection out checkpoints the WAL into the file
     return folder / "curation.sqlite", answers
 
 
