@@ -345,14 +345,16 @@ class CurationStore:
         """Every queued track's state, in queue order (one read)."""
         with self._connect() as connection:
             connection.execute("BEGIN")  # one snapshot for both queries
-            tracks = connection.execute(
-                "SELECT track, position, version, decisions FROM tracks ORDER BY position"
-            ).fetchall()
-            events = connection.execute(
-                "SELECT track, kind, tag, present, curator FROM events "
-                "WHERE undone_at IS NULL ORDER BY id"
-            ).fetchall()
-            connection.execute("COMMIT")
+            try:
+                tracks = connection.execute(
+                    "SELECT track, position, version, decisions FROM tracks ORDER BY position"
+                ).fetchall()
+                events = connection.execute(
+                    "SELECT track, kind, tag, present, curator FROM events "
+                    "WHERE undone_at IS NULL ORDER BY id"
+                ).fetchall()
+            finally:
+                connection.execute("COMMIT")
         by_track: dict[int, list[Sequence[object]]] = {}
         for track, *event in events:
             by_track.setdefault(track, []).append(event)
