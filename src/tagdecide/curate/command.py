@@ -1,0 +1,228 @@
+"""``tagdecide curate``: the curation page, and ``tagdecide curate export``.
+
+A click group whose default action serves the page: ``tagdecide curate MODEL X ...``
+runs ``serve``; ``tagdecide curate export --db ... --out ...`` writes the truth file.
+Register it on the main command line with ``cli.add_command(curate)``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+__all__ = ["curate", "main"]
+
+
+class _DefaultGroup(click.Group):
+    """A group that runs ``serve`` when the first argument is not a subcommand's name."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = ["serve", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_DefaultGroup)
+def curate() -> None:
+    """Curate MODEL's doubtful decisions in the browser; export the verdicts as truth.
+
+    \b
+    tagdecide curate MODEL X [--db curation.sqlite] [--tracks-info info.csv]
+                             [--queue sample|review] [--n 200] [--port 8000]
+    tagdecide curate export --db curation.sqlite --out val_y.csv
+    """
+
+
+@curate.command("serve")
+@click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))
+@click.argument("x_path", metavar="X", type=click.Path(path_type=Path))
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(path_type=Path),
+    default=Path("curation.sqlite"),
+    show_default=True,
+    help="SQLite file of the verdicts (created, or continued when it exists).",
+)
+@click.option(
+    "--tracks-info",
+    type=click.Path(path_type=Path),
+    help="CSV with ChallengeID and any of title, artist, album, url (http(s) or a local "
+    "audio file, relative to the CSV).",
+)
+@click.option(
+    "--queue",
+    type=click.Choice(["sample", "review"]),
+    default="sample",
+    show_default=True,
+    help="sample: the tracks whose labels say most (as `sample`); review: the tracks of the "
+    "most doubtful decisions (as `review`).",
+)
+@click.option("--n", "n_tracks", type=int, default=200, show_default=True, help="Tracks to curate.")
+@click.option(
+    "--groups",
+    type=click.Path(path_type=Path),
+    help="Album/artist of each track of X (as `sample --groups`): the sample spreads over them.",
+)
+@click.option("--group-by", help="Which group column of --groups to use when it has several.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="TCP port."
+)
+def serve(
+    model_path: Path,
+    x_path: Path,
+    db_path: Path,
+    tracks_info: Path | None,
+    queue: str,
+    n_tracks: int,
+    groups: Path | None,
+    group_by: str | None,
+    host: str,
+    port: int,
+) -> None:
+    """Serve the curation page for MODEL's decisions on X (Ctrl+C stops; nothing is lost).
+
+    \b
+    One track at a time: the tags MODEL gives and the near misses of each class, with
+    score, threshold and margin; accept (a), reject (r), add a tag (t), undo (u),
+    skip (s), track done (d). Every click is saved at once in --db.
+    """
+    import uvicorn
+
+    from tagdecide._files import check_output
+    from tagdecide.batch import read_scores_for
+    from tagdecide.curate.app import create_curation_app
+    from tagdecide.curate.session import open_session, read_tracks_info
+    from tagdecide.curate.store import CurationStore
+    from tagdecide.errors import InputError
+    from tagdecide.io import read_groups
+    from tagdecide.model_file import load_model
+
+    if n_tracks < 1:
+        raise InputError(f"--n must be at least 1; got {n_tracks}")
+    check_output(
+        db_path,
+        [model_path, x_path, tracks_info, groups],
+        option="--db",
+        suffixes=[".sqlite", ".sqlite3", ".db"],
+        writes="SQLite databases (.sqlite, .sqlite3, .db)",
+    )
+    # Bound first: a port in use is said at once, before any work and before --db is made.
+    listening = _listening_socket(host, port)
+    with listening:  # closed on any refusal below
+        model = load_model(model_path)
+        scores = read_scores_for(model, x_path)
+        info = read_tracks_info(tracks_info) if tracks_info is not None else {}
+        group_labels = None
+        if groups is not None:
+            group_labels = read_groups(
+                groups, scores.ids, ids_source=str(x_path), group_by=group_by
+            )
+        store = CurationStore(db_path)
+        session = open_session(
+            model,
+            scores,
+            store,
+            queue=queue,  # type: ignore[arg-type]
+            n=n_tracks,
+            groups=group_labels,
+            info=info,
+            model_label=f"{model.name} ({model_path.name})",
+        )
+        notes = list(session.notes)
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            notes.append(f"--host {host}: the page has no login; anyone who reaches it can curate")
+        for note in notes:
+            click.echo(f"tagdecide: note: {note}", err=True)
+        shown = f"[{host}]" if ":" in host else host
+        done, budget = store.progress()
+        click.echo(
+            f"curating {budget} tracks ({done} done) of {x_path} with {model_path}, verdicts in "
+            f"{db_path}: open http://{shown}:{listening.getsockname()[1]}/",
+            err=True,
+        )
+        server = uvicorn.Server(uvicorn.Config(create_curation_app(session), log_level="warning"))
+        server.run(sockets=[listening])
+
+
+def _listening_socket(host: str, port: int) -> Any:
+    """A socket bound to ``host:port``, or one line saying why not."""
+    import socket
+
+    from tagdecide.errors import InputError
+
+    where = f"--host {host} --port {port}"
+    try:
+        family, kind, protocol, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except (OSError, UnicodeError) as error:
+        reason = getattr(error, "strerror", None) or error
+        raise InputError(f"{where}: not an address to listen on ({reason})") from None
+    listening = socket.socket(family, kind, protocol)
+    try:
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.bind(address)
+        listening.listen(128)
+    except OSError as error:
+        listening.close()
+        raise InputError(f"{where}: cannot listen ({error.strerror or error})") from None
+    return listening
+
+
+@curate.command("export")
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="The curation database.",
+)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Truth file to write (CSV or Parquet); the tracks' scores go beside it (NAME.X.csv).",
+)
+def export(db_path: Path, out_path: Path) -> None:
+    """Write the tracks marked done as a truth file, for `fit --validate-x/--validate-y`.
+
+    \b
+    OUT: ChallengeID, then one 0/1 column per tag in the model's order (the curators'
+    verdicts; the model's decision for tags nobody touched). OUT's name with .X: those
+    tracks' scores. Then: fit TRAIN_X TRAIN_Y --strategy auto --validate-x OUT.X.csv
+    --validate-y OUT.csv --out model.json
+    """
+    from tagdecide.curate.export import export_verdicts
+
+    scores_out, n_tracks = export_verdicts(db_path, out_path)
+    click.echo(
+        f"wrote {n_tracks} curated tracks to {out_path} and their scores to {scores_out}; "
+        f"then: fit ... --strategy auto --validate-x {scores_out} --validate-y {out_path}",
+        err=True,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``curate`` alone (``python -m tagdecide.curate``): bad input is one line, exit 2."""
+    import sys
+
+    from tagdecide.errors import TagdecideError
+
+    try:
+        curate.main(args=argv, prog_name="tagdecide curate", standalone_mode=False)
+    except TagdecideError as error:
+        click.echo(f"tagdecide: error: {error}", err=True)
+        return 2
+    except click.exceptions.Exit as done:
+        return int(done.exit_code)
+    except click.ClickException as error:
+        error.show(file=sys.stderr)
+        return error.exit_code
+    except (KeyboardInterrupt, click.Abort):
+        return 130
+    return 0
