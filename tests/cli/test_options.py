@@ -13,23 +13,37 @@ from conftest import Dataset, RunCli
 from tagdecide.cli import COMMANDS, cli
 
 
+def _leaves(command: click.Command) -> list[click.Command]:
+    """The commands that run: a group (``curate``) stands for its subcommands."""
+    if isinstance(command, click.Group):
+        return [leaf for sub in command.commands.values() for leaf in _leaves(sub)]
+    return [command]
+
+
+LEAVES = {
+    f"{name} {leaf.name}" if leaf is not cli.commands[name] else name: leaf
+    for name in sorted(COMMANDS)
+    for leaf in _leaves(cli.commands[name])
+}
+
+
 def _options(name: str) -> list[click.Option]:
-    return [param for param in cli.commands[name].params if isinstance(param, click.Option)]
+    return [param for param in LEAVES[name].params if isinstance(param, click.Option)]
 
 
-@pytest.mark.parametrize("name", sorted(COMMANDS))
+@pytest.mark.parametrize("name", sorted(LEAVES))
 def test_every_option_has_help(name: str) -> None:
     missing = [option.name for option in _options(name) if not (option.help or "").strip()]
     assert missing == []
 
 
-@pytest.mark.parametrize("name", sorted(COMMANDS))
+@pytest.mark.parametrize("name", sorted(LEAVES))
 def test_every_command_takes_quiet(name: str) -> None:
     quiet = [option for option in _options(name) if "--quiet" in option.opts]
     assert len(quiet) == 1 and "-q" in quiet[0].opts and quiet[0].is_flag
 
 
-@pytest.mark.parametrize("name", sorted(COMMANDS))
+@pytest.mark.parametrize("name", sorted(LEAVES))
 def test_out_has_a_short_form(name: str) -> None:
     for option in _options(name):
         if "--out" in option.opts:

@@ -39,6 +39,7 @@ COMMANDS: dict[str, str] = {
     "explain": "Explain MODEL's decisions for one track of X: its tags and the near misses.",
     "report": "Write an HTML report of MODEL's decisions on scores X against truth Y.",
     "serve": "Serve MODEL over HTTP: POST /v1/decide, GET /v1/model, GET /health, docs at /docs.",
+    "curate": "Curate MODEL's doubtful decisions in the browser; export the verdicts as truth.",
     "inspect": "Show per tag what MODEL decides: strategy, threshold, positives, out-of-fold F1.",
     "strategies": "List the decision strategies and their parameters (`fit --param KEY=VALUE`).",
 }

@@ -8,7 +8,6 @@ Register it on the main command line with ``cli.add_command(curate)``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -71,6 +70,7 @@ def curate() -> None:
 @click.option(
     "--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="TCP port."
 )
+@click.option("--quiet", "-q", is_flag=True, help="No notes on stderr (errors are still shown).")
 def serve(
     model_path: Path,
     x_path: Path,
@@ -82,6 +82,7 @@ def serve(
     group_by: str | None,
     host: str,
     port: int,
+    quiet: bool,
 ) -> None:
     """Serve the curation page for MODEL's decisions on X (Ctrl+C stops; nothing is lost).
 
@@ -93,12 +94,13 @@ def serve(
     import uvicorn
 
     from tagdecide._files import check_output
-    from tagdecide.batch import read_scores_for
     from tagdecide.curate.app import create_curation_app
     from tagdecide.curate.session import open_session, read_tracks_info
     from tagdecide.curate.store import CurationStore
+    from tagdecide.engines.local import read_scores_for
     from tagdecide.errors import InputError
     from tagdecide.io import read_groups
+    from tagdecide.listening import listening_socket
     from tagdecide.model_file import load_model
 
     if n_tracks < 1:
@@ -111,7 +113,7 @@ def serve(
         writes="SQLite databases (.sqlite, .sqlite3, .db)",
     )
     # Bound first: a port in use is said at once, before any work and before --db is made.
-    listening = _listening_socket(host, port)
+    listening = listening_socket(host, port, backlog=128)
     with listening:  # closed on any refusal below
         model = load_model(model_path)
         scores = read_scores_for(model, x_path)
@@ -135,42 +137,18 @@ def serve(
         notes = list(session.notes)
         if host not in ("127.0.0.1", "localhost", "::1"):
             notes.append(f"--host {host}: the page has no login; anyone who reaches it can curate")
-        for note in notes:
+        for note in [] if quiet else notes:
             click.echo(f"tagdecide: note: {note}", err=True)
         shown = f"[{host}]" if ":" in host else host
         done, budget = store.progress()
-        click.echo(
-            f"curating {budget} tracks ({done} done) of {x_path} with {model_path}, verdicts in "
-            f"{db_path}: open http://{shown}:{listening.getsockname()[1]}/",
-            err=True,
-        )
+        if not quiet:
+            click.echo(
+                f"curating {budget} tracks ({done} done) of {x_path} with {model_path}, "
+                f"verdicts in {db_path}: open http://{shown}:{listening.getsockname()[1]}/",
+                err=True,
+            )
         server = uvicorn.Server(uvicorn.Config(create_curation_app(session), log_level="warning"))
         server.run(sockets=[listening])
-
-
-def _listening_socket(host: str, port: int) -> Any:
-    """A socket bound to ``host:port``, or one line saying why not."""
-    import socket
-
-    from tagdecide.errors import InputError
-
-    where = f"--host {host} --port {port}"
-    try:
-        family, kind, protocol, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-    except (OSError, UnicodeError) as error:
-        reason = getattr(error, "strerror", None) or error
-        raise InputError(f"{where}: not an address to listen on ({reason})") from None
-    listening = socket.socket(family, kind, protocol)
-    try:
-        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listening.bind(address)
-        listening.listen(128)
-    except OSError as error:
-        listening.close()
-        raise InputError(f"{where}: cannot listen ({error.strerror or error})") from None
-    return listening
 
 
 @curate.command("export")
@@ -183,12 +161,16 @@ def _listening_socket(host: str, port: int) -> Any:
 )
 @click.option(
     "--out",
+    "-o",
     "out_path",
     type=click.Path(path_type=Path),
     required=True,
     help="Truth file to write (CSV or Parquet); the tracks' scores go beside it (NAME.X.csv).",
 )
-def export(db_path: Path, out_path: Path) -> None:
+@click.option(
+    "--quiet", "-q", is_flag=True, help="No summary line on stderr (errors are still shown)."
+)
+def export(db_path: Path, out_path: Path, quiet: bool) -> None:
     """Write the tracks marked done as a truth file, for `fit --validate-x/--validate-y`.
 
     \b
@@ -200,6 +182,8 @@ def export(db_path: Path, out_path: Path) -> None:
     from tagdecide.curate.export import export_verdicts
 
     scores_out, n_tracks = export_verdicts(db_path, out_path)
+    if quiet:
+        return
     click.echo(
         f"wrote {n_tracks} curated tracks to {out_path} and their scores to {scores_out}; "
         f"then: fit ... --strategy auto --validate-x {scores_out} --validate-y {out_path}",
