@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from collections.abc import Sequence
 from typing import Any, Self
 
 import numpy as np
 from scipy import sparse
+from sklearn import get_config
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -110,6 +112,19 @@ def _n_samples(X: Any, what: str) -> int:
         return len(X)
     except TypeError:
         raise InputError(f"{what} has no length; expected an array-like of samples") from None
+
+
+def _checked(probabilities: np.ndarray, name: str, names: Sequence[str]) -> np.ndarray:
+    """``probabilities`` clipped to [0, 1]; :class:`InputError` naming the first value
+    that lies further outside than rounding (NaN included)."""
+    outside = ~((probabilities >= -_ROUNDING) & (probabilities <= 1 + _ROUNDING))
+    if outside.any():
+        row, label = (int(index[0]) for index in np.nonzero(outside))
+        raise InputError(
+            f"{name}.predict_proba gave {probabilities[row, label]} for sample {row}, "
+            f"label {names[label]!r}; expected probabilities in [0, 1]"
+        )
+    return np.clip(probabilities, 0.0, 1.0, out=probabilities)
 
 
 class TagDecisionClassifier(MultiOutputMixin, ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
@@ -325,6 +340,11 @@ class TagDecisionClassifier(MultiOutputMixin, ClassifierMixin, MetaEstimatorMixi
         # scikit-learn's classifiers warn, and some take it for a single output anyway.
         target = matrix[:, 0] if matrix.shape[1] == 1 else matrix
 
+        grouping: dict[str, Any] = {}
+        if group_labels is not None:
+            # With metadata routing on, scikit-learn takes groups as routed metadata only.
+            routing = get_config()["enable_metadata_routing"]
+            grouping = {"params": {"groups": group_labels}} if routing else {"groups": group_labels}
         with warnings.catch_warnings():
             warnings.filterwarnings(
                 "ignore", message=_MISSING_CLASS_WARNING, category=RuntimeWarning
@@ -333,12 +353,14 @@ class TagDecisionClassifier(MultiOutputMixin, ClassifierMixin, MetaEstimatorMixi
                 clone(self.estimator),
                 X,
                 target,
-                groups=group_labels,
                 cv=self._splitter(group_labels, target),
                 method="predict_proba",
                 n_jobs=self.n_jobs,
+                **grouping,
             )
-        probabilities = self._positive_probabilities(out_of_fold, n_samples, out_of_fold=True)
+        probabilities = self._positive_probabilities(
+            out_of_fold, n_samples, names, out_of_fold=True
+        )
         scores = TrackScores(np.arange(n_samples), tuple(names), probabilities)
         self.strategy_ = strategy.fit(scores, matrix, groups=group_labels)
         self.estimator_ = clone(self.estimator).fit(X, target)
@@ -348,7 +370,7 @@ class TagDecisionClassifier(MultiOutputMixin, ClassifierMixin, MetaEstimatorMixi
         return self
 
     def _positive_probabilities(
-        self, proba: Any, n_samples: int, *, out_of_fold: bool = False
+        self, proba: Any, n_samples: int, names: Sequence[str], *, out_of_fold: bool = False
     ) -> np.ndarray:
         """The probability of 1 of each (sample, label), shape ``(n_samples, n_labels)``,
         from whichever form ``predict_proba`` gave."""
@@ -375,7 +397,7 @@ class TagDecisionClassifier(MultiOutputMixin, ClassifierMixin, MetaEstimatorMixi
                 if label_proba.shape != (n_samples, len(label_classes)):
                     raise InputError(
                         f"{name}.predict_proba gave shape {label_proba.shape} for label "
-                        f"{self._tag_name(label)}, which has {len(label_classes)} class(es) in "
+                        f"{names[label]!r}, which has {len(label_classes)} class(es) in "
                         f"training; expected ({n_samples}, {len(label_classes)})"
                     )
                 positive = np.flatnonzero(label_classes == 1)
@@ -384,7 +406,7 @@ class TagDecisionClassifier(MultiOutputMixin, ClassifierMixin, MetaEstimatorMixi
                 )
             result = np.column_stack(columns).astype(np.float64, copy=False)
         else:
-            result = np.asarray(proba, dtype=np.float64)
+            result = np.array(proba, dtype=np.float64)  # a copy: it is clipped in place
             if result.shape != (n_samples, n_labels):
                 raise InputError(
                     f"{name}.predict_proba gave shape {result.shape}; expected {expected}"
@@ -395,27 +417,13 @@ class TagDecisionClassifier(MultiOutputMixin, ClassifierMixin, MetaEstimatorMixi
                 # is one minus what they gave.
                 always = np.array([list(label) == [1] for label in classes])
                 result[:, always] = 1.0 - result[:, always]
-        return self._checked(result, name)
-
-    def _tag_name(self, label: int) -> str:
-        names = getattr(self, "tag_names_", None)
-        return repr(str(names[label])) if names is not None else str(label)
-
-    def _checked(self, probabilities: np.ndarray, name: str) -> np.ndarray:
-        outside = ~((probabilities >= -_ROUNDING) & (probabilities <= 1 + _ROUNDING))
-        if outside.any():
-            row, label = (int(index[0]) for index in np.nonzero(outside))
-            raise InputError(
-                f"{name}.predict_proba gave {probabilities[row, label]} for sample {row}, "
-                f"label {self._tag_name(label)}; expected probabilities in [0, 1]"
-            )
-        return np.clip(probabilities, 0.0, 1.0, out=probabilities)
+        return _checked(result, name, names)
 
     def _scores(self, X: Any) -> TrackScores:
         check_is_fitted(self)
         proba = self.estimator_.predict_proba(X)
         n_samples = len(proba[0]) if isinstance(proba, list) and proba else len(proba)
-        probabilities = self._positive_probabilities(proba, n_samples)
+        probabilities = self._positive_probabilities(proba, n_samples, self.strategy_.tag_names_)
         return TrackScores(np.arange(n_samples), self.strategy_.tag_names_, probabilities)
 
     def predict(self, X: Any) -> np.ndarray:
