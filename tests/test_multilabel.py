@@ -361,6 +361,7 @@ def test_bad_truth_is_one_clear_error(truth: Any, message: str) -> None:
             r"params apply to a strategy given by name",
         ),
         ({"cv": 1}, r"cv must be at least 2 folds; got 1"),
+        ({"strategy": "hierarchical"}, r"strategy 'hierarchical' needs category scores, which"),
     ],
     ids=[
         "svc",
@@ -372,6 +373,7 @@ def test_bad_truth_is_one_clear_error(truth: Any, message: str) -> None:
         "bad-param",
         "params-and-object",
         "one-fold",
+        "categories",
     ],
 )
 def test_bad_settings_are_one_clear_error(settings: dict[str, Any], message: str) -> None:

@@ -236,6 +236,11 @@ class TagDecisionClassifier(MultiOutputMixin, ClassifierMixin, MetaEstimatorMixi
             raise InputError(
                 f"strategy must be a strategy name or a Strategy; got {self.strategy!r}"
             )
+        if strategy.uses_categories:  # refused before the out-of-fold fitting, not after
+            raise InputError(
+                f"strategy {strategy.name!r} needs category scores, which a classifier's "
+                "probabilities do not have; choose one that reads tag scores only"
+            )
         strategy.check_params()
         return strategy
 
