@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import sklearn
+from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.datasets import make_multilabel_classification
 from sklearn.ensemble import RandomForestClassifier
@@ -254,6 +255,12 @@ def test_dataframes_name_the_tags_and_the_features() -> None:
         model.predict(features.rename(columns={"f0": "other"}))
 
 
+def test_a_sparse_truth_matrix_is_read_as_its_dense_form() -> None:
+    model = TagDecisionClassifier(ColumnsAsProbabilities(), cv=3)
+    model.fit(HAND_X, sparse.csr_matrix(HAND_Y))
+    assert model.strategy_.thresholds_[0] == pytest.approx(0.6)
+
+
 def test_bad_truth_in_a_dataframe_names_its_column() -> None:
     X, Y = multilabel(n_samples=20)
     truth = pd.DataFrame(Y, columns=["rock", "jazz", "happy", "sad"])
@@ -334,12 +341,25 @@ def test_grid_search_routes_its_groups_to_the_inner_folds() -> None:
         (HAND_Y.astype(str), r"Y: truth must be numbers; got dtype <U"),
         (HAND_Y[:, 0], r"got a 1-D binary of shape \(12,\) \(for one label pass Y.reshape"),
         (np.arange(12) % 3, r"got a 1-D multiclass of shape \(12,\)$"),
+        (np.array(["a", 1] * 6, dtype=object), r"got a 1-D target of shape \(12,\)$"),
         (HAND_Y[:, :0], r"Y has shape \(12, 0\); expected at least one sample and label"),
         (HAND_Y[:, :, None], r"got a 3-D target of shape \(12, 2, 1\)"),
         (None, r"requires y to be passed, but the target y is None"),
         (HAND_Y[:10], r"X has 12 samples but Y has 10"),
     ],
-    ids=["two", "nan", "half", "strings", "1-D", "multiclass", "no-labels", "3-D", "none", "short"],
+    ids=[
+        "two",
+        "nan",
+        "half",
+        "strings",
+        "1-D",
+        "multiclass",
+        "mixed-types",
+        "no-labels",
+        "3-D",
+        "none",
+        "short",
+    ],
 )
 def test_bad_truth_is_one_clear_error(truth: Any, message: str) -> None:
     with pytest.raises(InputError, match=message):

@@ -12,6 +12,7 @@ scikit-learn's ``check_estimator`` passes except for the checks listed in
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import warnings
 from collections.abc import Sequence
@@ -155,7 +156,7 @@ class TagDecisionClassifier(MultiOutputMixin, ClassifierMixin, MetaEstimatorMixi
         it is (with ``groups``). The test folds must cover every sample once.
     random_state : int, RandomState instance or None, default=None
         Shuffling of the folds that ``cv`` as an int makes; an int also seeds the
-        strategy's own randomness unless ``params`` sets it.
+        randomness of a strategy given by name, unless ``params`` sets it.
     n_jobs : int, default=None
         Folds fitted in parallel (``cross_val_predict``'s ``n_jobs``).
 
@@ -288,7 +289,11 @@ class TagDecisionClassifier(MultiOutputMixin, ClassifierMixin, MetaEstimatorMixi
             names = [str(column) for column in Y.columns]
         matrix = Y.toarray() if sparse.issparse(Y) else np.asarray(Y)
         if matrix.ndim != 2:
-            kind = type_of_target(matrix) if matrix.ndim == 1 and matrix.size else "target"
+            kind = "target"
+            if matrix.ndim == 1 and matrix.size:
+                # Mixed types, say, have no type: the shape is reason enough.
+                with contextlib.suppress(ValueError, TypeError):
+                    kind = type_of_target(matrix)
             hint = " (for one label pass Y.reshape(-1, 1))" if kind == "binary" else ""
             raise InputError(
                 f"Y must be a 0/1 matrix of shape (n_samples, n_labels); got a {matrix.ndim}-D "
