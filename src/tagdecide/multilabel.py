@@ -288,6 +288,11 @@ class TagDecisionClassifier(MultiOutputMixin, ClassifierMixin, MetaEstimatorMixi
         if hasattr(Y, "columns") and hasattr(Y, "shape"):  # pandas or polars DataFrame
             names = [str(column) for column in Y.columns]
         matrix = Y.toarray() if sparse.issparse(Y) else np.asarray(Y)
+        if matrix.dtype.kind == "c":  # scikit-learn's wording, which its checks look for
+            raise InputError(
+                "Complex data not supported in Y; expected a 0/1 matrix of shape "
+                "(n_samples, n_labels)"
+            )
         if matrix.ndim != 2:
             kind = "target"
             if matrix.ndim == 1 and matrix.size:
