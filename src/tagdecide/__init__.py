@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     )
     from tagdecide.model_file import load_model, save_model
     from tagdecide.model_selection import make_folds
+    from tagdecide.multilabel import TagDecisionClassifier
     from tagdecide.review import ReviewItem, review_queue
     from tagdecide.sampling import LabellingSample, choose_tracks_to_label
     from tagdecide.search import best_f1_thresholds
@@ -102,6 +103,7 @@ _LAZY_EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "tagdecide.model_file": ("load_model", "save_model"),
     "tagdecide.model_selection": ("make_folds",),
+    "tagdecide.multilabel": ("TagDecisionClassifier",),
     "tagdecide.review": ("ReviewItem", "review_queue"),
     "tagdecide.sampling": ("LabellingSample", "choose_tracks_to_label"),
     "tagdecide.search": ("best_f1_thresholds",),
@@ -147,6 +149,7 @@ __all__ = [
     "ShiftReport",
     "StackedThresholds",
     "Strategy",
+    "TagDecisionClassifier",
     "TagdecideError",
     "TagExplanation",
     "TagdecideWarning",
