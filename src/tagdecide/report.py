@@ -22,9 +22,15 @@ from tagdecide._version import __version__
 from tagdecide.data import TrackScores
 from tagdecide.diagnosis import IN_SAMPLE_NOTE
 from tagdecide.errors import InputError
-from tagdecide.metrics import ScoreReport, TagScore, score_report, weighted_f1_score
+from tagdecide.metrics import (
+    ScoreReport,
+    TagScore,
+    f1_from_counts,
+    score_report,
+    weighted_f1_score,
+)
 from tagdecide.strategies import Strategy
-from tagdecide.taxonomy import Taxonomy
+from tagdecide.taxonomy import ALL_TAGS, Taxonomy, group_tag_columns
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -101,8 +107,7 @@ def threshold_sweep(values: np.ndarray, truth: np.ndarray, n_points: int = 200) 
     support = int(positive.sum())
     precision = np.where(predicted > 0, true_positives / np.maximum(predicted, 1), 0.0)
     recall = true_positives / support if support else np.zeros(grid.size)
-    denominator = predicted + support
-    f1 = np.where(denominator > 0, 2 * true_positives / np.maximum(denominator, 1), 0.0)
+    f1 = f1_from_counts(true_positives, predicted, np.full(grid.size, support))
     return ThresholdSweep(grid, precision, recall, f1)
 
 
@@ -176,9 +181,10 @@ def _support_scatter(report: ScoreReport, taxonomy: Taxonomy | None) -> str:
     figure = _new_figure(8, 4.5)
     axes = figure.add_subplot()
     if taxonomy is not None:
-        classes = sorted({taxonomy.class_of(tag.tag) for tag in present})
+        by_class = group_tag_columns([tag.tag for tag in present], taxonomy)
+        classes = sorted(by_class)
         for klass in classes:
-            members = [tag for tag in present if taxonomy.class_of(tag.tag) == klass]
+            members = [present[int(row)] for row in by_class[klass]]
             axes.scatter(
                 [tag.support for tag in members],
                 [tag.f1 for tag in members],
@@ -278,12 +284,10 @@ def _tags_per_track_section(
 ) -> str:
     from matplotlib.ticker import MaxNLocator
 
-    groups: dict[str, list[int]] = {}
-    if taxonomy is not None:
-        for j, name in enumerate(tag_names):
-            groups.setdefault(taxonomy.class_of(name), []).append(j)
-    else:
-        groups["all tags"] = list(range(len(tag_names)))
+    groups = {  # "all tags" reads better than the group's name in a table
+        "all tags" if name == ALL_TAGS else name: columns
+        for name, columns in group_tag_columns(tag_names, taxonomy).items()
+    }
     rows = []
     figure = _new_figure(10, 3.2 * ((len(groups) + 1) // 2))
     n_columns = min(2, len(groups))

@@ -58,7 +58,7 @@ from typing import Any, Literal
 import numpy as np
 
 from tagdecide.errors import InputError, ModelFileError
-from tagdecide.taxonomy import Taxonomy
+from tagdecide.taxonomy import ALL_TAGS, Taxonomy, group_tag_columns
 
 __all__ = [
     "ALL_TAGS",
@@ -85,7 +85,6 @@ KS_THRESHOLD = 0.1
 #: c(alpha) of the two-sample KS test at alpha = 1 %: sqrt(-ln(alpha / 2) / 2).
 _KS_CRITICAL_COEFFICIENT = math.sqrt(-math.log(0.01 / 2) / 2)
 #: Class name used for every tag when there is no taxonomy.
-ALL_TAGS = "all"
 
 # Histogram bins: the float32 bit pattern of a score in [2**-20, 1), shifted right, is its
 # octave (exponent) followed by the top _MANTISSA_BITS bits of its mantissa, which gives
@@ -557,15 +556,17 @@ def compare_to(
     new_x, new_p = histogram.cdf_points()
     ks = _ks_statistics(reference.quantiles, np.asarray(reference.levels), new_x, new_p)
     means_new = histogram.means
+    class_of_column = {
+        int(column): class_name
+        for class_name, columns in group_tag_columns(reference.tag_names, taxonomy).items()
+        for column in columns
+    }
     tags = []
     for j, tag in enumerate(reference.tag_names):
-        class_name = ALL_TAGS
-        if taxonomy is not None:
-            class_name = taxonomy.class_of(tag) if tag in taxonomy else "other"
         tags.append(
             TagShift(
                 tag=tag,
-                class_name=class_name,
+                class_name=class_of_column[j],
                 mean_reference=float(reference.means[j]),
                 mean_new=float(means_new[j]),
                 ks=float(ks[j]),
