@@ -52,9 +52,9 @@ def short(value: object, most: int = 40) -> str:
     return text if len(text) <= most else text[: most - 3] + "..."
 
 
-def _short_raw(raw: bytes | memoryview, most: int = 40) -> str:
+def _short_raw(raw: msgspec.Raw, most: int = 40) -> str:
     """The start of a raw JSON value as text, cut to ``most`` characters."""
-    head = bytes(raw[: most + 8]).decode("utf-8", "replace")
+    head = bytes(memoryview(raw)[: most + 8]).decode("utf-8", "replace")
     return head if len(raw) <= most else head[: most - 3] + "..."
 
 
