@@ -366,14 +366,16 @@ def _free_port() -> int:
 
 
 def test_serve_command(plain_model: Strategy, tmp_path: Path) -> None:
+    """``serve --name --log-level info``: both protocols answer, the access log is printed."""
     model_path = tmp_path / "model.json"
     tagdecide.save_model(plain_model, model_path)
     port = _free_port()
     script = Path(sys.executable).parent / "tagdecide"
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
-        [str(script), "serve", str(model_path), "--port", str(port)],
-        stdout=subprocess.DEVNULL,
+        [str(script), "serve", str(model_path), "--port", str(port)]
+        + ["--name", "tagger", "--log-level", "info"],
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
     try:
@@ -390,6 +392,7 @@ def test_serve_command(plain_model: Strategy, tmp_path: Path) -> None:
                 time.sleep(0.1)
             tracks, matrix = _tracks(3)
             response = http.post("/v1/decide", json={"tracks": tracks})
+            assert http.get("/v2/models/tagger/ready").json() == {"name": "tagger", "ready": True}
         assert response.status_code == 200, response.text
         expected = plain_model.predict(TrackScores(np.arange(3), TAGS, matrix))
         assert [track["tags"] for track in response.json()["tracks"]] == [
@@ -398,11 +401,13 @@ def test_serve_command(plain_model: Strategy, tmp_path: Path) -> None:
     finally:
         server.terminate()
         try:
-            _, stderr = server.communicate(timeout=15)
+            stdout, stderr = server.communicate(timeout=15)
         except subprocess.TimeoutExpired:
             server.kill()
-            _, stderr = server.communicate(timeout=15)
-    assert f"at http://127.0.0.1:{port}" in stderr.decode()
+            stdout, stderr = server.communicate(timeout=15)
+    said = stderr.decode()
+    assert f"model {model_path} as 'tagger' (5 tags) at http://127.0.0.1:{port}" in said
+    assert '"POST /v1/decide HTTP/1.1" 200' in stdout.decode()  # --log-level info's access log
 
 
 def test_model_info_says_how_an_auto_model_chose(client: TestClient) -> None:

@@ -79,7 +79,7 @@ def _serving(app: FastAPI) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def url(model: Strategy) -> Iterator[str]:
-    with _serving(create_app(model, name="tagger")) as base:
+    with _serving(create_app(model, name="tagger", spawn_at_start=False)) as base:
         yield base
 
 
@@ -347,7 +347,10 @@ def test_health_answers_while_a_large_request_is_decided(model: Strategy) -> Non
         TrackScores(np.arange(N_TRACKS), names, scores), truth
     )
     body = _tracks_body(_matrix(4000, len(names)), names)
-    with _serving(create_app(wide)) as base, httpx.Client(base_url=base, timeout=60) as http:
+    with (
+        _serving(create_app(wide, spawn_at_start=False)) as base,
+        httpx.Client(base_url=base, timeout=60) as http,
+    ):
         big: dict[str, Any] = {}
 
         def send_big() -> None:
@@ -369,7 +372,7 @@ def test_health_answers_while_a_large_request_is_decided(model: Strategy) -> Non
 
 
 def test_busy_server_answers_503_and_stays_live(model: Strategy) -> None:
-    app = create_app(model, workers=1, max_queued=0)
+    app = create_app(model, workers=1, max_queued=0, spawn_at_start=False)
     with _serving(app) as base, httpx.Client(base_url=base, timeout=30) as http:
         head = "POST /v1/decide HTTP/1.1\r\nhost: x\r\ncontent-length: 1000\r\n"
         holder = _raw_request(base, head, b'{"tracks": ')  # admitted; its body is unfinished
@@ -393,7 +396,7 @@ def test_busy_server_answers_503_and_stays_live(model: Strategy) -> None:
 
 
 def test_client_that_stops_sending_is_timed_out(model: Strategy) -> None:
-    with _serving(create_app(model, body_timeout=0.5)) as base:
+    with _serving(create_app(model, body_timeout=0.5, spawn_at_start=False)) as base:
         head = "POST /v1/decide HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n"
         connection = _raw_request(base, head, b'{"tracks": [')
         with connection:

@@ -53,7 +53,7 @@ from tagdecide._version import __version__
 from tagdecide.errors import TagdecideError
 from tagdecide.model_file import FORMAT_NAME, FORMAT_VERSION
 from tagdecide.service._decide import MAX_ID_LENGTH, MODEL_VERSION, Decider, short
-from tagdecide.service._intake import Intake
+from tagdecide.service._intake import BODY, Intake
 from tagdecide.service._lanes import DEFAULT_PROCESS_ABOVE, Lanes
 from tagdecide.service._schema import (
     DecideRequest,
@@ -144,6 +144,7 @@ def create_app(
     workers: int = DEFAULT_WORKERS,
     max_queued: int = DEFAULT_MAX_QUEUED,
     process_above: int = DEFAULT_PROCESS_ABOVE,
+    spawn_at_start: bool = True,
 ) -> FastAPI:
     """A FastAPI application that decides tracks' tags with a fitted ``model``.
 
@@ -166,6 +167,8 @@ def create_app(
     process_above : int
         Bodies larger than this many bytes are decided in a separate process, so their
         parsing cannot hold up ``/health``.
+    spawn_at_start : bool
+        Start that process when the server starts (else at the first such body).
 
     Returns
     -------
@@ -184,6 +187,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if spawn_at_start:
+            lanes.start()  # the worker process, ready before the first large body
         yield
         lanes.close()
 
@@ -206,7 +211,7 @@ def create_app(
     )
     async def decide(request: Request) -> Response:
         """Decide the tags of each track from its scores (one vectorised call per request)."""
-        status, content = await lanes.run("v1", await request.body())
+        status, content = await lanes.run("v1", request.scope[BODY])
         return _json(content, status)
 
     @app.get("/v1/model", response_model=ModelInfo)
@@ -302,7 +307,7 @@ def create_app(
                 ),
                 400,
             )
-        status, content = await lanes.run("v2", await request.body())
+        status, content = await lanes.run("v2", request.scope[BODY])
         return _json(content, status)
 
     def openapi() -> dict[str, Any]:

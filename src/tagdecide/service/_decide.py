@@ -11,6 +11,7 @@ few dozen characters of what was sent.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import msgspec
@@ -132,6 +133,7 @@ class Decider:
         self.ignored_categories = tuple(name for name in other if name not in self.category_names)
         self.columns = self.tag_names + self.category_names
         self.is_tag = frozenset(self.tag_names)
+        self._tag_array = np.array(self.tag_names, dtype=object)
         accepted = self.columns + self.ignored_categories
         # Field names c0, c1, ... renamed to the JSON names: any string can be a tag name.
         fields: list[Any] = [(f"c{index}", float) for index in range(len(self.columns))]
@@ -145,6 +147,7 @@ class Decider:
             rename={f"c{index}": name for index, name in enumerate(accepted)},
             forbid_unknown_fields=True,
             kw_only=True,
+            gc=False,  # floats only: no cycles, and thousands per request
         )
         track_type = msgspec.defstruct(
             "Track",
@@ -153,6 +156,13 @@ class Decider:
                 ("scores", scores_type),
             ],
         )
+        # The hot path: the whole body in one call; ids stay unparsed until measured.
+        fast_track = msgspec.defstruct(
+            "FastTrack", [("id", msgspec.Raw), ("scores", scores_type)], gc=False
+        )
+        fast_top = msgspec.defstruct("FastTop", [("tracks", list[fast_track])])  # type: ignore[valid-type]
+        self._fast: msgspec.json.Decoder[Any] = msgspec.json.Decoder(fast_top)
+        self._string = msgspec.json.Decoder(str)
         self._top = msgspec.json.Decoder(_Top)
         self._track = msgspec.json.Decoder(track_type)
         self._probe = msgspec.json.Decoder(_Probe)
@@ -165,17 +175,66 @@ class Decider:
             _BYTES_PER_CHARACTER * len(name) + _BYTES_PER_SCORE for name in accepted
         )
         self.max_track_bytes = self.max_id_bytes + self.max_scores_bytes + 4096
+        # The shortest valid track ('{"id":"","scores":{"a":0,...}}') and how many objects a
+        # body may hold: a body that cannot hold more tracks than that needs no counting.
+        self.min_track_bytes = 20 + sum(len(name) + 5 for name in self.columns)
+        self.most_objects = 4 * max_tracks + 1024
 
     # -- /v1/decide ----------------------------------------------------------------------
 
-    def decide(self, body: bytes) -> tuple[int, bytes]:
+    def decide(self, body: bytes | bytearray) -> tuple[int, bytes]:
         """Answer a ``POST /v1/decide`` body: ``(200, decisions)`` or ``(4xx, detail)``."""
         try:
             return 200, self._decide(body)
         except Refusal as refusal:
             return refusal.status, self._encoder.encode({"detail": refusal.message})
 
-    def _decide(self, body: bytes) -> bytes:
+    def _decide(self, body: bytes | bytearray) -> bytes:
+        ids, matrix = self._fast_matrix(body) or self._careful_matrix(body)
+        self._check_unique(ids)
+        self._check_range(matrix, lambda row: f"track {short(ids[row])}")
+        decisions = self._predict(matrix)
+        _, columns = np.nonzero(decisions)  # row by row, so each row's tags are a slice
+        given = self._tag_array[columns].tolist()
+        ends = np.cumsum(np.count_nonzero(decisions, axis=1)).tolist()
+        starts = [0, *ends[:-1]]
+        answer = [
+            {"id": track_id, "tags": given[start:end]}
+            for track_id, start, end in zip(ids, starts, ends, strict=True)
+        ]
+        return self._encoder.encode({"tracks": answer})
+
+    def _fast_matrix(self, body: bytes | bytearray) -> tuple[list[str], np.ndarray] | None:
+        """Ids and score matrix of a body decoded in one call; None for anything unusual
+        (then :meth:`_careful_matrix` finds the culprit and names it)."""
+        if len(body) > self.min_track_bytes * self.most_objects:
+            self._check_braces(body)  # short tracks: many could fit, count them first
+        try:
+            tracks = self._fast.decode(body).tracks
+        except msgspec.MsgspecError:
+            return None
+        if not 1 <= len(tracks) <= self.max_tracks:
+            return None
+        n_columns = len(self.columns)
+        ids: list[str] = []
+        values: list[float] = []
+        decode_string = self._string.decode
+        try:
+            for track in tracks:
+                if len(track.id) > self.max_id_bytes:
+                    return None
+                ids.append(decode_string(track.id))
+                values.extend(msgspec.structs.astuple(track.scores)[:n_columns])
+        except msgspec.MsgspecError:
+            return None
+        if any(len(track_id) > MAX_ID_LENGTH for track_id in ids):
+            return None
+        return ids, np.array(values, dtype=np.float64).reshape(len(ids), n_columns)
+
+    def _careful_matrix(self, body: bytes | bytearray) -> tuple[list[str], np.ndarray]:
+        """Ids and score matrix, track by track: each track's size is checked before it
+        is decoded, and the first bad one is refused by name."""
+        self._check_braces(body)
         tracks = self._split(body)
         n_columns = len(self.columns)
         ids: list[str] = []
@@ -184,30 +243,21 @@ class Decider:
             track = self._one_track(index, raw)
             ids.append(track.id)
             values.extend(msgspec.structs.astuple(track.scores)[:n_columns])
-        self._check_unique(ids)
-        matrix = np.array(values, dtype=np.float64).reshape(len(ids), n_columns)
-        self._check_range(matrix, [f"track {short(track_id)}" for track_id in ids])
-        decisions = self._predict(matrix)
-        rows, columns = np.nonzero(decisions)
-        tags: list[list[str]] = [[] for _ in ids]
-        for row, column in zip(rows.tolist(), columns.tolist(), strict=True):
-            tags[row].append(self.tag_names[column])
-        answer = [
-            {"id": track_id, "tags": given} for track_id, given in zip(ids, tags, strict=True)
-        ]
-        return self._encoder.encode({"tracks": answer})
+        return ids, np.array(values, dtype=np.float64).reshape(len(ids), n_columns)
 
-    def _split(self, body: bytes) -> list[msgspec.Raw]:
-        """The request's tracks, each as its unparsed JSON."""
+    def _check_braces(self, body: bytes | bytearray) -> None:
         # Each track is an object, so its '{' bounds how many there can be: refuse a body of
-        # millions of tiny objects before msgspec makes a million Raw values of them.
-        most_braces = 4 * self.max_tracks + 1024
+        # millions of tiny objects before msgspec makes a million values of them.
+        most_braces = self.most_objects
         if body.count(b"{") > most_braces:
             raise Refusal(
                 413,
                 f"body: more than {most_braces} '{{' characters; a request holds at most "
                 f"{self.max_tracks} tracks",
             )
+
+    def _split(self, body: bytes | bytearray) -> list[msgspec.Raw]:
+        """The request's tracks, each as its unparsed JSON."""
         try:
             tracks = self._top.decode(body)
         except msgspec.ValidationError as error:
@@ -327,7 +377,7 @@ class Decider:
         rest = f" and {len(repeated) - 3} more" if len(repeated) > 3 else ""
         raise Refusal(422, f"duplicate track id(s) {shown}{rest}; ids must be unique")
 
-    def _check_range(self, matrix: np.ndarray, rows: list[str]) -> None:
+    def _check_range(self, matrix: np.ndarray, row_name: Callable[[int], str]) -> None:
         """The rule of :func:`~tagdecide._validation.check_scores` in the service's words:
         up to three offenders by their request ids (``predict`` only knows row numbers)."""
         bad = bad_score_cells(matrix)
@@ -335,7 +385,7 @@ class Decider:
             return
         where_rows, where_columns = np.nonzero(bad)
         offenders = [
-            f"{rows[row]} {self.columns[column]!r} = {float(matrix[row, column])!r}"
+            f"{row_name(row)} {self.columns[column]!r} = {float(matrix[row, column])!r}"
             for row, column in zip(where_rows[:3].tolist(), where_columns[:3].tolist(), strict=True)
         ]
         rest = len(where_rows) - len(offenders)
@@ -362,14 +412,14 @@ class Decider:
 
     # -- /v2/models/{name}/infer -----------------------------------------------------------
 
-    def infer(self, body: bytes) -> tuple[int, bytes]:
+    def infer(self, body: bytes | bytearray) -> tuple[int, bytes]:
         """Answer an Open Inference Protocol infer body: ``(200, outputs)`` or ``(4xx, error)``."""
         try:
             return 200, self._infer_body(body)
         except Refusal as refusal:
             return refusal.status, self._encoder.encode({"error": refusal.message})
 
-    def _infer_body(self, body: bytes) -> bytes:
+    def _infer_body(self, body: bytes | bytearray) -> bytes:
         # A request has one input; nested data has one '[' per track: bound both before
         # msgspec builds a list per '['.
         if body.count(b"{") > 1024 or body.count(b"[") > self.max_tracks + 1024:
@@ -395,7 +445,7 @@ class Decider:
                     f"outputs[{index}].name: {short(wanted.name)} is not an output of this model; "
                     f"its output is {OUTPUT_NAME!r}",
                 )
-        self._check_range(matrix, [f"row {row}" for row in range(len(matrix))])
+        self._check_range(matrix, lambda row: f"row {row}")
         decisions = self._predict(matrix)
         answer: dict[str, Any] = {
             "model_name": self.name,

@@ -3,7 +3,9 @@
 A ``POST`` is admitted only while fewer than ``capacity`` are in progress (else 503 with
 ``Retry-After``, before its body is read); every body is read here in full, refused (413)
 past ``max_bytes`` and (408) when the client sends nothing for ``body_timeout`` seconds,
-then handed to the application in one piece.
+then handed to the application in one piece, and also as ``scope[BODY]``: a body with a
+``Content-Length`` is written into one buffer as it arrives, so a 100 MB body is never
+joined (copied) in one go while the event loop waits.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+#: The scope key holding the request's whole body (bytes or bytearray).
+BODY = "tagdecide.body"
 
 
 async def refuse(
@@ -61,6 +66,7 @@ class Intake:
             body = await self._read_body(scope, receive, send)
             if body is None:
                 return
+            scope[BODY] = body
             replayed = False
 
             async def replay() -> Message:
@@ -75,9 +81,12 @@ class Intake:
             if admitted:
                 self.in_progress -= 1
 
-    async def _read_body(self, scope: Scope, receive: Receive, send: Send) -> bytes | None:
+    async def _read_body(
+        self, scope: Scope, receive: Receive, send: Send
+    ) -> bytes | bytearray | None:
         """The whole body, or None once the request was answered (refused or abandoned)."""
         declared = dict(scope.get("headers") or ()).get(b"content-length")
+        length = None
         if declared is not None:
             try:
                 length = int(declared)
@@ -87,6 +96,7 @@ class Intake:
             if length > self.max_bytes:
                 await refuse(scope, send, 413, self._too_large(f"{length} bytes"))
                 return None
+        buffer = bytearray(length) if length else None
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -105,12 +115,20 @@ class Intake:
             if message["type"] != "http.request":  # the client went away
                 return None
             chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
+            if size + len(chunk) > self.max_bytes:
                 await refuse(scope, send, 413, self._too_large(f"over {self.max_bytes} bytes"))
                 return None
-            chunks.append(chunk)
+            if buffer is not None and size + len(chunk) <= len(buffer):
+                buffer[size : size + len(chunk)] = chunk
+            else:  # no Content-Length (chunked), or the server let more through
+                if buffer is not None:
+                    chunks.append(bytes(buffer[:size]))
+                    buffer = None
+                chunks.append(chunk)
+            size += len(chunk)
             if not message.get("more_body", False):
+                if buffer is not None:
+                    return buffer if size == len(buffer) else buffer[:size]
                 return b"".join(chunks)
 
     def _too_large(self, size: str) -> str:

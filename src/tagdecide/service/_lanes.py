@@ -30,8 +30,10 @@ def _start_worker(model: Strategy, name: str, max_tracks: int) -> None:
     _worker_decider = Decider(model, name=name, max_tracks=max_tracks)
 
 
-def _in_worker(kind: str, body: bytes) -> tuple[int, bytes]:
+def _in_worker(kind: str, body: bytes | bytearray) -> tuple[int, bytes]:
     assert _worker_decider is not None, "the worker process was not started"
+    if kind == "ping":
+        return 200, b""
     return _worker_decider.decide(body) if kind == "v1" else _worker_decider.infer(body)
 
 
@@ -46,12 +48,16 @@ class Lanes:
         self.threads = anyio.CapacityLimiter(workers)
         self._pool: ProcessPoolExecutor | None = None
 
-    async def run(self, kind: str, body: bytes) -> tuple[int, bytes]:
+    def start(self) -> None:
+        """Spawn the worker process now (it loads in the background)."""
+        self._process_pool().submit(_in_worker, "ping", b"")
+
+    async def run(self, kind: str, body: bytes | bytearray) -> tuple[int, bytes]:
         """``decider.decide(body)`` (``kind="v1"``) or ``decider.infer(body)`` (``"v2"``)."""
         if len(body) > self.process_above:
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._process_pool(), _in_worker, kind, body)
-        call: Callable[[bytes], tuple[int, bytes]] = (
+        call: Callable[[bytes | bytearray], tuple[int, bytes]] = (
             self.decider.decide if kind == "v1" else self.decider.infer
         )
         return await anyio.to_thread.run_sync(call, body, limiter=self.threads)
@@ -67,6 +73,14 @@ class Lanes:
         return self._pool
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        """Stop the worker process at once: it holds nothing worth waiting for, and a
+        server asked to stop should not wait for a worker still importing numpy."""
+        if self._pool is None:
+            return
+        processes = list(getattr(self._pool, "_processes", {}).values())
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join(timeout=5)
+        self._pool = None
