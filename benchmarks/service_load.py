@@ -7,7 +7,8 @@ scores each) and deciding ``score >= 0.5`` per tag. Both get the same requests o
 split's scores (248 tags + 41 categories per track): 1-track and 1,000-track requests, from
 1 and from 4 client threads. Latency is measured per request by the client (send to full
 answer). Then, while one largest-allowed request (10,000 tracks) is decided, another client
-asks ``GET /health`` every 20 ms: its latency says whether the server stays live.
+asks ``GET /health`` every 20 ms: its latency says whether the server stays live (beside the
+same probe with nothing else sent, for the machine's own noise).
 
 Every scenario stops at its request count or its time cap; the servers are stopped at the
 end; all traffic goes to 127.0.0.1.
@@ -200,6 +201,23 @@ def health_during(url: str, body: bytes, n_tracks: int) -> tuple[Outcome, Outcom
     return big, health
 
 
+def health_idle(url: str, count: int = 50) -> Outcome:
+    """``GET /health`` every 20 ms with nothing else sent: the machine's own noise."""
+    outcome = Outcome()
+    with httpx.Client(base_url=url, timeout=60.0) as client:
+        client.get("/health")
+        for _ in range(count):
+            started = time.perf_counter()
+            try:
+                ok = client.get("/health").status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            outcome.latencies.append(time.perf_counter() - started)
+            outcome.errors += not ok
+            time.sleep(0.02)
+    return outcome
+
+
 def percentiles(outcome: Outcome) -> tuple[float, float, float]:
     if not outcome.latencies:
         return float("nan"), float("nan"), float("nan")
@@ -283,8 +301,10 @@ def main() -> None:
                     outcome = run_load(url, payloads, size, clients, cap=share)
                     results.append((server_name, label, clients, len(payloads[0]), outcome))
                     runs -= 1
+                idle = health_idle(url)
                 big, health = health_during(url, largest, LARGEST)
                 runs -= 1
+                results.append((server_name, "GET /health idle", 1, 0, idle))
                 results.append((server_name, "10,000 tracks", 1, len(largest), big))
                 results.append((server_name, "GET /health meanwhile", 1, 0, health))
             finally:

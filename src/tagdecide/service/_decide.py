@@ -10,6 +10,7 @@ few dozen characters of what was sent.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -215,35 +216,32 @@ class Decider:
             return None
         if not 1 <= len(tracks) <= self.max_tracks:
             return None
-        n_columns = len(self.columns)
-        ids: list[str] = []
-        values: list[float] = []
+        if any(len(track.id) > self.max_id_bytes for track in tracks):
+            return None
         decode_string = self._string.decode
         try:
-            for track in tracks:
-                if len(track.id) > self.max_id_bytes:
-                    return None
-                ids.append(decode_string(track.id))
-                values.extend(msgspec.structs.astuple(track.scores)[:n_columns])
+            ids = [decode_string(track.id) for track in tracks]
         except msgspec.MsgspecError:
             return None
         if any(len(track_id) > MAX_ID_LENGTH for track_id in ids):
             return None
-        return ids, np.array(values, dtype=np.float64).reshape(len(ids), n_columns)
+        return ids, self._matrix([track.scores for track in tracks])
+
+    def _matrix(self, scores: list[Any]) -> np.ndarray:
+        """The score matrix of the tracks' decoded ``scores``, in the model's column order."""
+        n_columns = len(self.columns)
+        astuple = msgspec.structs.astuple
+        values = itertools.chain.from_iterable(astuple(row)[:n_columns] for row in scores)
+        matrix = np.fromiter(values, dtype=np.float64, count=len(scores) * n_columns)
+        return matrix.reshape(len(scores), n_columns)
 
     def _careful_matrix(self, body: bytes | bytearray) -> tuple[list[str], np.ndarray]:
         """Ids and score matrix, track by track: each track's size is checked before it
         is decoded, and the first bad one is refused by name."""
         self._check_braces(body)
         tracks = self._split(body)
-        n_columns = len(self.columns)
-        ids: list[str] = []
-        values: list[float] = []
-        for index, raw in enumerate(tracks):
-            track = self._one_track(index, raw)
-            ids.append(track.id)
-            values.extend(msgspec.structs.astuple(track.scores)[:n_columns])
-        return ids, np.array(values, dtype=np.float64).reshape(len(ids), n_columns)
+        decoded = [self._one_track(index, raw) for index, raw in enumerate(tracks)]
+        return [track.id for track in decoded], self._matrix([track.scores for track in decoded])
 
     def _check_braces(self, body: bytes | bytearray) -> None:
         # Each track is an object, so its '{' bounds how many there can be: refuse a body of
