@@ -167,28 +167,33 @@ def run_load(url: str, payloads: list[bytes], n_tracks: int, clients: int, cap: 
     return outcome
 
 
-def health_during(url: str, body: bytes, n_tracks: int) -> tuple[Outcome, Outcome]:
-    """The large request's outcome, and ``GET /health``'s every 20 ms while it runs."""
+def post_file(url: str, body_path: str, n_tracks: int) -> None:
+    """Child process of :func:`health_during`: post one body, print the outcome as JSON."""
+    body = Path(body_path).read_bytes()
+    started = time.perf_counter()
+    try:
+        with httpx.Client(base_url=url, timeout=300.0) as client:
+            response = client.post(
+                "/v1/decide", content=body, headers={"content-type": "application/json"}
+            )
+        ok = response.status_code == 200 and len(response.json()["tracks"]) == n_tracks
+    except httpx.HTTPError:
+        ok = False
+    print(json.dumps({"seconds": time.perf_counter() - started, "ok": ok}))
+
+
+def health_during(url: str, body_path: Path, n_tracks: int) -> tuple[Outcome, Outcome]:
+    """The large request's outcome, and ``GET /health``'s every 20 ms while it runs.
+
+    The large request is sent by another process, so that its client's work (building and
+    sending 100 MB, reading the answer) cannot delay the probe's client.
+    """
     big, health = Outcome(), Outcome()
-
-    def send() -> None:
-        started = time.perf_counter()
-        try:
-            with httpx.Client(base_url=url, timeout=300.0) as client:
-                response = client.post(
-                    "/v1/decide", content=body, headers={"content-type": "application/json"}
-                )
-            ok = response.status_code == 200 and len(response.json()["tracks"]) == n_tracks
-        except httpx.HTTPError:
-            ok = False
-        big.latencies.append(time.perf_counter() - started)
-        big.errors += not ok
-
-    sender = threading.Thread(target=send)
+    command = [sys.executable, __file__, "--post", url, str(body_path), str(n_tracks)]
     with httpx.Client(base_url=url, timeout=60.0) as client:
         client.get("/health")  # connect first: the probe measures the server, not the connect
-        sender.start()
-        while sender.is_alive():
+        sender = subprocess.Popen(command, stdout=subprocess.PIPE)
+        while sender.poll() is None:
             started = time.perf_counter()
             try:
                 ok = client.get("/health").status_code == 200
@@ -197,7 +202,13 @@ def health_during(url: str, body: bytes, n_tracks: int) -> tuple[Outcome, Outcom
             health.latencies.append(time.perf_counter() - started)
             health.errors += not ok
             time.sleep(0.02)
-    sender.join()
+    output, _ = sender.communicate()
+    try:
+        posted = json.loads(output)
+        big.latencies.append(posted["seconds"])
+        big.errors += not posted["ok"]
+    except (ValueError, KeyError):
+        big.errors += 1
     return big, health
 
 
@@ -253,9 +264,13 @@ def main() -> None:
     parser.add_argument(
         "--serve-naive", nargs=2, metavar=("PORT", "TAGS_JSON"), help=argparse.SUPPRESS
     )
+    parser.add_argument("--post", nargs=3, metavar=("URL", "BODY", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_naive:
         serve_naive(int(args.serve_naive[0]), args.serve_naive[1])
+        return
+    if args.post:
+        post_file(args.post[0], args.post[1], int(args.post[2]))
         return
     started = time.monotonic()
 
@@ -284,6 +299,8 @@ def main() -> None:
         tagdecide.save_model(model, model_path)
         tags_path = Path(folder) / "tags.json"
         tags_path.write_text(json.dumps(list(catalogue.taxonomy.tags)))
+        largest_path = Path(folder) / "largest.json"
+        largest_path.write_bytes(largest)
         servers = {
             "naive": [sys.executable, __file__, "--serve-naive", "{port}", str(tags_path)],
             "tagdecide": [TAGDECIDE, "serve", str(model_path), "--host", HOST, "--port", "{port}"],
@@ -302,7 +319,7 @@ def main() -> None:
                     results.append((server_name, label, clients, len(payloads[0]), outcome))
                     runs -= 1
                 idle = health_idle(url)
-                big, health = health_during(url, largest, LARGEST)
+                big, health = health_during(url, largest_path, LARGEST)
                 runs -= 1
                 results.append((server_name, "GET /health idle", 1, 0, idle))
                 results.append((server_name, "10,000 tracks", 1, len(largest), big))
