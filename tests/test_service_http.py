@@ -300,6 +300,22 @@ def test_v2_bad_infer_requests(
     assert response.json() == {"error": error}
 
 
+def test_v2_long_values_are_shortened(http: httpx.Client) -> None:
+    tensor = {"name": "scores", "shape": list(range(100_000)), "datatype": "FP32", "data": []}
+    response = http.post("/v2/models/tagger/infer", json={"inputs": [tensor], "id": "i" * 5000})
+    assert response.status_code == 413
+    assert response.json() == {
+        "error": f"id: 5,000 characters ('{'i' * 36}...); an id has at most 1024"
+    }
+    response = http.post("/v2/models/tagger/infer", json={"inputs": [tensor], "id": "j" * 20000})
+    assert response.status_code == 413
+    assert response.json()["error"].startswith('id: 20,002 bytes of JSON ("jjjj')
+    response = http.post("/v2/models/tagger/infer", json={"inputs": [tensor]})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error.startswith("inputs[0].shape: [0, 1, 2, ") and len(error) < 150, error
+
+
 def test_v2_malformed_and_binary_requests(http: httpx.Client) -> None:
     response = http.post("/v2/models/tagger/infer", content=b'{"inputs": [}')
     assert response.status_code == 400

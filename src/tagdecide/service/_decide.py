@@ -50,6 +50,8 @@ def short(value: object, most: int = 40) -> str:
     if isinstance(value, str) and len(value) > most:
         value = value[:most]  # repr of the head only: never copy a huge value
         return repr(value)[: most - 3] + "..."
+    if isinstance(value, list) and len(value) > most // 2:
+        return repr(value[: most // 2])[: most - 4] + "...]"
     text = repr(value)
     return text if len(text) <= most else text[: most - 3] + "..."
 
@@ -470,9 +472,16 @@ class Decider:
                 f"an id has at most {MAX_ID_LENGTH} characters",
             )
         try:
-            return msgspec.json.decode(raw, type=str | None)
+            request_id = msgspec.json.decode(raw, type=str | None)
         except msgspec.ValidationError as error:
             raise Refusal(400, f"id: {_split_error(error)[0]}") from None
+        if request_id is not None and len(request_id) > MAX_ID_LENGTH:
+            raise Refusal(
+                413,
+                f"id: {len(request_id):,} characters ({short(request_id)}); "
+                f"an id has at most {MAX_ID_LENGTH}",
+            )
+        return request_id
 
     def _input_matrix(self, inputs: list[_InferInput]) -> np.ndarray:
         if len(inputs) != 1:
