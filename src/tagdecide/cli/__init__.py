@@ -38,7 +38,8 @@ COMMANDS: dict[str, str] = {
     "sample": "Choose N tracks of X to label, for `fit --strategy auto --validate-x/--validate-y`.",
     "explain": "Explain MODEL's decisions for one track of X: its tags and the near misses.",
     "report": "Write an HTML report of MODEL's decisions on scores X against truth Y.",
-    "serve": "Serve MODEL over HTTP: POST /v1/decide, GET /v1/model, GET /health, docs at /docs.",
+    "serve": "Serve MODEL over HTTP: /v1/decide, /v1/model, /health, the Open Inference "
+    "Protocol (KServe v2) under /v2/models/NAME, docs at /docs.",
     "curate": "Curate MODEL's doubtful decisions in the browser; export the verdicts as truth.",
     "inspect": "Show per tag what MODEL decides: strategy, threshold, positives, out-of-fold F1.",
     "strategies": "List the decision strategies and their parameters (`fit --param KEY=VALUE`).",

@@ -17,9 +17,22 @@ __all__ = ["serve"]
 @click.option(
     "--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="TCP port."
 )
+@click.option(
+    "--name", default=None, help="The model's name in /v2/models/NAME (default: MODEL's stem)."
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    default="warning",
+    show_default=True,
+    help="uvicorn's log level; info and debug print an access log line per request.",
+)
 @quiet_option
-def serve(model_path: Path, host: str, port: int, quiet: bool) -> None:
-    """Serve MODEL over HTTP: POST /v1/decide, GET /v1/model, GET /health, docs at /docs.
+def serve(
+    model_path: Path, host: str, port: int, name: str | None, log_level: str, quiet: bool
+) -> None:
+    """Serve MODEL over HTTP: /v1/decide, /v1/model, /health, the Open Inference Protocol
+    (KServe v2) under /v2/models/NAME, docs at /docs.
 
     \b
     POST /v1/decide {"tracks": [{"id": "t1", "scores": {"blues-rock": 0.31, ...}}]}
@@ -32,15 +45,17 @@ def serve(model_path: Path, host: str, port: int, quiet: bool) -> None:
     from tagdecide.service import create_app
 
     model = load_model(model_path)
-    app = create_app(model)
+    name = model_path.stem if name is None else name
+    app = create_app(model, name=name)
     # Bound before "serving at" is said: a port in use or a bad --host is one line.
     listening = listening_socket(host, port)
     shown = f"[{host}]" if ":" in host else host
     say(
         quiet,
-        f"serving {model.name!r} model {model_path} ({len(model.tag_names_)} tags) at "
+        f"serving {model.name!r} model {model_path} as {name!r} ({len(model.tag_names_)} tags) "
+        f"at "
         f"http://{shown}:{port} (docs: /docs)",
     )
     with listening:
-        server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+        server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=log_level))
         server.run(sockets=[listening])

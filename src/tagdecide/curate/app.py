@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from tagdecide.curate.session import Session
 from tagdecide.curate.store import ConflictError, UnknownTrackError
 from tagdecide.errors import TagdecideError
-from tagdecide.service import _BodyLimit
+from tagdecide.service._intake import Intake
 
 __all__ = ["create_curation_app"]
 
@@ -168,4 +168,5 @@ def create_curation_app(session: Session) -> Any:
             raise HTTPException(404, f"track {track}: audio file {local} does not exist")
         return FileResponse(local)
 
-    return _BodyLimit(app, MAX_BODY_BYTES)
+    # The service's intake: bodies over the limit (413) or stalled (408) never reach a route.
+    return Intake(app, max_bytes=MAX_BODY_BYTES, body_timeout=10.0, capacity=64)

@@ -1,0 +1,573 @@
+"""Request bodies to decisions: JSON bytes in, ``(status, JSON bytes)`` out, no web framework.
+
+The hot path builds no object per score: msgspec decodes each track's ``scores`` into a
+struct made for the model (one field per tag and category, in the model's column order),
+whose values go straight into one score matrix; unknown names stop the decoding where they
+appear. Every track's JSON is measured before it is decoded, so a track with ten million
+keys or a 60 MB id is refused without building them, and messages never echo more than a
+few dozen characters of what was sent.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import msgspec
+import numpy as np
+
+from tagdecide._validation import bad_score_cells
+from tagdecide.data import TrackScores
+from tagdecide.errors import TagdecideError, list_some
+from tagdecide.strategies import Strategy
+
+#: Longest track id, in characters.
+MAX_ID_LENGTH = 1024
+#: Longest message sent back (messages are built from shortened pieces; this is a backstop).
+_MAX_MESSAGE = 600
+#: JSON may spell a character as ``\\uXXXX\\uXXXX``: 12 bytes.
+_BYTES_PER_CHARACTER = 12
+#: Room for one score's value, separators and indentation, beyond its name.
+_BYTES_PER_SCORE = 128
+INPUT_NAME = "scores"
+OUTPUT_NAME = "decisions"
+MODEL_VERSION = "1"
+
+
+class Refusal(Exception):
+    """A request that cannot be answered: its HTTP status and one line naming the culprit."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message if len(message) <= _MAX_MESSAGE else message[:597] + "..."
+
+
+def short(value: object, most: int = 40) -> str:
+    """``repr(value)``, cut to ``most`` characters: what a message may show of the input."""
+    if isinstance(value, str) and len(value) > most:
+        value = value[:most]  # repr of the head only: never copy a huge value
+        return repr(value)[: most - 3] + "..."
+    if isinstance(value, list) and len(value) > most // 2:
+        return repr(value[: most // 2])[: most - 4] + "...]"
+    text = repr(value)
+    return text if len(text) <= most else text[: most - 3] + "..."
+
+
+def _short_raw(raw: msgspec.Raw, most: int = 40) -> str:
+    """The start of a raw JSON value as text, cut to ``most`` characters."""
+    head = bytes(memoryview(raw)[: most + 8]).decode("utf-8", "replace")
+    return head if len(raw) <= most else head[: most - 3] + "..."
+
+
+class _Top(msgspec.Struct):
+    tracks: list[msgspec.Raw]
+
+
+class _Probe(msgspec.Struct):
+    """A track's fields, unparsed: to say which one is too long."""
+
+    id: msgspec.Raw = msgspec.Raw(b"")
+    scores: msgspec.Raw = msgspec.Raw(b"")
+
+
+class _InferInput(msgspec.Struct):
+    name: str
+    shape: list[int]
+    datatype: str
+    data: msgspec.Raw
+    parameters: dict[str, Any] | None = None
+
+
+class _RequestedOutput(msgspec.Struct):
+    name: str
+    parameters: dict[str, Any] | None = None
+
+
+class _InferRequest(msgspec.Struct):
+    inputs: list[_InferInput]
+    id: msgspec.Raw = msgspec.Raw(b"null")
+    parameters: dict[str, Any] | None = None
+    outputs: list[_RequestedOutput] | None = None
+
+
+_AT = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>.*)`)?$", re.DOTALL)
+_WORDS = {
+    "`float`": "a number",
+    "`str`": "a string",
+    "`object`": "an object",
+    "`array`": "an array",
+    "`int`": "an integer",
+}
+
+
+def _split_error(error: msgspec.MsgspecError) -> tuple[str, str]:
+    """msgspec's ``"Expected `float`, got `str` - at `$.scores.a`"`` as (message, path)."""
+    match = _AT.match(str(error))
+    assert match is not None  # the pattern matches any text
+    message = match["message"]
+    for word, plain in _WORDS.items():
+        message = message.replace(word, plain)
+    message = re.sub(r"got `(\w+)`", r"got \1", message.replace("JSON is malformed: ", ""))
+    return message[:1].lower() + message[1:], match["path"] or ""
+
+
+class Decider:
+    """A fitted model's decisions for request bodies of both protocols.
+
+    Parameters
+    ----------
+    model : Strategy
+        A fitted strategy.
+    name : str
+        The model's name in the Open Inference Protocol.
+    max_tracks : int
+        Most tracks in one request.
+    """
+
+    def __init__(self, model: Strategy, *, name: str, max_tracks: int) -> None:
+        self.model, self.name, self.max_tracks = model, name, max_tracks
+        self.tag_names = tuple(model.tag_names_)
+        self.category_names = tuple(model.required_categories)
+        taxonomy = model.taxonomy_
+        other = taxonomy.categories if taxonomy is not None else ()
+        self.ignored_categories = tuple(name for name in other if name not in self.category_names)
+        self.columns = self.tag_names + self.category_names
+        self.is_tag = frozenset(self.tag_names)
+        self._tag_array = np.array(self.tag_names, dtype=object)
+        accepted = self.columns + self.ignored_categories
+        # Field names c0, c1, ... renamed to the JSON names: any string can be a tag name.
+        fields: list[Any] = [(f"c{index}", float) for index in range(len(self.columns))]
+        fields += [
+            (f"c{index}", float | msgspec.UnsetType, msgspec.UNSET)
+            for index in range(len(self.columns), len(accepted))
+        ]
+        scores_type = msgspec.defstruct(
+            "Scores",
+            fields,
+            rename={f"c{index}": name for index, name in enumerate(accepted)},
+            forbid_unknown_fields=True,
+            kw_only=True,
+            gc=False,  # floats only: no cycles, and thousands per request
+        )
+        track_type = msgspec.defstruct(
+            "Track",
+            [
+                ("id", Annotated[str, msgspec.Meta(max_length=MAX_ID_LENGTH)]),
+                ("scores", scores_type),
+            ],
+        )
+        # The hot path: the whole body in one call; ids stay unparsed until measured.
+        fast_track = msgspec.defstruct(
+            "FastTrack", [("id", msgspec.Raw), ("scores", scores_type)], gc=False
+        )
+        fast_top = msgspec.defstruct("FastTop", [("tracks", list[fast_track])])  # type: ignore[valid-type]
+        self._fast: msgspec.json.Decoder[Any] = msgspec.json.Decoder(fast_top)
+        self._string = msgspec.json.Decoder(str)
+        self._top = msgspec.json.Decoder(_Top)
+        self._track = msgspec.json.Decoder(track_type)
+        self._probe = msgspec.json.Decoder(_Probe)
+        self._infer = msgspec.json.Decoder(_InferRequest)
+        self._flat = msgspec.json.Decoder(list[float])
+        self._nested = msgspec.json.Decoder(list[list[float]])
+        self._encoder = msgspec.json.Encoder()
+        self.max_id_bytes = _BYTES_PER_CHARACTER * MAX_ID_LENGTH + 2
+        self.max_scores_bytes = sum(
+            _BYTES_PER_CHARACTER * len(name) + _BYTES_PER_SCORE for name in accepted
+        )
+        self.max_track_bytes = self.max_id_bytes + self.max_scores_bytes + 4096
+        # The shortest valid track ('{"id":"","scores":{"a":0,...}}') and how many objects a
+        # body may hold: a body that cannot hold more tracks than that needs no counting.
+        self.min_track_bytes = 20 + sum(len(name) + 5 for name in self.columns)
+        self.most_objects = 4 * max_tracks + 1024
+
+    # -- /v1/decide ----------------------------------------------------------------------
+
+    def decide(self, body: bytes | bytearray) -> tuple[int, bytes]:
+        """Answer a ``POST /v1/decide`` body: ``(200, decisions)`` or ``(4xx, detail)``."""
+        try:
+            return 200, self._decide(body)
+        except Refusal as refusal:
+            return refusal.status, self._encoder.encode({"detail": refusal.message})
+
+    def _decide(self, body: bytes | bytearray) -> bytes:
+        ids, matrix = self._fast_matrix(body) or self._careful_matrix(body)
+        self._check_unique(ids)
+        self._check_range(matrix, lambda row: f"track {short(ids[row])}")
+        decisions = self._predict(matrix)
+        _, columns = np.nonzero(decisions)  # row by row, so each row's tags are a slice
+        given = self._tag_array[columns].tolist()
+        ends = np.cumsum(np.count_nonzero(decisions, axis=1)).tolist()
+        starts = [0, *ends[:-1]]
+        answer = [
+            {"id": track_id, "tags": given[start:end]}
+            for track_id, start, end in zip(ids, starts, ends, strict=True)
+        ]
+        return self._encoder.encode({"tracks": answer})
+
+    def _fast_matrix(self, body: bytes | bytearray) -> tuple[list[str], np.ndarray] | None:
+        """Ids and score matrix of a body decoded in one call; None for anything unusual
+        (then :meth:`_careful_matrix` finds the culprit and names it)."""
+        if len(body) > self.min_track_bytes * self.most_objects:
+            self._check_braces(body)  # short tracks: many could fit, count them first
+        try:
+            tracks = self._fast.decode(body).tracks
+        except msgspec.MsgspecError:
+            return None
+        if not 1 <= len(tracks) <= self.max_tracks:
+            return None
+        if any(len(track.id) > self.max_id_bytes for track in tracks):
+            return None
+        decode_string = self._string.decode
+        try:
+            ids = [decode_string(track.id) for track in tracks]
+        except msgspec.MsgspecError:
+            return None
+        if any(len(track_id) > MAX_ID_LENGTH for track_id in ids):
+            return None
+        return ids, self._matrix([track.scores for track in tracks])
+
+    def _matrix(self, scores: list[Any]) -> np.ndarray:
+        """The score matrix of the tracks' decoded ``scores``, in the model's column order."""
+        n_columns = len(self.columns)
+        astuple = msgspec.structs.astuple
+        values = itertools.chain.from_iterable(astuple(row)[:n_columns] for row in scores)
+        matrix = np.fromiter(values, dtype=np.float64, count=len(scores) * n_columns)
+        return matrix.reshape(len(scores), n_columns)
+
+    def _careful_matrix(self, body: bytes | bytearray) -> tuple[list[str], np.ndarray]:
+        """Ids and score matrix, track by track: each track's size is checked before it
+        is decoded, and the first bad one is refused by name."""
+        self._check_braces(body)
+        tracks = self._split(body)
+        decoded = [self._one_track(index, raw) for index, raw in enumerate(tracks)]
+        return [track.id for track in decoded], self._matrix([track.scores for track in decoded])
+
+    def _check_braces(self, body: bytes | bytearray) -> None:
+        # Each track is an object, so its '{' bounds how many there can be: refuse a body of
+        # millions of tiny objects before msgspec makes a million values of them.
+        most_braces = self.most_objects
+        if body.count(b"{") > most_braces:
+            raise Refusal(
+                413,
+                f"body: more than {most_braces} '{{' characters; a request holds at most "
+                f"{self.max_tracks} tracks",
+            )
+
+    def _split(self, body: bytes | bytearray) -> list[msgspec.Raw]:
+        """The request's tracks, each as its unparsed JSON."""
+        try:
+            tracks = self._top.decode(body)
+        except msgspec.ValidationError as error:
+            message, path = _split_error(error)
+            if message.startswith("object missing required field"):
+                raise Refusal(422, 'tracks: missing; send {"tracks": [...]}') from None
+            where = path.lstrip(".") or "body"
+            raise Refusal(422, f"{where}: {message}") from None
+        except msgspec.DecodeError as error:
+            message, _ = _split_error(error)
+            raise Refusal(422, f"body: not valid JSON: {message}") from None
+        if not tracks.tracks:
+            raise Refusal(422, "tracks: empty list; give at least one track")
+        if len(tracks.tracks) > self.max_tracks:
+            raise Refusal(
+                413,
+                f"tracks: {len(tracks.tracks)} tracks in one request; at most {self.max_tracks}",
+            )
+        return tracks.tracks
+
+    def _one_track(self, index: int, raw: msgspec.Raw) -> Any:
+        if len(raw) > self.max_track_bytes:
+            self._refuse_oversize(index, raw)
+        try:
+            return self._track.decode(raw)
+        except msgspec.ValidationError as error:
+            raise self._explain(index, raw, error) from None
+        except msgspec.DecodeError as error:
+            message, _ = _split_error(error)
+            raise Refusal(422, f"tracks[{index}]: not valid JSON: {message}") from None
+
+    def _refuse_oversize(self, index: int, raw: msgspec.Raw) -> None:
+        """A track over the size its fields can take: name the field, show its start."""
+        try:
+            probe = self._probe.decode(raw)
+        except msgspec.MsgspecError:
+            probe = _Probe()
+        if len(probe.id) > self.max_id_bytes:
+            raise Refusal(
+                413,
+                f"tracks[{index}].id: {len(probe.id):,} bytes of JSON ({_short_raw(probe.id)}); "
+                f"an id has at most {MAX_ID_LENGTH} characters",
+            )
+        if len(probe.scores) > self.max_scores_bytes:
+            raise Refusal(
+                413,
+                f"tracks[{index}].scores: {len(probe.scores):,} bytes of JSON; the scores of "
+                f"this model's {len(self.columns) + len(self.ignored_categories)} tags and "
+                f"categories take at most {self.max_scores_bytes:,}",
+            )
+        raise Refusal(
+            413, f"tracks[{index}]: {len(raw):,} bytes of JSON; at most {self.max_track_bytes:,}"
+        )
+
+    def _explain(self, index: int, raw: msgspec.Raw, error: msgspec.ValidationError) -> Refusal:
+        """The one line for a track msgspec refused (the track is small enough to re-read)."""
+        message, path = _split_error(error)
+        where = f"tracks[{index}]{path}"
+        missing_field = re.match(r"object missing required field `(.*)`$", message)
+        if missing_field and path != ".scores":
+            where, message = f"{where}.{missing_field[1]}", "missing"
+        try:  # the track decoder got past its syntax; the track may not be an object
+            probe = self._probe.decode(raw)
+            track_id = msgspec.json.decode(probe.id, type=str) if probe.id else None
+        except msgspec.ValidationError:
+            return Refusal(422, f"{where}: {message}")
+        if track_id is not None and message.startswith("expected a string of length"):
+            return Refusal(
+                413,
+                f"{where}: {len(track_id):,} characters ({short(track_id)}); "
+                f"an id has at most {MAX_ID_LENGTH}",
+            )
+        if track_id is None:
+            return Refusal(422, f"{where}: {message}")
+        culprit = f"track {short(track_id)}"
+        if path == ".scores" and message.startswith("object"):
+            # Names only: the values stay unparsed.
+            scores = msgspec.json.decode(probe.scores, type=dict[str, msgspec.Raw])
+            if missing_field:
+                return Refusal(422, f"{culprit}: {self._missing(scores)}")
+            known = set(self.columns) | set(self.ignored_categories)
+            unknown = [short(name) for name in scores if name not in known]
+            return Refusal(
+                422,
+                f"{culprit}: unknown score name(s) {', '.join(unknown[:3])}"
+                + (f" and {len(unknown) - 3} more" if len(unknown) > 3 else "")
+                + "; expected the model's tags and categories (see GET /v1/model)",
+            )
+        if path.startswith(".scores.") and message == "number out of range":
+            name = path[len(".scores.") :]
+            return Refusal(422, f"scores must be numbers in [0, 1]: {culprit} {short(name)} = inf")
+        return Refusal(422, f"{culprit} ({where}): {message}")
+
+    def _missing(self, scores: dict[str, msgspec.Raw]) -> str:
+        missing = [name for name in self.columns if name not in scores]
+        tags = [name for name in missing if name in self.is_tag]
+        categories = [name for name in missing if name not in self.is_tag]
+        parts = []
+        for kind, names in (("tag", tags), ("category", categories)):
+            if len(names) == 1:
+                parts.append(f"missing score for {kind} {names[0]!r}")
+            elif names:
+                kinds = "categories" if kind == "category" else "tags"
+                parts.append(f"missing scores for {len(names)} {kinds}: {list_some(names)}")
+        return "; ".join(parts)
+
+    def _check_unique(self, ids: list[str]) -> None:
+        if len(set(ids)) == len(ids):
+            return
+        seen: set[str] = set()
+        repeated: list[str] = []
+        for track_id in ids:
+            if track_id in seen and track_id not in repeated:
+                repeated.append(track_id)
+            seen.add(track_id)
+        shown = ", ".join(short(track_id) for track_id in repeated[:3])
+        rest = f" and {len(repeated) - 3} more" if len(repeated) > 3 else ""
+        raise Refusal(422, f"duplicate track id(s) {shown}{rest}; ids must be unique")
+
+    def _check_range(self, matrix: np.ndarray, row_name: Callable[[int], str]) -> None:
+        """The rule of :func:`~tagdecide._validation.check_scores` in the service's words:
+        up to three offenders by their request ids (``predict`` only knows row numbers)."""
+        bad = bad_score_cells(matrix)
+        if bad is None:
+            return
+        where_rows, where_columns = np.nonzero(bad)
+        offenders = [
+            f"{row_name(row)} {self.columns[column]!r} = {float(matrix[row, column])!r}"
+            for row, column in zip(where_rows[:3].tolist(), where_columns[:3].tolist(), strict=True)
+        ]
+        rest = len(where_rows) - len(offenders)
+        raise Refusal(
+            422,
+            "scores must be numbers in [0, 1]: "
+            + ", ".join(offenders)
+            + (f" and {rest} more" if rest > 0 else ""),
+        )
+
+    def _predict(self, matrix: np.ndarray) -> np.ndarray:
+        n_tags = len(self.tag_names)
+        scores = TrackScores(
+            ids=np.arange(len(matrix)),
+            tag_names=self.tag_names,
+            tag_scores=matrix[:, :n_tags],
+            category_names=self.category_names,
+            category_scores=matrix[:, n_tags:] if self.category_names else None,
+        )
+        try:
+            return self.model.predict(scores)
+        except TagdecideError as error:
+            raise Refusal(422, str(error)) from None
+
+    # -- /v2/models/{name}/infer -----------------------------------------------------------
+
+    def infer(self, body: bytes | bytearray) -> tuple[int, bytes]:
+        """Answer an Open Inference Protocol infer body: ``(200, outputs)`` or ``(4xx, error)``."""
+        try:
+            return 200, self._infer_body(body)
+        except Refusal as refusal:
+            return refusal.status, self._encoder.encode({"error": refusal.message})
+
+    def _infer_body(self, body: bytes | bytearray) -> bytes:
+        # A request has one input; nested data has one '[' per track: bound both before
+        # msgspec builds a list per '['.
+        if body.count(b"{") > 1024 or body.count(b"[") > self.max_tracks + 1024:
+            raise Refusal(
+                413,
+                f"body: too many objects or arrays for one input of at most "
+                f"{self.max_tracks} tracks",
+            )
+        try:
+            request = self._infer.decode(body)
+        except msgspec.ValidationError as error:
+            message, path = _split_error(error)
+            raise Refusal(400, f"{path.lstrip('.') or 'body'}: {message}") from None
+        except msgspec.DecodeError as error:
+            message, _ = _split_error(error)
+            raise Refusal(400, f"body: not valid JSON: {message}") from None
+        request_id = self._request_id(request.id)
+        matrix = self._input_matrix(request.inputs)
+        for index, wanted in enumerate(request.outputs or ()):
+            if wanted.name != OUTPUT_NAME:
+                raise Refusal(
+                    400,
+                    f"outputs[{index}].name: {short(wanted.name)} is not an output of this model; "
+                    f"its output is {OUTPUT_NAME!r}",
+                )
+        self._check_range(matrix, lambda row: f"row {row}")
+        decisions = self._predict(matrix)
+        answer: dict[str, Any] = {
+            "model_name": self.name,
+            "model_version": MODEL_VERSION,
+            "outputs": [
+                {
+                    "name": OUTPUT_NAME,
+                    "datatype": "UINT8",
+                    "shape": list(decisions.shape),
+                    "parameters": {"columns": list(self.tag_names)},
+                    "data": decisions.ravel().tolist(),
+                }
+            ],
+        }
+        if request_id is not None:
+            answer["id"] = request_id
+        return self._encoder.encode(answer)
+
+    def _request_id(self, raw: msgspec.Raw) -> str | None:
+        if len(raw) > self.max_id_bytes:
+            raise Refusal(
+                413,
+                f"id: {len(raw):,} bytes of JSON ({_short_raw(raw)}); "
+                f"an id has at most {MAX_ID_LENGTH} characters",
+            )
+        try:
+            request_id = msgspec.json.decode(raw, type=str | None)
+        except msgspec.ValidationError as error:
+            raise Refusal(400, f"id: {_split_error(error)[0]}") from None
+        if request_id is not None and len(request_id) > MAX_ID_LENGTH:
+            raise Refusal(
+                413,
+                f"id: {len(request_id):,} characters ({short(request_id)}); "
+                f"an id has at most {MAX_ID_LENGTH}",
+            )
+        return request_id
+
+    def _input_matrix(self, inputs: list[_InferInput]) -> np.ndarray:
+        if len(inputs) != 1:
+            raise Refusal(
+                400, f"inputs: {len(inputs)} tensors; this model takes one, {INPUT_NAME!r}"
+            )
+        tensor = inputs[0]
+        n_columns = len(self.columns)
+        if tensor.name != INPUT_NAME:
+            raise Refusal(
+                400,
+                f"inputs[0].name: {short(tensor.name)} is not an input of this model; "
+                f"its input is {INPUT_NAME!r}",
+            )
+        if tensor.datatype not in ("FP32", "FP64"):
+            raise Refusal(400, f"inputs[0].datatype: {short(tensor.datatype)}; send FP32 or FP64")
+        shape = tensor.shape
+        if len(shape) != 2 or shape[1] != n_columns or not shape[0] >= 1:
+            raise Refusal(
+                400,
+                f"inputs[0].shape: {short(shape)}; expected [n_tracks, {n_columns}] "
+                f"(the metadata's parameters.columns, in order)",
+            )
+        if shape[0] > self.max_tracks:
+            raise Refusal(413, f"inputs[0].shape: {shape[0]} tracks; at most {self.max_tracks}")
+        data = bytes(tensor.data).lstrip()
+        nested = data[1:].lstrip().startswith(b"[")
+        try:
+            values = self._values(data, nested, shape[0], n_columns)
+        except msgspec.ValidationError as error:
+            message, path = _split_error(error)
+            raise Refusal(400, f"inputs[0].data{path}: {message}") from None
+        if len(values) != shape[0] * n_columns:
+            raise Refusal(
+                400,
+                f"inputs[0].data: {len(values)} values; the shape {shape} holds "
+                f"{shape[0] * n_columns}",
+            )
+        matrix = np.array(values, dtype=np.float64).reshape(shape[0], n_columns)
+        if tensor.datatype == "FP32":  # decide on the values the tensor holds
+            matrix = matrix.astype(np.float32).astype(np.float64)
+        return matrix
+
+    def _values(self, data: bytes, nested: bool, n_rows: int, n_columns: int) -> list[float]:
+        """The tensor's data, flat (row-major) or one list per row, as one flat list."""
+        if not nested:
+            return self._flat.decode(data)
+        rows = self._nested.decode(data)
+        bad_rows = [index for index, row in enumerate(rows) if len(row) != n_columns]
+        if len(rows) != n_rows or bad_rows:
+            row_length = (
+                f", row {bad_rows[0]} of {len(rows[bad_rows[0]])} values" if bad_rows else ""
+            )
+            raise Refusal(
+                400,
+                f"inputs[0].data: {len(rows)} rows{row_length}; the shape says {n_rows} rows of "
+                f"{n_columns}",
+            )
+        return [value for row in rows for value in row]
+
+    def metadata(self) -> dict[str, Any]:
+        """The Open Inference Protocol's model metadata."""
+        columns = list(self.columns)
+        return {
+            "name": self.name,
+            "versions": [MODEL_VERSION],
+            "platform": "tagdecide",
+            "inputs": [
+                {
+                    "name": INPUT_NAME,
+                    "datatype": "FP64",
+                    "shape": [-1, len(columns)],
+                    "parameters": {"columns": columns},
+                }
+            ],
+            "outputs": [
+                {
+                    "name": OUTPUT_NAME,
+                    "datatype": "UINT8",
+                    "shape": [-1, len(self.tag_names)],
+                    "parameters": {"columns": list(self.tag_names)},
+                }
+            ],
+            "parameters": {
+                "columns": columns,
+                "tags": list(self.tag_names),
+                "strategy": self.model.name,
+            },
+        }

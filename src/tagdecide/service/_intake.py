@@ -1,0 +1,135 @@
+"""ASGI middleware in front of the application: admission, body size and body time limits.
+
+A ``POST`` is admitted only while fewer than ``capacity`` are in progress (else 503 with
+``Retry-After``, before its body is read); every body is read here in full, refused (413)
+past ``max_bytes`` and (408) when the client sends nothing for ``body_timeout`` seconds,
+then handed to the application in one piece, and also as ``scope[BODY]``: a body with a
+``Content-Length`` is written into one buffer as it arrives, so a 100 MB body is never
+joined (copied) in one go while the event loop waits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import anyio
+import msgspec
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+#: The scope key holding the request's whole body (bytes or bytearray).
+BODY = "tagdecide.body"
+
+
+async def refuse(
+    scope: Scope, send: Send, status: int, message: str, headers: dict[str, str] | None = None
+) -> None:
+    """Answer ``status`` in the error form of the path's protocol."""
+    key = "error" if str(scope.get("path", "")).startswith("/v2") else "detail"
+    body = msgspec.json.encode({key: message})
+    raw_headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    raw_headers += [(name.encode(), value.encode()) for name, value in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class Intake:
+    """See the module's docstring."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int, body_timeout: float, capacity: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+        self.body_timeout, self.capacity = body_timeout, capacity
+        self.in_progress = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        admitted = scope["method"] == "POST"
+        if admitted:
+            if self.in_progress >= self.capacity:
+                await refuse(
+                    scope,
+                    send,
+                    503,
+                    f"busy: {self.in_progress} requests in progress; retry in a second",
+                    {"retry-after": "1"},
+                )
+                return
+            self.in_progress += 1
+        try:
+            body = await self._read_body(scope, receive, send)
+            if body is None:
+                return
+            scope[BODY] = body
+            replayed = False
+
+            async def replay() -> Message:
+                nonlocal replayed
+                if not replayed:
+                    replayed = True
+                    return {"type": "http.request", "body": body, "more_body": False}
+                return await receive()
+
+            await self.app(scope, replay, send)
+        finally:
+            if admitted:
+                self.in_progress -= 1
+
+    async def _read_body(
+        self, scope: Scope, receive: Receive, send: Send
+    ) -> bytes | bytearray | None:
+        """The whole body, or None once the request was answered (refused or abandoned)."""
+        declared = dict(scope.get("headers") or ()).get(b"content-length")
+        length = None
+        if declared is not None:
+            try:
+                length = int(declared)
+            except ValueError:
+                await refuse(scope, send, 400, "Content-Length is not a number")
+                return None
+            if length > self.max_bytes:
+                await refuse(scope, send, 413, self._too_large(f"{length} bytes"))
+                return None
+        buffer = bytearray(length) if length else None
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            try:
+                with anyio.fail_after(self.body_timeout):
+                    message = await receive()
+            except TimeoutError:
+                await refuse(
+                    scope,
+                    send,
+                    408,
+                    f"request body: nothing received for {self.body_timeout:g} s "
+                    f"after {size} bytes; send the whole body at once",
+                )
+                return None
+            if message["type"] != "http.request":  # the client went away
+                return None
+            chunk = message.get("body", b"")
+            if size + len(chunk) > self.max_bytes:
+                await refuse(scope, send, 413, self._too_large(f"over {self.max_bytes} bytes"))
+                return None
+            if buffer is not None and size + len(chunk) <= len(buffer):
+                buffer[size : size + len(chunk)] = chunk
+            else:  # no Content-Length (chunked), or the server let more through
+                if buffer is not None:
+                    chunks.append(bytes(buffer[:size]))
+                    buffer = None
+                chunks.append(chunk)
+            size += len(chunk)
+            if not message.get("more_body", False):
+                if buffer is not None:
+                    return buffer if size == len(buffer) else buffer[:size]
+                return b"".join(chunks)
+
+    def _too_large(self, size: str) -> str:
+        return f"request body too large: {size}; at most {self.max_bytes} bytes"
