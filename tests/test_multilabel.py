@@ -465,7 +465,11 @@ def test_a_classifier_that_takes_one_label_at_a_time_says_so() -> None:
 
 
 @parametrize_with_checks(
-    [TagDecisionClassifier(RandomForestClassifier(n_estimators=5, random_state=0), cv=3)],
+    [
+        TagDecisionClassifier(
+            RandomForestClassifier(n_estimators=5, random_state=0), cv=3, random_state=0
+        )
+    ],
     expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS,
     xfail_strict=True,
 )
