@@ -7,8 +7,9 @@ import pytest
 
 from tagdecide.data import TrackScores
 from tagdecide.errors import InputError
-from tagdecide.evaluation import Leaderboard, compare_strategies, cross_validate, make_folds
+from tagdecide.evaluation import Leaderboard, compare_strategies, cross_validate
 from tagdecide.metrics import weighted_f1_score
+from tagdecide.model_selection import make_folds
 from tagdecide.strategies import ConstantThreshold, PerTagThresholds
 from tagdecide.taxonomy import Taxonomy
 

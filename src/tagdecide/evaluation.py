@@ -1,7 +1,7 @@
 """Cross-validation of strategies, the leaderboard, and scores on a held-out labelled set.
 
 The folds come from :mod:`tagdecide.model_selection` (grouped by album or artist when the
-groups are known); ``make_folds`` is re-exported here for callers that know it from here.
+groups are known).
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ __all__ = [
     "Leaderboard",
     "compare_strategies",
     "cross_validate",
-    "make_folds",
     "score_held_out",
 ]
 
