@@ -3,6 +3,8 @@ to read the usage (click's own refusal takes three lines); found by the hostile 
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -63,7 +65,12 @@ def test_sample_refuses_a_template_that_is_not_csv_before_writing_anything(
         ["fit", dataset.x_csv, dataset.y_csv, "--strategy", "thresholds", "--out", model, "-q"]
     )
     assert code == 0
+    targets = [tmp_path / "t"]
+    if os.geteuid() == 0:  # a character device (the null device's numbers), as root only
+        os.mknod(tmp_path / "null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        targets.append(tmp_path / "null")
     before = sorted(tmp_path.iterdir())
-    code, _, err = run_cli(["sample", model, dataset.x_csv, "--n", "5", "--out", tmp_path / "t"])
-    assert code == 2 and len(err.splitlines()) == 1 and "truth template is a CSV" in err
-    assert sorted(tmp_path.iterdir()) == before  # no t.X.csv beside it
+    for target in targets:
+        code, _, err = run_cli(["sample", model, dataset.x_csv, "--n", "5", "--out", target])
+        assert code == 2 and len(err.splitlines()) == 1 and "NAME.csv" in err
+        assert sorted(tmp_path.iterdir()) == before  # no NAME.X.csv beside it

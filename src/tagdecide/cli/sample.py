@@ -61,9 +61,6 @@ def sample(
     if n_tracks < 1:
         raise InputError(f"--n must be at least 1; got {n_tracks}")
     check_seed(seed, name="--seed")  # before reading the data, not after
-    if out_path.suffix.lower() != ".csv":
-        # Checked before anything is written: the scores file beside it is written first.
-        raise InputError(f"{out_path}: the truth template is a CSV file; name it NAME.csv")
     scores_out = out_path.with_name(out_path.stem + ".X.csv")
     for output in (out_path, scores_out):
         check_output(
@@ -72,6 +69,9 @@ def sample(
             suffixes=[".csv"],
             writes="a CSV truth template (NAME.csv) and its scores (NAME.X.csv)",
         )
+    if out_path.suffix.lower() != ".csv":
+        # A device passes the checks above; refused before the scores file beside it is written.
+        raise InputError(f"{out_path}: the truth template is a CSV file; name it NAME.csv")
     model = load_model(model_path)
     scores = read_scores_for(model, x_path)
     group_labels = None
