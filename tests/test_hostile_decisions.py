@@ -146,7 +146,7 @@ def test_dask_names_the_file(
 ) -> None:
     pytest.importorskip("dask.dataframe")
     pytest.importorskip("distributed")
-    from test_distributed import _fitted
+    from test_engines_dask import _fitted
 
     _, model = _fitted(dataset, "thresholds")
     folder = tmp_path / "x"

@@ -246,10 +246,10 @@ def test_serve_bad_host(host: str, dataset: Dataset, run_cli: RunCli) -> None:
 
 
 def _dask_model(dataset: Dataset) -> tuple[Path, Callable[..., Path]]:
-    """A fitted model file and test_distributed's writer of X as Parquet parts."""
+    """A fitted model file and test_engines_dask's writer of X as Parquet parts."""
     pytest.importorskip("dask.dataframe")
     pytest.importorskip("distributed")
-    from test_distributed import _fitted, _write_parts
+    from test_engines_dask import _fitted, _write_parts
 
     return _fitted(dataset, "thresholds")[1], _write_parts
 
