@@ -356,6 +356,22 @@ def test_non_numeric_parquet_column(dataset: Dataset) -> None:
         read_scores(path, ["punk"])
 
 
+def test_parquet_scores_stored_as_text_or_booleans_are_refused(dataset: Dataset) -> None:
+    # Every cell would convert (True as 1.0, "0.5" as 0.5), but a typed file says these
+    # columns are not numbers: refused rather than read as scores.
+    track = int(dataset.ids[0])
+    for name, column, said in [
+        ("x_bool.parquet", pa.array([True, False] * (dataset.n_tracks // 2)), "True"),
+        ("x_digits.parquet", pa.array(["0.5"] * dataset.n_tracks), "stored as string"),
+    ]:
+        path = dataset.path(name)
+        pq.write_table(pa.table({ID: pa.array(dataset.ids), "punk": column}), path)
+        with pytest.raises(InputError, match=rf"{name}: column 'punk'") as refused:
+            read_scores(path, ["punk"])
+        assert said in str(refused.value)
+        assert said != "True" or f"{ID} {track}" in str(refused.value)
+
+
 @pytest.mark.parametrize(
     ("cell", "problem"),
     [

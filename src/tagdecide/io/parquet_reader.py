@@ -86,6 +86,16 @@ def cast_batch(
         if column.type == wanted:
             arrays.append(column)
             continue
+        if pa.types.is_floating(wanted) and not _numeric(column.type):
+            # A typed file says what a column holds: text or booleans are not scores, even
+            # where they would convert (True as 1.0, "0.5" as 0.5). A cell that is not a
+            # number at all is named first, with its track.
+            ids = batch.column(ID_COLUMN).to_pylist()
+            raise_first_unparsable(path, name, ids, column.to_pylist(), integer=False)
+            raise InputError(
+                f"{path}: column {name!r} is stored as {column.type}; scores must be stored "
+                "as numbers (float or integer)"
+            )
         try:
             arrays.append(column.cast(wanted, safe=True))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -96,3 +106,12 @@ def cast_batch(
                 f"{path}: column {name!r} has type {column.type}; expected numbers"
             ) from None
     return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
+
+
+def _numeric(kind: pa.DataType) -> bool:
+    return (
+        pa.types.is_floating(kind)
+        or pa.types.is_integer(kind)
+        or pa.types.is_decimal(kind)
+        or pa.types.is_null(kind)
+    )
