@@ -419,13 +419,20 @@ def test_duplicated_id(dataset: Dataset, which: str) -> None:
         read_scores(path, TAGS, CATEGORIES) if which == "x" else read_truth(path)
 
 
-@pytest.mark.parametrize("value", ["abc", "12.5", "0x10", "0X1f", "12.0", "1e3", "+12"])
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        *[(value, "is not an integer") for value in ["abc", "12.5", "0x10", "0X1f", "12.0", "1e3"]],
+        ("+12", "has a sign"),
+        ("-5", "has a sign"),
+    ],
+)
 @pytest.mark.parametrize("which", ["x", "y"])
-def test_non_integer_id(dataset: Dataset, which: str, value: str) -> None:
+def test_non_integer_id(dataset: Dataset, which: str, value: str, problem: str) -> None:
     columns = dataset.x_columns() if which == "x" else dataset.y_columns()
     columns[ID][11] = value
     path = write_csv(dataset.path(f"{which}_id.csv"), columns)
-    message = rf"{which}_id\.csv: {ID} '{re.escape(value)}' on data row 12 is not an integer"
+    message = rf"{which}_id\.csv: {ID} '{re.escape(value)}' on data row 12 {problem}"
     with pytest.raises(InputError, match=message):
         read_scores(path, TAGS, CATEGORIES) if which == "x" else read_truth(path)
 
@@ -436,6 +443,15 @@ def test_whole_float_ids_in_parquet_are_refused(dataset: Dataset) -> None:
     pq.write_table(pa.table({ID: pa.array(ids), "punk": pa.array(dataset.scores[:, 1])}), path)
     first = re.escape(str(float(ids[0])))
     with pytest.raises(InputError, match=rf"{ID} {first} on data row 1 is not an integer"):
+        read_scores(path, ["punk"])
+
+
+def test_negative_integer_ids_in_parquet_are_refused(dataset: Dataset) -> None:
+    ids = dataset.ids.copy()
+    ids[3] = -7
+    path = dataset.path("x_negative_ids.parquet")
+    pq.write_table(pa.table({ID: pa.array(ids), "punk": pa.array(dataset.scores[:, 1])}), path)
+    with pytest.raises(InputError, match=rf"{ID} -7 on data row 4 is negative"):
         read_scores(path, ["punk"])
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +20,9 @@ __all__ = [
     "match_ids",
 ]
 
-#: An id as written by people and programs alike: decimal digits, perhaps a minus sign.
-DECIMAL_INTEGER = r"^\s*-?[0-9]+\s*$"
+#: An id as written by people and programs alike: decimal digits, no sign (a signed id
+#: comes from arithmetic on ids, not from a catalogue).
+DECIMAL_INTEGER = r"^\s*[0-9]+\s*$"
 
 
 def _on_row(first_row: int | None, row: int) -> str:
@@ -39,6 +41,13 @@ def decimal_ids(batch: pa.RecordBatch, path: str | Path, first_row: int | None) 
     index = batch.schema.get_field_index(ID_COLUMN)
     column = batch.column(index)
     if pa.types.is_integer(column.type):
+        negative = pc.fill_null(pc.less(column, 0), False)
+        if pc.any(negative).as_py():
+            row = int(np.flatnonzero(negative.to_numpy(zero_copy_only=False))[0])
+            raise InputError(
+                f"{path}: {ID_COLUMN} {column[row].as_py()}{_on_row(first_row, row)} is "
+                "negative (ids are decimal digits)"
+            )
         return batch
     if pa.types.is_floating(column.type):
         # A float id is refused even when whole; a fractional one is named first.
@@ -53,9 +62,10 @@ def decimal_ids(batch: pa.RecordBatch, path: str | Path, first_row: int | None) 
     if not pc.all(decimal).as_py():
         row = int(np.flatnonzero(~decimal.to_numpy(zero_copy_only=False))[0])
         value = column[row].as_py()
+        signed = re.fullmatch(r"\s*[+-][0-9]+\s*", str(value)) is not None
         raise InputError(
-            f"{path}: {ID_COLUMN} {value!r}{_on_row(first_row, row)} is not an "
-            "integer (ids are decimal digits)"
+            f"{path}: {ID_COLUMN} {value!r}{_on_row(first_row, row)} "
+            f"{'has a sign' if signed else 'is not an integer'} (ids are decimal digits)"
         )
     if pa.types.is_floating(column.type):
         return batch
