@@ -446,6 +446,17 @@ def test_whole_float_ids_in_parquet_are_refused(dataset: Dataset) -> None:
         read_scores(path, ["punk"])
 
 
+def test_a_corrupt_parquet_page_is_named_with_its_file(dataset: Dataset) -> None:
+    path = dataset.path("x_corrupt.parquet")
+    table = pa.table({ID: pa.array(dataset.ids), "punk": pa.array(dataset.scores[:, 1])})
+    pq.write_table(table, path, compression="snappy")
+    raw = bytearray(path.read_bytes())
+    raw[8:200] = bytes(192)  # the first column chunk's pages, past the magic bytes
+    path.write_bytes(bytes(raw))
+    with pytest.raises(InputError, match=r"x_corrupt\.parquet: not a readable Parquet file"):
+        read_scores(path, ["punk"])
+
+
 def test_negative_integer_ids_in_parquet_are_refused(dataset: Dataset) -> None:
     ids = dataset.ids.copy()
     ids[3] = -7

@@ -61,7 +61,7 @@ def read_groups(
                     column_types={ID_COLUMN: pa.string(), group_by: pa.string()},
                 ),
             )
-    except pa.ArrowException as error:
+    except (pa.ArrowException, OSError) as error:  # a corrupt Parquet page is an OSError
         raise InputError(f"{path}: malformed groups file ({first_line(error)})") from None
     raw_ids = table.column(ID_COLUMN).to_pylist()
     labels = table.column(group_by).cast(pa.string()).to_pylist()

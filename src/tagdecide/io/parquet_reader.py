@@ -43,7 +43,7 @@ def iter_parquet_batches(
         for batch in even_batches(groups, batch_rows):
             yield cast_batch(decimal_ids(batch, path, first_row), types, path)
             first_row += batch.num_rows
-    except pa.ArrowException as error:
+    except (pa.ArrowException, OSError) as error:  # corrupt pages come as OSError
         raise InputError(f"{path}: not a readable Parquet file ({first_line(error)})") from None
 
 
