@@ -16,7 +16,16 @@ from tagdecide.errors import InputError
 from tagdecide.io.formats import CellKind
 from tagdecide.io.ids import DECIMAL_INTEGER
 
+#: A number as Arrow's CSV reader takes it: ASCII digits, a point, an exponent, or the
+#: words nan/inf. Python's ``float`` also takes '０.５' (full-width digits) and '0.5_0',
+#: which Arrow refuses: judging cells by it would miss the very cell that failed.
+DECIMAL_NUMBER = re.compile(
+    r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*|\s*[+-]?(nan|inf|infinity)\s*",
+    re.IGNORECASE,
+)
+
 __all__ = [
+    "DECIMAL_NUMBER",
     "batch_matrix",
     "check_cells",
     "column_is_clean",
@@ -87,9 +96,7 @@ def raise_first_unparsable(
             if re.match(DECIMAL_INTEGER, str(value)) is None:
                 bad.append((row, value))
             continue
-        try:
-            float(str(value))
-        except ValueError:
+        if not isinstance(value, int | float) and DECIMAL_NUMBER.fullmatch(str(value)) is None:
             bad.append((row, value))
     if not bad:
         return
