@@ -196,7 +196,20 @@ def test_score_outside_unit_interval(client: TestClient, value: Any, shown: str)
 def test_non_json_numbers_are_refused(client: TestClient, token: str) -> None:
     body = json.dumps(_one_track(sad=0.25)).replace("0.25", token)
     response = client.post("/v1/decide", content=body, headers={"content-type": "application/json"})
-    assert _detail(response, 422).startswith("body: not valid JSON: invalid character (byte ")
+    detail = _detail(response, 422)
+    assert detail.startswith("body: not valid JSON: invalid character (byte ")
+    # The text before the bad byte names the tag; the reason is said.
+    assert f'"sad": {token[:2]}' in detail or f'"sad": -{token[:2]}' in detail, detail
+    assert detail.endswith("NaN and Infinity are not JSON numbers")
+
+
+def test_nesting_deeper_than_the_decoder_goes_is_a_client_error(client: TestClient) -> None:
+    body = b'{"tracks": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    response = client.post("/v1/decide", content=body, headers={"content-type": "application/json"})
+    assert (
+        _detail(response, 422)
+        == "body: not valid JSON: nested too deeply (a request nests 4 levels)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -311,7 +324,9 @@ def test_malformed_json_message(client: TestClient) -> None:
     response = client.post(
         "/v1/decide", content=b'{"tracks": [}', headers={"content-type": "application/json"}
     )
-    assert _detail(response, 422) == "body: not valid JSON: invalid character (byte 12)"
+    assert _detail(response, 422) == (
+        "body: not valid JSON: invalid character (byte 12) near '{\"tracks\": [}'"
+    )
 
 
 def test_wrong_content_type_is_a_client_error(client: TestClient) -> None:

@@ -319,7 +319,9 @@ def test_v2_long_values_are_shortened(http: httpx.Client) -> None:
 def test_v2_malformed_and_binary_requests(http: httpx.Client) -> None:
     response = http.post("/v2/models/tagger/infer", content=b'{"inputs": [}')
     assert response.status_code == 400
-    assert response.json() == {"error": "body: not valid JSON: invalid character (byte 12)"}
+    assert response.json() == {
+        "error": "body: not valid JSON: invalid character (byte 12) near '{\"inputs\": [}'"
+    }
     response = http.post("/v2/models/tagger/infer", json={"inputs": []})
     assert response.json() == {"error": "inputs: 0 tensors; this model takes one, 'scores'"}
     response = http.post(

@@ -45,6 +45,22 @@ class Refusal(Exception):
         self.message = message if len(message) <= _MAX_MESSAGE else message[:597] + "..."
 
 
+#: The refusal of a body whose brackets nest deeper than the decoder goes.
+TOO_DEEP = "body: not valid JSON: nested too deeply (a request nests 4 levels)"
+
+
+def _near(body: bytes | bytearray, message: str) -> str:
+    """`` near '...'``: the text before a decoding error's byte, which names the field (a
+    ``NaN`` score, say, after its tag's name); nothing when the message has no position."""
+    found = re.search(r"\(byte ([0-9]+)\)", message)
+    if found is None:
+        return ""
+    at = int(found[1])
+    text = bytes(body[max(0, at - 30) : at + 10]).decode("utf-8", "replace")
+    words = "; NaN and Infinity are not JSON numbers" if re.search(r"NaN|Inf", text) else ""
+    return f" near {short(text)}{words}"
+
+
 def short(value: object, most: int = 40) -> str:
     """``repr(value)``, cut to ``most`` characters: what a message may show of the input."""
     if isinstance(value, str) and len(value) > most:
@@ -191,6 +207,8 @@ class Decider:
             return 200, self._decide(body)
         except Refusal as refusal:
             return refusal.status, self._encoder.encode({"detail": refusal.message})
+        except RecursionError:  # msgspec's answer to brackets nested 100,000 deep
+            return 422, self._encoder.encode({"detail": TOO_DEEP})
 
     def _decide(self, body: bytes | bytearray) -> bytes:
         ids, matrix = self._fast_matrix(body) or self._careful_matrix(body)
@@ -268,7 +286,7 @@ class Decider:
             raise Refusal(422, f"{where}: {message}") from None
         except msgspec.DecodeError as error:
             message, _ = _split_error(error)
-            raise Refusal(422, f"body: not valid JSON: {message}") from None
+            raise Refusal(422, f"body: not valid JSON: {message}{_near(body, message)}") from None
         if not tracks.tracks:
             raise Refusal(422, "tracks: empty list; give at least one track")
         if len(tracks.tracks) > self.max_tracks:
@@ -287,7 +305,8 @@ class Decider:
             raise self._explain(index, raw, error) from None
         except msgspec.DecodeError as error:
             message, _ = _split_error(error)
-            raise Refusal(422, f"tracks[{index}]: not valid JSON: {message}") from None
+            near = _near(bytes(raw), message)
+            raise Refusal(422, f"tracks[{index}]: not valid JSON: {message}{near}") from None
 
     def _refuse_oversize(self, index: int, raw: msgspec.Raw) -> None:
         """A track over the size its fields can take: name the field, show its start."""
@@ -418,6 +437,8 @@ class Decider:
             return 200, self._infer_body(body)
         except Refusal as refusal:
             return refusal.status, self._encoder.encode({"error": refusal.message})
+        except RecursionError:
+            return 422, self._encoder.encode({"error": TOO_DEEP})
 
     def _infer_body(self, body: bytes | bytearray) -> bytes:
         # A request has one input; nested data has one '[' per track: bound both before
@@ -435,7 +456,7 @@ class Decider:
             raise Refusal(400, f"{path.lstrip('.') or 'body'}: {message}") from None
         except msgspec.DecodeError as error:
             message, _ = _split_error(error)
-            raise Refusal(400, f"body: not valid JSON: {message}") from None
+            raise Refusal(400, f"body: not valid JSON: {message}{_near(body, message)}") from None
         request_id = self._request_id(request.id)
         matrix = self._input_matrix(request.inputs)
         for index, wanted in enumerate(request.outputs or ()):
