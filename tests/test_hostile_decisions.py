@@ -32,7 +32,7 @@ JSONL_CASES: dict[str, tuple[bytes, tuple[str, ...]]] = {
     ),
     "5,000-digit integer": (
         GOOD + b'{"ChallengeID": ' + b"9" * 5000 + b', "tags": []}\n',
-        ("line 2", "integer of 5000 digits", "'" + "9" * 40 + "'..."),
+        ("line 2", "integer of 5000 digits", "ChallengeID", "'" + "9" * 40 + "'..."),
     ),
     "deeply nested brackets": (
         GOOD + b'{"ChallengeID": 8, "tags": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n",
@@ -47,7 +47,7 @@ JSONL_CASES: dict[str, tuple[bytes, tuple[str, ...]]] = {
         ("line 2", "not a JSON object", "'[8, [\"punk\"]]'"),
     ),
     "a line that is a number": (GOOD + b"8\n", ("line 2", "not a JSON object", "'8'")),
-    "NaN id": (GOOD + b'{"ChallengeID": NaN, "tags": []}\n', ("line 2", "NaN")),
+    "NaN id": (GOOD + b'{"ChallengeID": NaN, "tags": []}\n', ("line 2", "NaN", "ChallengeID")),
     "Infinity id": (GOOD + b'{"ChallengeID": -Infinity, "tags": []}\n', ("line 2", "-Infinity")),
     "boolean id": (
         GOOD + b'{"ChallengeID": true, "tags": []}\n',

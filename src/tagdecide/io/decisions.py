@@ -160,14 +160,18 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _refuse_constant(name: str) -> Any:
-    raise _LineError(f"{name} is not a JSON number (nor a valid id)")
+    # The format's only number is the id: say what it should be.
+    raise _LineError(f"{name} is not a JSON number ({ID_COLUMN} is a 64-bit integer)")
 
 
 def _bounded_int(text: str) -> int:
     # Checked before int(): converting thousands of digits is slow, and Python refuses
     # more than 4,300 with a ValueError that would name neither file nor line.
     if len(text.lstrip("-")) > _MOST_DIGITS:
-        raise _LineError(f"integer of {len(text.lstrip('-'))} digits: {_shorten(text)}")
+        raise _LineError(
+            f"integer of {len(text.lstrip('-'))} digits ({ID_COLUMN} is a 64-bit integer): "
+            f"{_shorten(text)}"
+        )
     return int(text)
 
 
