@@ -234,18 +234,32 @@ def _check_unique_across(source: str, files: list[str], file_ids: list[np.ndarra
 def _quiet_worker_log() -> Iterator[None]:
     """Silence the in-process workers' "Compute Failed" log (8-9 lines with a traceback):
     the error itself reaches the caller, and the command line prints it in one line."""
-    logger = logging.getLogger("distributed.worker")
+    # A logger's filter sees only its own records, not its children's: both are named.
+    loggers = [logging.getLogger(name) for name in _WORKER_LOGGERS]
     compute_failed = _DropComputeFailed()
-    logger.addFilter(compute_failed)  # only that record: memory warnings and such still show
+    for logger in loggers:  # only those records: memory warnings and such still show
+        logger.addFilter(compute_failed)
     try:
         yield
     finally:
-        logger.removeFilter(compute_failed)
+        for logger in loggers:
+            logger.removeFilter(compute_failed)
+
+
+#: Where the workers log a failed task, and the cancelling of the tasks still running.
+_WORKER_LOGGERS = ("distributed.worker", "distributed.worker.state_machine")
 
 
 class _DropComputeFailed(logging.Filter):
+    """Drops "Compute Failed" and the "Async instruction for <Task cancelled ...>" warning
+    that follows when the other tasks are cancelled after the first error."""
+
     def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("Compute Failed")
+        message = str(record.msg)
+        return not (
+            message.startswith("Compute Failed")
+            or (message.startswith("Async instruction for") and "cancelled" in record.getMessage())
+        )
 
 
 def _parquet_files(source: str) -> list[str]:
