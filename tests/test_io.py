@@ -471,6 +471,15 @@ def test_a_corrupt_parquet_page_is_named_with_its_file(dataset: Dataset) -> None
         read_scores(path, ["punk"])
 
 
+def test_unsigned_ids_beyond_int64_in_parquet_are_named(dataset: Dataset) -> None:
+    ids = dataset.ids.astype(np.uint64)
+    ids[2] = 2**63
+    path = dataset.path("x_uint_ids.parquet")
+    pq.write_table(pa.table({ID: pa.array(ids), "punk": pa.array(dataset.scores[:, 1])}), path)
+    with pytest.raises(InputError, match=rf"{ID} {2**63} on data row 3 is beyond the 64-bit"):
+        read_scores(path, ["punk"])
+
+
 def test_negative_integer_ids_in_parquet_are_refused(dataset: Dataset) -> None:
     ids = dataset.ids.copy()
     ids[3] = -7

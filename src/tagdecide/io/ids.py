@@ -41,6 +41,14 @@ def decimal_ids(batch: pa.RecordBatch, path: str | Path, first_row: int | None) 
     index = batch.schema.get_field_index(ID_COLUMN)
     column = batch.column(index)
     if pa.types.is_integer(column.type):
+        if column.type == pa.uint64():
+            beyond = pc.fill_null(pc.greater(column, pa.scalar(2**63 - 1, pa.uint64())), False)
+            if pc.any(beyond).as_py():
+                row = int(np.flatnonzero(beyond.to_numpy(zero_copy_only=False))[0])
+                raise InputError(
+                    f"{path}: {ID_COLUMN} {column[row].as_py()}{_on_row(first_row, row)} is "
+                    "beyond the 64-bit integer range"
+                )
         negative = pc.fill_null(pc.less(column, 0), False)
         if pc.any(negative).as_py():
             row = int(np.flatnonzero(negative.to_numpy(zero_copy_only=False))[0])
