@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import fcntl
 import json
 import os
-import select
 import signal
 import socket
 import sqlite3
@@ -26,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _chromium import CHROMIUM, DevTools, console_errors
 from click.testing import CliRunner
 from test_curate_api import TAXONOMY, fitted
 
@@ -34,7 +33,6 @@ from tagdecide.curate.store import CurationStore
 from tagdecide.io import read_truth, write_matrix
 from tagdecide.model_file import save_model
 
-CHROMIUM = Path("/usr/bin/chromium")
 needs_chromium = pytest.mark.skipif(
     not CHROMIUM.is_file(),
     reason="/usr/bin/chromium is absent (Debian: apt-get install chromium): the curation "
@@ -54,47 +52,12 @@ KEYS = {
 }
 
 
-class Browser:
+class Browser(DevTools):
     """Headless Chromium driven over ``--remote-debugging-pipe`` (NUL-separated JSON on the
     child's fds 3 (in) and 4 (out)), with one page."""
 
     def __init__(self, profile: Path) -> None:
-        to_child, self._to_browser = os.pipe()
-        self._from_browser, from_child = os.pipe()
-
-        def on_fds_3_and_4() -> None:  # runs in the child before exec
-            read_end = fcntl.fcntl(to_child, fcntl.F_DUPFD, 10)
-            write_end = fcntl.fcntl(from_child, fcntl.F_DUPFD, 10)
-            os.dup2(read_end, 3)
-            os.dup2(write_end, 4)
-
-        self.process = subprocess.Popen(
-            [
-                str(CHROMIUM),
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--hide-scrollbars",
-                f"--user-data-dir={profile}",
-                "--remote-debugging-pipe",
-                "about:blank",
-            ],  # fmt: skip
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            pass_fds=(3, 4),
-            preexec_fn=on_fds_3_and_4,
-        )
-        os.close(to_child)
-        os.close(from_child)
-        self._pending = b""
-        self._last_id = 0
-        self.events: list[dict[str, Any]] = []
+        super().__init__(profile)
         target = self.send("Target.createTarget", url="about:blank")["targetId"]
         self.session = self.send("Target.attachToTarget", targetId=target, flatten=True)[
             "sessionId"
@@ -103,36 +66,6 @@ class Browser:
             self.page(f"{domain}.enable")
         self.page("Emulation.setDeviceMetricsOverride", width=1280, height=1000,
                   deviceScaleFactor=1, mobile=False)  # fmt: skip
-
-    def _receive(self, deadline: float) -> dict[str, Any]:
-        while b"\0" not in self._pending:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError("chromium does not answer")
-            if select.select([self._from_browser], [], [], left)[0]:
-                chunk = os.read(self._from_browser, 1 << 20)
-                if not chunk:
-                    raise RuntimeError("chromium closed its DevTools pipe")
-                self._pending += chunk
-        message, _, self._pending = self._pending.partition(b"\0")
-        answer: dict[str, Any] = json.loads(message)
-        return answer
-
-    def send(self, method: str, session: str | None = None, **params: Any) -> dict[str, Any]:
-        self._last_id += 1
-        message: dict[str, Any] = {"id": self._last_id, "method": method, "params": params}
-        if session is not None:
-            message["sessionId"] = session
-        os.write(self._to_browser, json.dumps(message).encode() + b"\0")
-        deadline = time.monotonic() + 30
-        while True:
-            answer = self._receive(deadline)
-            if answer.get("id") == self._last_id:
-                if "error" in answer:
-                    raise RuntimeError(f"{method}: {answer['error']}")
-                result: dict[str, Any] = answer.get("result", {})
-                return result
-            self.events.append(answer)
 
     def page(self, method: str, **params: Any) -> dict[str, Any]:
         return self.send(method, session=self.session, **params)
@@ -179,27 +112,7 @@ class Browser:
         path.write_bytes(base64.b64decode(data))
 
     def console_errors(self) -> list[str]:
-        errors = []
-        for event in self.events:
-            method, params = event.get("method"), event.get("params", {})
-            if method == "Runtime.exceptionThrown":
-                errors.append(json.dumps(params.get("exceptionDetails")))
-            elif method == "Runtime.consoleAPICalled" and params.get("type") == "error":
-                errors.append(json.dumps(params.get("args")))
-            elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
-                errors.append(json.dumps(params["entry"]))
-        return errors
-
-    def close(self) -> None:
-        with contextlib.suppress(RuntimeError, TimeoutError, OSError):
-            self.send("Browser.close")
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        os.close(self._to_browser)
-        os.close(self._from_browser)
+        return console_errors(self.events)
 
 
 def free_port() -> int:
