@@ -239,9 +239,15 @@ def _quiet_worker_log() -> Iterator[None]:
     compute_failed = _DropComputeFailed()
     for logger in loggers:  # only those records: memory warnings and such still show
         logger.addFilter(compute_failed)
+    # Info records too: tearing down after an error may log "Batched Comm Closed" at info
+    # level, with a traceback, which dask's logging configuration prints.
+    root = logging.getLogger("distributed")
+    level = root.level
+    root.setLevel(max(level, logging.WARNING))
     try:
         yield
     finally:
+        root.setLevel(level)
         for logger in loggers:
             logger.removeFilter(compute_failed)
 
