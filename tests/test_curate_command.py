@@ -11,12 +11,17 @@ from click.testing import CliRunner
 from test_curate_api import TAXONOMY, fitted, labelled
 
 from tagdecide.cli import main as tagdecide_main
-from tagdecide.curate.command import curate, main
+from tagdecide.curate.command import curate
 from tagdecide.curate.session import open_session
 from tagdecide.curate.store import CurationStore
 from tagdecide.io import read_scores, read_truth, write_matrix
 from tagdecide.model_file import save_model
 from tagdecide.taxonomy import write_taxonomy
+
+
+def main(arguments: list[str]) -> int:
+    """``tagdecide curate ARGUMENTS`` through the command line's own error handling."""
+    return tagdecide_main(["curate", *arguments])
 
 
 def _curated(folder: Path, n_done: int = 4) -> tuple[Path, dict[int, np.ndarray]]:

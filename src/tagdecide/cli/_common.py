@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 __all__ = [
     "DATA_SUFFIXES",
@@ -113,6 +115,15 @@ def read_taxonomy(labels: Path | None) -> Any:
 
 
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bars or notes.")
+
+
+def out_option(help: str) -> Callable[[F], F]:
+    """The required ``--out``/``-o`` file a command writes (as ``out_path``)."""
+    return click.option(
+        "--out", "-o", "out_path", type=click.Path(path_type=Path), required=True, help=help
+    )
+
+
 labels_option = click.option(
     "--labels",
     type=click.Path(path_type=Path),

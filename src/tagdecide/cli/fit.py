@@ -11,6 +11,7 @@ from tagdecide.cli._common import (
     group_by_option,
     groups_option,
     labels_option,
+    out_option,
     progress,
     quiet_option,
     read_taxonomy,
@@ -46,14 +47,7 @@ __all__ = ["fit"]
     help="A parameter of the strategy (repeatable), e.g. --param rule=tag for auto; "
     "`tagdecide strategies` lists them.",
 )
-@click.option(
-    "--out",
-    "-o",
-    "out_path",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="Model file to write (JSON).",
-)
+@out_option("Model file to write (JSON).")
 @click.option(
     "--check-x",
     type=click.Path(path_type=Path),

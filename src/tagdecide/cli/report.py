@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from tagdecide.cli._common import quiet_option, say
+from tagdecide.cli._common import out_option, quiet_option, say
 
 __all__ = ["report"]
 
@@ -15,14 +15,7 @@ __all__ = ["report"]
 @click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))
 @click.argument("x_path", metavar="X", type=click.Path(path_type=Path))
 @click.argument("y_path", metavar="Y", type=click.Path(path_type=Path))
-@click.option(
-    "--out",
-    "-o",
-    "out_path",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="HTML file to write (self-contained: opens offline).",
-)
+@out_option("HTML file to write (self-contained: opens offline).")
 @quiet_option
 def report(model_path: Path, x_path: Path, y_path: Path, out_path: Path, quiet: bool) -> None:
     """Write an HTML report of MODEL's decisions on scores X against truth Y.

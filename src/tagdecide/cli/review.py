@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from tagdecide.cli._common import quiet_option, say
+from tagdecide.cli._common import out_option, quiet_option, say
 
 __all__ = ["review"]
 
@@ -23,14 +23,7 @@ _COLUMNS = ["rank", "ChallengeID", "tag", "decision", "score", "value", "thresho
     show_default=True,
     help="How many decisions to list.",
 )
-@click.option(
-    "--out",
-    "-o",
-    "out_path",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="Queue to write (CSV); - for standard output.",
-)
+@out_option("Queue to write (CSV); - for standard output.")
 @quiet_option
 def review(model_path: Path, x_path: Path, top: int, out_path: Path, quiet: bool) -> None:
     """Write the TOP decisions of MODEL on X most likely to be wrong, most doubtful first.

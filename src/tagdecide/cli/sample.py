@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from tagdecide.cli._common import group_by_option, quiet_option, say
+from tagdecide.cli._common import group_by_option, out_option, quiet_option, say
 
 __all__ = ["sample"]
 
@@ -15,14 +15,7 @@ __all__ = ["sample"]
 @click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))
 @click.argument("x_path", metavar="X", type=click.Path(path_type=Path))
 @click.option("--n", "n_tracks", type=int, default=200, show_default=True, help="Tracks to label.")
-@click.option(
-    "--out",
-    "-o",
-    "out_path",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="Truth template to write (CSV); the chosen tracks' scores go beside it (.X.csv).",
-)
+@out_option("Truth template to write (CSV); the chosen tracks' scores go beside it (.X.csv).")
 @click.option(
     "--groups",
     type=click.Path(path_type=Path),

@@ -1,8 +1,8 @@
-"""``python -m tagdecide.curate``: the curate command on its own."""
+"""``python -m tagdecide.curate ...``: the same as ``tagdecide curate ...``."""
 
 import sys
 
-from tagdecide.curate.command import main
+from tagdecide.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(["curate", *sys.argv[1:]]))

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import click
 
-__all__ = ["curate", "main"]
+from tagdecide.cli._common import out_option
+
+__all__ = ["curate"]
 
 
 class _DefaultGroup(click.Group):
@@ -159,14 +161,7 @@ def serve(
     required=True,
     help="The curation database.",
 )
-@click.option(
-    "--out",
-    "-o",
-    "out_path",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="Truth file to write (CSV or Parquet); the tracks' scores go beside it (NAME.X.csv).",
-)
+@out_option("Truth file to write (CSV or Parquet); the tracks' scores go beside it (NAME.X.csv).")
 @click.option(
     "--quiet", "-q", is_flag=True, help="No summary line on stderr (errors are still shown)."
 )
@@ -189,24 +184,3 @@ def export(db_path: Path, out_path: Path, quiet: bool) -> None:
         f"then: fit ... --strategy auto --validate-x {scores_out} --validate-y {out_path}",
         err=True,
     )
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run ``curate`` alone (``python -m tagdecide.curate``): bad input is one line, exit 2."""
-    import sys
-
-    from tagdecide.errors import TagdecideError
-
-    try:
-        curate.main(args=argv, prog_name="tagdecide curate", standalone_mode=False)
-    except TagdecideError as error:
-        click.echo(f"tagdecide: error: {error}", err=True)
-        return 2
-    except click.exceptions.Exit as done:
-        return int(done.exit_code)
-    except click.ClickException as error:
-        error.show(file=sys.stderr)
-        return error.exit_code
-    except (KeyboardInterrupt, click.Abort):
-        return 130
-    return 0
