@@ -4,8 +4,9 @@ import cycles)."""
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
+
+from test_layout import import_graph
 
 SRC = Path(__file__).parents[1] / "src"
 #: What the readers may build on: the internal forms, the checks, the errors, files.
@@ -18,37 +19,7 @@ IO_MAY_IMPORT = {
 }
 
 
-def _modules() -> dict[str, Path]:
-    modules = {}
-    for path in (SRC / "tagdecide").rglob("*.py"):
-        parts = list(path.relative_to(SRC).with_suffix("").parts)
-        if parts[-1] == "__init__":
-            parts.pop()
-        modules[".".join(parts)] = path
-    return modules
-
-
-def _imports(path: Path, modules: dict[str, Path]) -> set[str]:
-    """The package's modules that ``path`` imports, anywhere in the file."""
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tagdecide"):
-            module = str(node.module)
-            for alias in node.names:
-                found.add(
-                    f"{module}.{alias.name}" if f"{module}.{alias.name}" in modules else module
-                )
-        elif isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names if alias.name.startswith("tagdecide")}
-    return found
-
-
-def _graph() -> dict[str, set[str]]:
-    modules = _modules()
-    return {name: _imports(path, modules) - {name} for name, path in modules.items()}
-
-
-GRAPH = _graph()
+GRAPH = import_graph()
 
 
 def test_readers_build_only_on_the_base_modules() -> None:
@@ -61,6 +32,6 @@ def test_readers_build_only_on_the_base_modules() -> None:
 
 
 def test_old_paths_are_gone() -> None:
-    modules = _modules()
-    assert {"tagdecide.batch", "tagdecide.distributed"} & set(modules) == set()
+    assert {"tagdecide.batch", "tagdecide.distributed"} & set(GRAPH) == set()
+    assert "tagdecide.engines.local" in GRAPH and "tagdecide.engines.dask" in GRAPH
     assert not (SRC / "tagdecide" / "io.py").exists()

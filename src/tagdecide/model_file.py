@@ -77,7 +77,14 @@ from tagdecide.taxonomy import Taxonomy
 if TYPE_CHECKING:
     from tagdecide._model_schema import Training
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "load_model", "model_to_dict", "save_model"]
+__all__ = [
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "load_model",
+    "model_to_dict",
+    "save_model",
+    "strategy_from_dict",
+]
 
 FORMAT_NAME = "tagdecide-model"
 FORMAT_VERSION = 1
@@ -161,7 +168,7 @@ def load_model(path: str | Path) -> Strategy:
             f"{FORMAT_VERSION} and older: upgrade tagdecide"
         )
     try:
-        return _strategy_from_dict(data)
+        return strategy_from_dict(data)
     except ModelFileError as error:
         raise ModelFileError(f"{path}: corrupt model file ({error})") from None
     except RecursionError:
@@ -240,7 +247,9 @@ def _read_json(path: Path) -> Any:
         raise ModelFileError(f"{path}: corrupt model file ({error})") from None
 
 
-def _strategy_from_dict(data: dict[str, Any]) -> Strategy:
+def strategy_from_dict(data: dict[str, Any]) -> Strategy:
+    """The fitted strategy of a model file's parsed JSON, every field checked (the inverse
+    of :func:`model_to_dict`); raises ``FieldError`` naming the field."""
     from tagdecide import _model_schema as schema  # pydantic: paid only when reading a model
 
     model = schema.check(schema.ModelData, data, ())

@@ -42,7 +42,7 @@ from tagdecide.io.ids import check_unique
 from tagdecide.io.parquet_reader import iter_parquet_batches
 from tagdecide.io.scores import check_score_batch, resolve_score_columns
 from tagdecide.io.writers import decisions_batch, decisions_schema
-from tagdecide.model_file import _strategy_from_dict, model_to_dict
+from tagdecide.model_file import model_to_dict, strategy_from_dict
 from tagdecide.strategies import Strategy
 
 __all__ = ["predict_parquet_folder"]
@@ -375,5 +375,5 @@ def _worker_model(model_dict: dict[str, Any], digest: str) -> Strategy:
     with _MODELS_LOCK:
         model = _MODELS.get(digest)
         if model is None:
-            model = _MODELS[digest] = _strategy_from_dict(model_dict)
+            model = _MODELS[digest] = strategy_from_dict(model_dict)
     return model
