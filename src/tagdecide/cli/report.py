@@ -21,9 +21,11 @@ def report(model_path: Path, x_path: Path, y_path: Path, out_path: Path, quiet: 
     """Write an HTML report of MODEL's decisions on scores X against truth Y.
 
     \b
-    Headline weighted F1 beside constant 0.5, F1 per class and category, F1 against
-    support, threshold sweeps of the costliest tags, calibration of the scores, tags per
-    track, and the tags that cost the most. Reads the whole of X and Y.
+    What was evaluated (the files with their sizes and SHA-256, the model's strategy,
+    parameters and when it was saved, the date, the versions), headline weighted F1
+    beside constant 0.5, F1 per class and category, F1 against support, threshold sweeps
+    of the costliest tags, calibration of the scores, tags per track, the tags that cost
+    the most, and every tag in a table to sort and filter. Reads the whole of X and Y.
     """
     import time
 
@@ -31,7 +33,7 @@ def report(model_path: Path, x_path: Path, y_path: Path, out_path: Path, quiet: 
     from tagdecide.engines.local import read_scores_for
     from tagdecide.io import read_truth
     from tagdecide.model_file import load_model
-    from tagdecide.report import write_report
+    from tagdecide.report import describe_sources, write_report
 
     check_output(
         out_path, [model_path, x_path, y_path], suffixes=[".html", ".htm"], writes="HTML files"
@@ -39,6 +41,14 @@ def report(model_path: Path, x_path: Path, y_path: Path, out_path: Path, quiet: 
     started = time.perf_counter()
     model = load_model(model_path)
     scores = read_scores_for(model, x_path)
-    truth = read_truth(y_path, model.tag_names_).align_to(scores.ids, other_source=str(x_path))
-    write_report(out_path, model, scores, truth, model.taxonomy_)
+    truth_table = read_truth(y_path, model.tag_names_)
+    truth = truth_table.align_to(scores.ids, other_source=str(x_path))
+    sources = describe_sources(
+        model_path,
+        x_path,
+        y_path,
+        n_score_tracks=scores.n_tracks,
+        n_truth_tracks=len(truth_table.ids),
+    )
+    write_report(out_path, model, scores, truth, model.taxonomy_, sources=sources)
     say(quiet, f"wrote the report to {out_path} in {time.perf_counter() - started:.1f} s")
