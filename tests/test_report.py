@@ -422,3 +422,12 @@ def test_demo_writes_the_report(tmp_path: Path) -> None:
     page = report_path.read_text(encoding="utf-8")
     weighted = result.held_out[result.best]
     assert f'<span id="weighted-f1">{weighted:.4f}</span>' in page
+    facts = _facts(page)  # the files it evaluated, as the demo wrote them
+    for label, path in (
+        ("scores (X)", tmp_path / "catalogue" / "test_X.csv"),
+        ("truth (Y)", tmp_path / "catalogue" / "test_y.csv"),
+        ("model file", tmp_path / "model.json"),
+    ):
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        assert f"<code>{html.escape(str(path))}</code>" in facts[label]
+        assert f'<code title="{digest}">' in facts[label]

@@ -18,7 +18,7 @@ from tagdecide.evaluation import Leaderboard, compare_strategies
 from tagdecide.io import write_matrix
 from tagdecide.metrics import weighted_f1_score
 from tagdecide.model_file import save_model
-from tagdecide.report import write_report
+from tagdecide.report import describe_sources, write_report
 from tagdecide.strategies import Strategy, available_strategies, make_strategy
 from tagdecide.synth import SyntheticCatalogue, SyntheticSplit, make_catalogue
 from tagdecide.taxonomy import write_taxonomy
@@ -308,7 +308,11 @@ def _run_demo(
     predict_file(models[best], data_dir / "test_X.csv", decisions_path)
     step("writing the report of the chosen model on the test split")
     report_path = out / "report.html"
-    write_report(report_path, models[best], test, catalogue.test.truth, taxonomy)
+    test_x, test_y = data_dir / "test_X.csv", data_dir / "test_y.csv"
+    sources = describe_sources(
+        model_path, test_x, test_y, n_score_tracks=test.n_tracks, n_truth_tracks=test.n_tracks
+    )
+    write_report(report_path, models[best], test, catalogue.test.truth, taxonomy, sources=sources)
     files += [model_path, decisions_path, report_path]
     with_sample = (SAMPLE_TRACKS, _cross_fitted_f1(catalogue, halves)) if sampled else None
     return DemoResult(leaderboard, held_out, train_fit, best, files, with_sample)

@@ -99,7 +99,7 @@ td.bar span { display: block; height: 0.8em; background: #4878a8; }
                    clip: rect(0 0 0 0); white-space: nowrap; }
 .tag-tools input { font: inherit; padding: 0.15em 0.4em; width: 16em; }
 #tag-count { color: #555; margin-left: 1em; }
-table.sortable th { padding: 0; }
+table.sortable th { padding: 0; position: sticky; top: 0; }
 table.sortable th button { font: inherit; font-weight: bold; border: 0; background: none;
   width: 100%; text-align: left; padding: 0.25em 1.4em 0.25em 0.6em; cursor: pointer; }
 table.sortable th button:focus-visible { outline: 2px solid #4878a8; outline-offset: -2px; }
