@@ -245,7 +245,7 @@ def test_each_fold_is_reported_when_every_strategy_is_scored_on_it(n_jobs: int) 
 
 def test_a_fold_line_says_what_auto_chose() -> None:
     X, Y = _noisy(seed=9)
-    auto = make_strategy("auto", candidates="thresholds,constant", n_folds=2)
+    auto = make_strategy("auto", candidates="thresholds,constant")
     seen: list[FoldResult] = []
     compare_strategies([auto], X, Y, n_folds=2, on_fold_done=seen.append)
     assert [fold.fold for fold in seen] == [1, 2]
