@@ -50,11 +50,10 @@ class FitEstimate:
     worth: str
 
     def line(self) -> str:
-        """``estimate: out-of-fold weighted F1 0.4321 (how); worth``."""
+        """``estimate: weighted F1 0.4321 (how); worth``."""
         if self.weighted_f1 is None:
             return f"estimate: none ({self.how})"
-        figure = f"out-of-fold weighted F1 {self.weighted_f1:.4f}"
-        return f"estimate: {figure} ({self.how}); {self.worth}"
+        return f"estimate: weighted F1 {self.weighted_f1:.4f} ({self.how}); {self.worth}"
 
 
 @dataclass(frozen=True)
@@ -259,7 +258,7 @@ def estimate_fit(
     >>> model = make_strategy("thresholds").fit(scores, truth)
     >>> model.regime_ = diagnose_regime(scores, truth)
     >>> estimate_fit(model, LabelledSet(scores, truth)).how
-    '5 random folds, thresholds refitted on each'
+    'out-of-fold, 5 random folds, thresholds refitted on each'
     """
     if model.regime_ is None:
         raise ValueError("estimate_fit needs model.regime_: diagnose the regime first")
@@ -274,13 +273,13 @@ def estimate_fit(
             n_tracks = np.shape(validation_truth)[0]
             how = f"on the {n_tracks} validation tracks, each tag by the strategy it follows"
             worth = (
-                "auto chose on these same tracks, so slightly optimistic; they are outside "
-                "the networks' training set, so the regime of the training scores does not "
-                "bias it"
+                "auto chose on these same tracks, so slightly optimistic; tracks outside the "
+                "networks' training set, as --validate-x should be, are free of the training "
+                "scores' in-sample bias"
             )
         else:
             support = data.truth.sum(axis=0)
-            how = "auto's cross-validation, each tag by the strategy it follows"
+            how = "out-of-fold in auto's cross-validation, each tag by the strategy it follows"
             worth = (
                 "auto chose on these same folds, so slightly optimistic (`tagdecide compare` "
                 "with auto among the strategies gives the nested estimate); "
@@ -302,7 +301,7 @@ def estimate_fit(
     except InputError as error:
         return FitEstimate(None, str(error), "")
     kind = "grouped" if found.grouped else "random"
-    how = f"{found.n_folds} {kind} folds, {model.name} refitted on each"
+    how = f"out-of-fold, {found.n_folds} {kind} folds, {model.name} refitted on each"
     return FitEstimate(found.weighted_f1, how, _regime_worth(model, data))
 
 
