@@ -231,3 +231,29 @@ def test_a_tag_named_like_a_value_column_is_refused(run_cli: RunCli, tmp_path: P
     assert not out.exists()
     # Without --with-scores the same model predicts as before.
     assert run_cli(["predict", model, x, "-o", out, "-q"])[0] == 0
+
+
+def test_json_lines_stay_json_for_values_that_are_not_finite(tmp_path: Path) -> None:
+    from tagdecide.io.writers import ScoredDecisionWriter
+
+    out = tmp_path / "d.jsonl"
+    values = np.array([[0.7, np.inf], [-np.inf, np.nan]])
+    thresholds = np.array([0.5, np.inf])
+    with ScoredDecisionWriter(out, ("rock", "sad"), "jsonl") as writer:
+        writer.write(np.array([3, 4]), np.array([[1, 0], [0, 0]]), (values, thresholds))
+    first, second = (json.loads(line) for line in out.read_text().splitlines())
+    assert first == {
+        ID: 3,
+        "tags": ["rock"],
+        "values": {"rock": 0.7, "sad": None},
+        "margins": {"rock": pytest.approx(0.2), "sad": None},
+    }
+    assert second["values"] == {"rock": None, "sad": None}
+    assert second["margins"] == {"rock": None, "sad": None}
+    unwritten = tmp_path / "e.csv"
+    with (
+        pytest.raises(ValueError, match="needs rule"),
+        ScoredDecisionWriter(unwritten, ("rock",), "csv") as writer,
+    ):
+        writer.write(np.array([1]), np.array([[1]]))
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["d.jsonl"]

@@ -280,22 +280,32 @@ def _jsonl_scored(
     margins: np.ndarray,
     tag_names: Sequence[str],
 ) -> bytes:
-    """JSON lines of decisions with their values and margins (null: never predicted)."""
+    """JSON lines of decisions with their values and margins (null: never predicted).
+
+    JSON has no NaN or infinity: a value or margin that is not finite is written as null.
+    """
     names = np.asarray(tag_names, dtype=object)
+    values = np.where(np.isfinite(values), values, np.nan)
+    margins = np.where(np.isfinite(margins), margins, np.nan)
     lines = []
     for row in range(ids.size):
-        margin_row = margins[row].tolist()
         lines.append(
             json.dumps(
                 {
                     ID_COLUMN: int(ids[row]),
                     "tags": names[decisions[row].astype(bool)].tolist(),
-                    "values": dict(zip(tag_names, values[row].tolist(), strict=True)),
-                    "margins": {
-                        name: None if margin != margin else margin  # NaN: never predicted
-                        for name, margin in zip(tag_names, margin_row, strict=True)
-                    },
-                }
+                    "values": _finite_or_null(tag_names, values[row]),
+                    "margins": _finite_or_null(tag_names, margins[row]),
+                },
+                allow_nan=False,
             )
         )
     return ("\n".join(lines) + "\n").encode() if lines else b""
+
+
+def _finite_or_null(tag_names: Sequence[str], row: np.ndarray) -> dict[str, float | None]:
+    """``{tag: value}`` with NaN as None (null)."""
+    return {
+        name: None if value != value else value  # NaN is the only value unequal to itself
+        for name, value in zip(tag_names, row.tolist(), strict=True)
+    }
