@@ -53,6 +53,8 @@ class CrossValidation:
     fold_scores: np.ndarray  # (n_folds,) weighted F1 of each fold's held-out tracks
     per_class: dict[str, np.ndarray] = field(default_factory=dict)  # class -> (n_folds,)
     fit_seconds: float = 0.0
+    #: What a strategy choosing among others (``auto``) chose in each fold; else empty.
+    fold_choices: tuple[str, ...] = ()
 
     @property
     def mean(self) -> float:
@@ -73,7 +75,7 @@ class CrossValidation:
             "folds": self.fold_scores.tolist(),
             "per_class": {name: float(np.mean(values)) for name, values in self.per_class.items()},
             "fit_seconds": self.fit_seconds,
-        }
+        } | ({"fold_choices": list(self.fold_choices)} if self.fold_choices else {})
 
 
 def cross_validate(
@@ -176,6 +178,9 @@ def _collect(name: str, outcomes: Sequence[_FoldOutcome]) -> CrossValidation:
         fold_scores=np.array([outcome[0] for outcome in outcomes]),
         per_class={class_name: np.array(values) for class_name, values in per_class.items()},
         fit_seconds=sum(outcome[2] for outcome in outcomes) / max(len(outcomes), 1),
+        fold_choices=tuple(outcome[3] or "" for outcome in outcomes)
+        if any(outcome[3] for outcome in outcomes)
+        else (),
     )
 
 

@@ -29,13 +29,16 @@ def test_a_line_per_fold_with_each_strategy_and_autos_choice(
     assert code == 0, err
     folds = [FOLD_LINE.match(line) for line in err.splitlines() if line.startswith("fold ")]
     assert [int(found[1]) for found in folds if found] == [1, 2, 3]
-    board = {result["strategy"]: result["folds"] for result in json.loads(out)["results"]}
+    results = {result["strategy"]: result for result in json.loads(out)["results"]}
     for found in folds:
         assert found is not None
         k = int(found[1]) - 1
         for name in ("thresholds", "constant", "auto"):
-            assert f"{name} {board[name][k]:.4f}" in found[2]
+            assert f"{name} {results[name]['folds'][k]:.4f}" in found[2]
         assert re.search(r"auto \d\.\d{4} \(chose (\S+ for every tag|per tag: .+)\)", found[2])
+        # The JSON keeps what auto chose in each fold, as the line says it.
+        assert f"(chose {results['auto']['fold_choices'][k]})" in found[2]
+    assert "fold_choices" not in results["thresholds"]
 
 
 def test_quiet_has_no_fold_lines(dataset: Dataset, run_cli: RunCli) -> None:
