@@ -7,10 +7,18 @@ import pytest
 
 from tagdecide.data import TrackScores
 from tagdecide.errors import InputError
-from tagdecide.evaluation import Leaderboard, compare_strategies, cross_validate
+from tagdecide.evaluation import (
+    PER_TAG_COLUMNS,
+    FoldResult,
+    Leaderboard,
+    compare_strategies,
+    cross_validate,
+    out_of_fold_estimate,
+    per_tag_rows,
+)
 from tagdecide.metrics import weighted_f1_score
 from tagdecide.model_selection import make_folds
-from tagdecide.strategies import ConstantThreshold, PerTagThresholds
+from tagdecide.strategies import ConstantThreshold, PerTagThresholds, make_strategy
 from tagdecide.taxonomy import Taxonomy
 
 TAG_NAMES = ("rock", "punk", "cello", "violin", "happy")
@@ -201,3 +209,93 @@ def test_compare_in_processes_gives_the_same_figures() -> None:
         assert one.per_class.keys() == other.per_class.keys()
         for name in one.per_class:
             np.testing.assert_array_equal(one.per_class[name], other.per_class[name])
+
+
+# -- a line per fold, the out-of-fold estimate, per-tag rows ------------------------------
+
+
+def _noisy(seed: int) -> tuple[TrackScores, np.ndarray]:
+    X, Y = low_scores(seed=seed)
+    noise = np.random.default_rng(seed + 10).normal(0, 0.1, X.tag_scores.shape)
+    return TrackScores(X.ids, X.tag_names, np.clip(X.tag_scores + noise, 0.0, 1.0)), Y
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_each_fold_is_reported_when_every_strategy_is_scored_on_it(n_jobs: int) -> None:
+    X, Y = _noisy(seed=8)
+    seen: list[FoldResult] = []
+    board = compare_strategies(
+        [PerTagThresholds(), ConstantThreshold()],
+        X,
+        Y,
+        n_folds=3,
+        seed=1,
+        n_jobs=n_jobs,
+        on_fold_done=seen.append,
+    )
+    assert sorted(fold.fold for fold in seen) == [1, 2, 3]
+    assert all(fold.n_folds == 3 and fold.choices == {} for fold in seen)
+    for result in board.results:
+        by_fold = [fold.weighted_f1[result.strategy] for fold in sorted(seen, key=lambda f: f.fold)]
+        np.testing.assert_array_equal(by_fold, result.fold_scores)
+    line = sorted(seen, key=lambda fold: fold.fold)[1].line()
+    assert line.startswith("fold 2/3: weighted F1 thresholds ")
+    assert f"constant {board.results[1].fold_scores[1]:.4f}" in line
+
+
+def test_a_fold_line_says_what_auto_chose() -> None:
+    X, Y = _noisy(seed=9)
+    auto = make_strategy("auto", candidates="thresholds,constant")
+    seen: list[FoldResult] = []
+    compare_strategies([auto], X, Y, n_folds=2, on_fold_done=seen.append)
+    assert [fold.fold for fold in seen] == [1, 2]
+    for fold in seen:
+        choice = fold.choices["auto"]
+        assert choice == "thresholds for every tag" or choice.startswith("per tag: ")
+        assert f"auto {fold.weighted_f1['auto']:.4f} (chose {choice})" in fold.line()
+
+
+def test_out_of_fold_estimate_scores_the_pooled_held_out_decisions() -> None:
+    X, Y = _noisy(seed=11)
+    groups = np.arange(X.n_tracks) // 10
+    found = out_of_fold_estimate(PerTagThresholds(), X, Y, n_folds=4, groups=groups, seed=3)
+    decisions = np.zeros_like(Y)
+    for train, test in make_folds(X.n_tracks, 4, groups=groups, seed=3):
+        model = PerTagThresholds().fit(X.subset(train), Y[train])
+        decisions[test] = model.predict(X.subset(test))
+    assert found.weighted_f1 == pytest.approx(weighted_f1_score(Y, decisions), abs=1e-12)
+    assert (found.n_folds, found.grouped) == (4, True)
+    assert 0.0 < found.weighted_f1 < 1.0  # noisy: neither trivial nor perfect
+
+
+def test_out_of_fold_estimate_uses_fewer_folds_than_groups() -> None:
+    X, Y = _noisy(seed=12)
+    three = np.arange(X.n_tracks) % 3
+    assert out_of_fold_estimate(PerTagThresholds(), X, Y, groups=three).n_folds == 3
+    with pytest.raises(InputError, match="1 groups: too few to hold any out"):
+        out_of_fold_estimate(PerTagThresholds(), X, Y, groups=np.zeros(X.n_tracks))
+
+
+def test_per_tag_rows_agree_with_scikit_learn() -> None:
+    from sklearn.metrics import multilabel_confusion_matrix, precision_recall_fscore_support
+
+    rng = np.random.default_rng(21)
+    for _ in range(20):
+        truth = (rng.random((30, 5)) < rng.random(5)).astype(np.uint8)
+        decisions = (rng.random((30, 5)) < rng.random(5)).astype(np.uint8)
+        truth[:, 0] = 0  # a tag without positives
+        decisions[:, 1] = 0  # a tag never given
+        rows = per_tag_rows(truth, decisions, TAG_NAMES, TAXONOMY)
+        precision, recall, f1, support = precision_recall_fscore_support(
+            truth, decisions, average=None, zero_division=0
+        )
+        confusion = multilabel_confusion_matrix(truth, decisions)
+        for j, row in enumerate(rows):
+            assert dict(zip(PER_TAG_COLUMNS, row, strict=True))["category"] == (
+                TAXONOMY.category_of(TAG_NAMES[j])
+            )
+            (_, fp), (fn, tp) = confusion[j]
+            assert row[2:7] == (support[j], tp + fp, tp, fp, fn)
+            assert row[7:] == pytest.approx((precision[j], recall[j], f1[j]), abs=1e-12)
+    with pytest.raises(InputError, match="2 tag names for 5 tag columns"):
+        per_tag_rows(truth, decisions, ["a", "b"])

@@ -7,9 +7,9 @@ import pytest
 
 from tagdecide.data import LabelledSet, TrackScores
 from tagdecide.diagnosis import IN_SAMPLE_NOTE, RegimeDiagnosis
-from tagdecide.evaluation import NO_GROUPS_NOTE
+from tagdecide.evaluation import NO_GROUPS_NOTE, out_of_fold_estimate
 from tagdecide.strategies import make_strategy
-from tagdecide.summary import FitSummary, summarise_fit
+from tagdecide.summary import FitEstimate, FitSummary, estimate_fit, summarise_fit
 
 IN_SAMPLE = RegimeDiagnosis(statistic=0.3, per_network={"all": 0.3}, n_tags=2)
 OUT_OF_SAMPLE = RegimeDiagnosis(statistic=3.0, per_network={"all": 3.0}, n_tags=2)
@@ -97,3 +97,66 @@ def test_summary_is_plain_data() -> None:
         "fitted 'x' on 1 tracks x 2 tags; model written to m",
         "regime line",
     ]
+
+
+# -- the estimate fit ends with ----------------------------------------------------------
+
+UNKNOWN = RegimeDiagnosis(statistic=float("nan"), per_network={}, n_tags=0)
+
+
+@pytest.mark.parametrize(
+    ("regime", "groups", "worth"),
+    [
+        (IN_SAMPLE, None, "optimistic: the training scores look in-sample"),
+        (IN_SAMPLE, 10, "optimistic: the training scores look in-sample"),
+        (OUT_OF_SAMPLE, None, "random folds: it holds for new tracks of known albums/artists"),
+        (OUT_OF_SAMPLE, 10, "groups stay within folds: fair for new albums/artists"),
+        (UNKNOWN, None, "worth unknown: no tag had enough positives"),
+    ],
+)
+def test_what_the_estimate_is_worth_follows_the_regime(
+    regime: RegimeDiagnosis, groups: int | None, worth: str
+) -> None:
+    data = _labelled(n_tracks=80)
+    if groups is not None:
+        data = LabelledSet(data.scores, data.truth, groups=np.arange(80) % groups)
+    model = _fitted(data, regime)
+    estimate = estimate_fit(model, data)  # type: ignore[arg-type]
+    assert worth in estimate.worth
+    found = out_of_fold_estimate(
+        make_strategy("thresholds"), data.scores, data.truth, groups=data.groups
+    )
+    assert estimate.weighted_f1 == pytest.approx(found.weighted_f1, abs=1e-12)
+    kind = "random" if groups is None else "grouped"
+    assert estimate.how == f"out-of-fold, 5 {kind} folds, thresholds refitted on each"
+    summary = summarise_fit(model, data, estimate=estimate)  # type: ignore[arg-type]
+    assert summary.lines("m")[-1] == estimate.line()
+    assert estimate.line().startswith(f"estimate: weighted F1 {found.weighted_f1:.4f} (")
+
+
+def test_the_estimate_needs_the_regime() -> None:
+    data = _labelled()
+    model = make_strategy("thresholds").fit(data.scores, data.truth)
+    with pytest.raises(ValueError, match="needs model.regime_"):
+        estimate_fit(model, data)
+
+
+def test_no_estimate_is_one_line_saying_why() -> None:
+    estimate = FitEstimate(None, "1 groups: too few to hold any out", "")
+    assert estimate.line() == "estimate: none (1 groups: too few to hold any out)"
+
+
+def test_an_auto_fitted_on_validation_needs_its_truth_for_an_estimate() -> None:
+    data = _labelled(n_tracks=80)
+    held = _labelled(n_tracks=60, seed=1)
+    model = make_strategy("auto", candidates="thresholds,constant").fit(
+        data.scores, data.truth, validation=(held.scores, held.truth)
+    )
+    assert estimate_fit(model, data).weighted_f1 is None
+    with_truth = estimate_fit(model, data, validation_truth=held.truth)
+    assert with_truth.weighted_f1 == pytest.approx(
+        model.oof_weighted_f1_[model.choice_[0]]  # one strategy for every tag on validation
+    )
+    evidence = summarise_fit(model, data, validated=True).evidence
+    assert evidence is not None and evidence.startswith("auto on the validation set: ")
+    assert f"of {model.validation_evidence_['resamples']} bootstrap resamples" in evidence

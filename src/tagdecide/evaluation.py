@@ -16,7 +16,7 @@ import numpy as np
 from tagdecide.data import LabelledSet, TrackScores
 from tagdecide.diagnosis import RegimeDiagnosis, diagnose_regime
 from tagdecide.errors import InputError, list_some
-from tagdecide.metrics import score_report
+from tagdecide.metrics import f1_from_counts, score_report, tag_counts, weighted_f1_score
 from tagdecide.model_selection import make_folds
 from tagdecide.shift import ScoreSummary, ShiftReport, compare_to
 from tagdecide.strategies import Strategy
@@ -24,11 +24,16 @@ from tagdecide.taxonomy import Taxonomy
 
 __all__ = [
     "NO_GROUPS_NOTE",
+    "PER_TAG_COLUMNS",
     "CrossValidation",
+    "FoldResult",
     "HeldOutEvaluation",
     "Leaderboard",
+    "OutOfFoldEstimate",
     "compare_strategies",
     "cross_validate",
+    "out_of_fold_estimate",
+    "per_tag_rows",
     "score_held_out",
 ]
 
@@ -48,6 +53,8 @@ class CrossValidation:
     fold_scores: np.ndarray  # (n_folds,) weighted F1 of each fold's held-out tracks
     per_class: dict[str, np.ndarray] = field(default_factory=dict)  # class -> (n_folds,)
     fit_seconds: float = 0.0
+    #: What a strategy choosing among others (``auto``) chose in each fold; else empty.
+    fold_choices: tuple[str, ...] = ()
 
     @property
     def mean(self) -> float:
@@ -68,7 +75,7 @@ class CrossValidation:
             "folds": self.fold_scores.tolist(),
             "per_class": {name: float(np.mean(values)) for name, values in self.per_class.items()},
             "fit_seconds": self.fit_seconds,
-        }
+        } | ({"fold_choices": list(self.fold_choices)} if self.fold_choices else {})
 
 
 def cross_validate(
@@ -90,8 +97,54 @@ def cross_validate(
     return _collect(strategy.name, outcomes)
 
 
-#: One fold of one strategy: weighted F1 on the held-out part, per class, fit seconds.
-_FoldOutcome = tuple[float, dict[str, float], float]
+#: One fold of one strategy: weighted F1 on the held-out part, per class, fit seconds, and
+#: what a strategy choosing among others chose in that fold (:func:`_choice_of`).
+_FoldOutcome = tuple[float, dict[str, float], float, str | None]
+
+
+@dataclass(frozen=True)
+class FoldResult:
+    """One outer fold of :func:`compare_strategies`, every strategy scored on it.
+
+    Attributes
+    ----------
+    fold : int
+        Which fold, counted from 1.
+    n_folds : int
+    weighted_f1 : dict of str to float
+        Each strategy's weighted F1 on the fold's held-out tracks.
+    choices : dict of str to str
+        For strategies that choose among others (``auto``), what they chose in this fold
+        (e.g. ``stacked for every tag``, ``per tag: thresholds 230, rowwise 5``).
+    """
+
+    fold: int
+    n_folds: int
+    weighted_f1: dict[str, float]
+    choices: dict[str, str] = field(default_factory=dict)
+
+    def line(self) -> str:
+        """``fold 2/5: auto 0.4312 (chose stacked for every tag), thresholds 0.4011``."""
+        parts = []
+        for name, value in self.weighted_f1.items():
+            choice = self.choices.get(name)
+            parts.append(f"{name} {value:.4f}" + (f" (chose {choice})" if choice else ""))
+        return f"fold {self.fold}/{self.n_folds}: weighted F1 " + ", ".join(parts)
+
+
+def _choice_of(model: Strategy) -> str | None:
+    """What a fitted strategy that chooses among others (``auto``) chose, in a few words;
+    None for the others."""
+    choice = getattr(model, "choice_", None)
+    if not model.member_strategies() or not choice:
+        return None
+    counts: dict[str, int] = {}
+    for name in choice:
+        counts[name] = counts.get(name, 0) + 1
+    if len(counts) == 1:
+        return f"{next(iter(counts))} for every tag"
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return "per tag: " + ", ".join(f"{name} {count}" for name, count in ranked)
 
 
 def _fit_and_score(
@@ -112,19 +165,22 @@ def _fit_and_score(
     )
     seconds = time.perf_counter() - started
     report = score_report(Y[test], model.predict(X.subset(test)), X.tag_names, taxonomy)
-    return report.weighted_f1, dict(report.per_class), seconds
+    return report.weighted_f1, dict(report.per_class), seconds, _choice_of(model)
 
 
 def _collect(name: str, outcomes: Sequence[_FoldOutcome]) -> CrossValidation:
     per_class: dict[str, list[float]] = {}
-    for _, classes, _ in outcomes:
+    for _, classes, _, _ in outcomes:
         for class_name, value in classes.items():
             per_class.setdefault(class_name, []).append(value)
     return CrossValidation(
         strategy=name,
-        fold_scores=np.array([score for score, _, _ in outcomes]),
+        fold_scores=np.array([outcome[0] for outcome in outcomes]),
         per_class={class_name: np.array(values) for class_name, values in per_class.items()},
-        fit_seconds=sum(seconds for _, _, seconds in outcomes) / max(len(outcomes), 1),
+        fit_seconds=sum(outcome[2] for outcome in outcomes) / max(len(outcomes), 1),
+        fold_choices=tuple(outcome[3] or "" for outcome in outcomes)
+        if any(outcome[3] for outcome in outcomes)
+        else (),
     )
 
 
@@ -161,6 +217,7 @@ def _outcomes_in_parallel(
     taxonomy: Taxonomy | None,
     on_fold: Progress | None,
     n_jobs: int,
+    on_fold_done: Callable[[FoldResult], None] | None = None,
 ) -> list[list[_FoldOutcome]]:
     """Every (strategy, fold) in ``n_jobs`` processes; outcomes in strategy and fold order."""
     import multiprocessing
@@ -188,6 +245,9 @@ def _outcomes_in_parallel(
             outcomes[s][k] = future.result()
             if on_fold is not None:
                 on_fold()
+            column = [row[k] for row in outcomes]
+            if on_fold_done is not None and all(outcome is not None for outcome in column):
+                on_fold_done(_fold_result(k, len(folds), strategies, column))  # type: ignore[arg-type]
     return [[outcome for outcome in row if outcome is not None] for row in outcomes]
 
 
@@ -253,28 +313,135 @@ def compare_strategies(
     on_fold: Progress | None = None,
     n_jobs: int = 1,
     regime: RegimeDiagnosis | None = None,
+    on_fold_done: Callable[[FoldResult], None] | None = None,
 ) -> Leaderboard:
     """Cross-validate each strategy on the same folds; rank by mean weighted F1.
 
-    With ``n_jobs`` above 1, the (strategy, fold) fits run in that many processes (each
-    with one BLAS thread and the caller's scikit-learn configuration); the figures are
-    the same, ``on_fold`` is called as folds finish. ``regime``: the in-sample test of
-    ``X`` when the caller has it (else it is run when a strategy needs it).
+    The folds are taken one after the other, every strategy on each: ``on_fold`` is called
+    after each (strategy, fold), ``on_fold_done`` with each fold's :class:`FoldResult` as
+    soon as every strategy has been scored on it (so a long nested ``auto`` shows its
+    figures fold by fold). With ``n_jobs`` above 1, the (strategy, fold) fits run in that
+    many processes (each with one BLAS thread and the caller's scikit-learn
+    configuration); the figures are the same, the callbacks come as folds finish.
+    ``regime``: the in-sample test of ``X`` when the caller has it (else it is run when a
+    strategy needs it).
     """
     strategies = _with_the_regime_of_every_track(strategies, X, Y, taxonomy, regime)
     folds = make_folds(X.n_tracks, n_folds, groups=groups, seed=seed)
     if n_jobs > 1 and len(strategies) * len(folds) > 1:
-        outcomes = _outcomes_in_parallel(strategies, X, Y, folds, groups, taxonomy, on_fold, n_jobs)
-        results = [
-            _collect(strategy.name, row) for strategy, row in zip(strategies, outcomes, strict=True)
-        ]
+        outcomes = _outcomes_in_parallel(
+            strategies, X, Y, folds, groups, taxonomy, on_fold, n_jobs, on_fold_done
+        )
     else:
-        results = [
-            cross_validate(strategy, X, Y, folds, groups=groups, taxonomy=taxonomy, on_fold=on_fold)
-            for strategy in strategies
-        ]
+        outcomes = [[] for _ in strategies]
+        for k, (train, test) in enumerate(folds):
+            for s, strategy in enumerate(strategies):
+                outcomes[s].append(_fit_and_score(strategy, X, Y, train, test, groups, taxonomy))
+                if on_fold is not None:
+                    on_fold()
+            if on_fold_done is not None:
+                column = [row[k] for row in outcomes]
+                on_fold_done(_fold_result(k, len(folds), strategies, column))
+    results = [
+        _collect(strategy.name, row) for strategy, row in zip(strategies, outcomes, strict=True)
+    ]
     results.sort(key=lambda result: result.mean, reverse=True)
     return Leaderboard(results=results, n_folds=n_folds, grouped=groups is not None)
+
+
+def _fold_result(
+    k: int, n_folds: int, strategies: Sequence[Strategy], column: Sequence[_FoldOutcome]
+) -> FoldResult:
+    """Fold ``k`` (from 0)'s outcome of every strategy as a :class:`FoldResult`."""
+    return FoldResult(
+        fold=k + 1,
+        n_folds=n_folds,
+        weighted_f1={
+            strategy.name: outcome[0] for strategy, outcome in zip(strategies, column, strict=True)
+        },
+        choices={
+            strategy.name: outcome[3]
+            for strategy, outcome in zip(strategies, column, strict=True)
+            if outcome[3] is not None
+        },
+    )
+
+
+@dataclass(frozen=True)
+class OutOfFoldEstimate:
+    """A strategy's out-of-fold weighted F1: every track decided by a fit without it.
+
+    Attributes
+    ----------
+    weighted_f1 : float
+        Weighted F1 of the pooled out-of-fold decisions against the whole truth.
+    n_folds : int
+        Folds used (fewer than asked when there are fewer groups or tracks).
+    grouped : bool
+        Whether each group's tracks stayed in one fold.
+    """
+
+    weighted_f1: float
+    n_folds: int
+    grouped: bool
+
+
+def out_of_fold_estimate(
+    strategy: Strategy,
+    X: TrackScores,
+    Y: np.ndarray,
+    *,
+    n_folds: int = 5,
+    groups: np.ndarray | None = None,
+    taxonomy: Taxonomy | None = None,
+    seed: int = 0,
+    regime: RegimeDiagnosis | None = None,
+    on_fold: Progress | None = None,
+) -> OutOfFoldEstimate:
+    """Fit a clone of ``strategy`` on each fold's training part, decide its held-out part,
+    and score the pooled decisions: the cheap estimate ``tagdecide fit`` ends with.
+
+    ``n_folds`` is lowered to the number of groups (or tracks) when there are fewer; a
+    strategy that diagnoses the regime (``auto``) follows ``regime``, the verdict on all of
+    ``X``, as in :func:`compare_strategies`.
+
+    Raises
+    ------
+    InputError
+        Fewer than 2 groups (or tracks): nothing to hold out.
+
+    Examples
+    --------
+    >>> from tagdecide import make_strategy
+    >>> rng = np.random.default_rng(0)
+    >>> Y = (rng.random((40, 2)) < 0.4).astype(np.uint8)
+    >>> X = TrackScores(np.arange(40), ("a", "b"), np.clip(0.5 * Y + 0.5 * rng.random((40, 2)), 0, 1))
+    >>> found = out_of_fold_estimate(make_strategy("thresholds"), X, Y, n_folds=4)
+    >>> found.n_folds, found.grouped, 0.0 <= found.weighted_f1 <= 1.0
+    (4, False, True)
+    """  # noqa: E501
+    (strategy,) = _with_the_regime_of_every_track([strategy], X, Y, taxonomy, regime)
+    n_units = X.n_tracks if groups is None else len(set(np.asarray(groups).tolist()))
+    if n_units < 2:
+        held = "tracks" if groups is None else "groups"
+        raise InputError(f"{n_units} {held}: too few to hold any out for an out-of-fold estimate")
+    folds = make_folds(X.n_tracks, min(n_folds, n_units), groups=groups, seed=seed)
+    decisions = np.zeros(np.shape(Y), dtype=np.uint8)
+    for train, test in folds:
+        model = strategy.clone().fit(
+            X.subset(train),
+            Y[train],
+            groups=None if groups is None else groups[train],
+            taxonomy=taxonomy,
+        )
+        decisions[test] = model.predict(X.subset(test))
+        if on_fold is not None:
+            on_fold()
+    return OutOfFoldEstimate(
+        weighted_f1=weighted_f1_score(Y, decisions),
+        n_folds=len(folds),
+        grouped=groups is not None,
+    )
 
 
 @dataclass(frozen=True)
@@ -377,3 +544,63 @@ def score_held_out(
         per_class=per_class,
         shift=compare_to(summary, test.scores.tag_scores, taxonomy),
     )
+
+
+#: The columns of :func:`per_tag_rows` (``tagdecide score --per-tag``).
+PER_TAG_COLUMNS = (
+    "tag",
+    "category",
+    "support",
+    "predicted",
+    "TP",
+    "FP",
+    "FN",
+    "precision",
+    "recall",
+    "F1",
+)
+
+
+def per_tag_rows(
+    truth: np.ndarray,
+    decisions: np.ndarray,
+    tag_names: Sequence[str],
+    taxonomy: Taxonomy | None = None,
+) -> list[tuple[str | int | float, ...]]:
+    """One row per tag, in the order of :data:`PER_TAG_COLUMNS`.
+
+    ``category`` is the tag's category in ``taxonomy`` (empty without one). Precision is 0
+    for a tag never predicted, recall and F1 are 0 for a tag without positives (as the
+    headline's ``zero_division=0``).
+
+    Examples
+    --------
+    >>> truth = np.array([[1, 0], [1, 0], [0, 0]])
+    >>> decisions = np.array([[1, 1], [0, 0], [1, 0]])
+    >>> for row in per_tag_rows(truth, decisions, ["rock", "sad"]):
+    ...     print(row)
+    ('rock', '', 2, 2, 1, 1, 1, 0.5, 0.5, 0.5)
+    ('sad', '', 0, 1, 0, 1, 0, 0.0, 0.0, 0.0)
+    """
+    counts = tag_counts(truth, decisions)
+    if len(tag_names) != counts.support.size:
+        raise InputError(f"{len(tag_names)} tag names for {counts.support.size} tag columns")
+    tp, predicted, support = counts.true_positives, counts.predicted, counts.support
+    precision = np.where(predicted > 0, tp / np.maximum(predicted, 1), 0.0)
+    recall = np.where(support > 0, tp / np.maximum(support, 1), 0.0)
+    f1 = f1_from_counts(tp, predicted, support)
+    return [
+        (
+            name,
+            taxonomy.category_of(name) if taxonomy is not None and name in taxonomy else "",
+            int(support[j]),
+            int(predicted[j]),
+            int(tp[j]),
+            int(counts.false_positives[j]),
+            int(counts.false_negatives[j]),
+            float(precision[j]),
+            float(recall[j]),
+            float(f1[j]),
+        )
+        for j, name in enumerate(tag_names)
+    ]

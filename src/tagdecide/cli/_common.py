@@ -66,6 +66,7 @@ def progress(quiet: bool, description: str, total: int | None) -> Iterator[Bar]:
         Progress,
         TextColumn,
         TimeElapsedColumn,
+        TimeRemainingColumn,
     )
 
     stderr = console(stderr=True)
@@ -74,6 +75,8 @@ def progress(quiet: bool, description: str, total: int | None) -> Iterator[Bar]:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),  # "-:--:--" until a total and a pace are known
         console=stderr,
         transient=True,
         # Off when stderr is a file or pipe: rich would print an empty line there, and the

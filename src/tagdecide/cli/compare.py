@@ -66,6 +66,8 @@ def compare(
 
     With --test-x/--test-y, also the weighted F1 of each strategy fitted on all of TRAIN
     and scored on that held-out set, and whether its scores are distributed like TRAIN_X.
+    Each fold prints a line on stderr when done: every strategy's weighted F1 on it and
+    what auto chose there.
     """
     from tagdecide._validation import check_seed
     from tagdecide.comparison import Comparison
@@ -107,6 +109,8 @@ def compare(
             seed=seed,
             on_fold=advance,
             regime=regime,
+            # A line per outer fold as soon as it is done: a nested auto takes a while.
+            on_fold_done=None if quiet else lambda fold: say(quiet, fold.line()),
         )
     held_out = None
     if test is not None:

@@ -58,6 +58,13 @@ def _infer_format(path: Path, given: str | None) -> str:
     default=None,
     help="With --engine dask: the cluster's scheduler (tcp://host:8786); default: a local one.",
 )
+@click.option(
+    "--with-scores",
+    is_flag=True,
+    help="Beside each tag's 0/1 column, TAG:value (what the strategy compared with the "
+    "tag's threshold) and TAG:margin (value minus threshold: >= 0 exactly where the tag is "
+    "given; empty for a tag never predicted). Not with --engine dask.",
+)
 @quiet_option
 def predict(
     model_path: Path,
@@ -67,6 +74,7 @@ def predict(
     batch_rows: int,
     engine: str,
     scheduler: str | None,
+    with_scores: bool,
     quiet: bool,
 ) -> None:
     """Decide every track of scores file X with MODEL; write DECISIONS.
@@ -75,6 +83,7 @@ def predict(
     csv/parquet: ChallengeID then one 0/1 column per tag (the training truth's order);
     jsonl: one line per track, {"ChallengeID": 12, "tags": ["blues-rock", "happy"]}.
     With --engine dask, X and --out are folders of Parquet files (output: parquet only).
+    --with-scores: per tag TAG, TAG:value, TAG:margin (jsonl: "values" and "margins").
     """
     from tagdecide._files import check_output
     from tagdecide.errors import InputError
@@ -84,6 +93,11 @@ def predict(
     if engine == "local" and scheduler is not None:
         raise InputError("--scheduler needs --engine dask")
     if engine == "dask":
+        if with_scores:
+            raise InputError(
+                "--with-scores is not available with --engine dask (it writes 0/1 decisions "
+                "only); use --engine local, which streams any size of file"
+            )
         if output_format not in (None, "parquet"):
             raise InputError(f"--engine dask writes parquet only, not --format {output_format}")
         check_output(out_arg, [model_path, x_arg], folder=True)
@@ -121,6 +135,7 @@ def predict(
             on_shift=None
             if quiet
             else lambda report: shift_lines.extend(report.lines(only_shifted=True)),
+            with_scores=with_scores,
         )
     wrote = "standard output" if out_arg == "-" else out_path
     say(quiet, f"decided {n_tracks} tracks x {len(model.tag_names_)} tags; wrote {wrote}")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
-from tagdecide.cli._common import console, labels_option, quiet_option, read_taxonomy
+from tagdecide.cli._common import console, labels_option, quiet_option, read_taxonomy, say
 
 __all__ = ["score"]
 
@@ -24,6 +25,14 @@ __all__ = ["score"]
     show_default=True,
     help="How many of the costliest tags to list.",
 )
+@click.option(
+    "--per-tag",
+    "per_tag_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also write one row per tag to this CSV file: tag, category, support, predicted, "
+    "TP, FP, FN, precision, recall, F1.",
+)
 @quiet_option
 def score(
     truth_path: Path,
@@ -31,19 +40,32 @@ def score(
     labels: Path | None,
     as_json: bool,
     worst: int,
+    per_tag_path: Path | None,
     quiet: bool,
 ) -> None:
     """Score DECISIONS against TRUTH: weighted F1 and its breakdown."""
-    del quiet  # accepted as by every command; score shows no progress and no notes
     from tagdecide.io import read_decisions, read_truth
     from tagdecide.metrics import TagScore, score_report
 
+    if per_tag_path is not None:
+        from tagdecide._files import check_output
+
+        check_output(
+            per_tag_path,
+            [truth_path, decisions_path, labels],
+            option="--per-tag",
+            suffixes=(".csv", ".txt"),
+            writes="CSV files (.csv)",
+        )
     taxonomy = read_taxonomy(labels)
     tag_names = list(taxonomy.tags) if taxonomy is not None else None
     truth = read_truth(truth_path, tag_names)
     decisions = read_decisions(decisions_path, truth.names)
     aligned = decisions.align_to(truth.ids, other_source=str(truth_path))
     report = score_report(truth.values, aligned, truth.names, taxonomy)
+    if per_tag_path is not None:
+        _write_per_tag(per_tag_path, truth.values, aligned, truth.names, taxonomy)
+        say(quiet, f"wrote {len(truth.names)} tags' figures to {per_tag_path}")
     if as_json:
         click.echo(json.dumps(report.to_dict(worst), indent=1))
         return
@@ -73,3 +95,20 @@ def score(
         for tag in report.worst_tags(worst):
             table.add_row(*tag.cells())
         out.print(table)
+
+
+def _write_per_tag(
+    path: Path, truth: Any, decisions: Any, tag_names: tuple[str, ...], taxonomy: Any
+) -> None:
+    """``--per-tag``: the rows of :func:`~tagdecide.evaluation.per_tag_rows` as a CSV file,
+    written atomically."""
+    import csv
+
+    from tagdecide._files import open_output
+    from tagdecide.evaluation import PER_TAG_COLUMNS, per_tag_rows
+
+    rows = per_tag_rows(truth, decisions, tag_names, taxonomy)
+    with open_output(path) as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(PER_TAG_COLUMNS)
+        writer.writerows(rows)

@@ -14,6 +14,7 @@ from tagdecide.io import (
     iter_scores,
     read_scores,
 )
+from tagdecide.io.writers import ScoredDecisionWriter
 from tagdecide.shift import ScoreHistogram, ShiftReport, compare_to
 from tagdecide.strategies import Strategy
 
@@ -29,6 +30,7 @@ def predict_file(
     batch_rows: int = DEFAULT_BATCH_ROWS,
     on_batch: Callable[[int], None] | None = None,
     on_shift: Callable[[ShiftReport], None] | None = None,
+    with_scores: bool = False,
 ) -> int:
     """Decide every track of ``scores_path`` and write the decisions to ``out_path``.
 
@@ -37,8 +39,13 @@ def predict_file(
     ``on_shift``, when given and the model knows its training scores' distribution
     (``score_summary_``), receives after writing the comparison of this file's tag scores
     with the training scores (:func:`tagdecide.shift.compare_to`); the file's scores are
-    counted into a fixed-size histogram on the way, never held whole.
+    counted into a fixed-size histogram on the way, never held whole. ``with_scores``
+    writes each decision's value and margin beside it (:class:`ScoredDecisionWriter`).
     """
+    if with_scores:
+        return _predict_file_with_scores(
+            model, scores_path, out_path, format, batch_rows, on_batch, on_shift
+        )
     summary = getattr(model, "score_summary_", None)
     histogram = None
     if on_shift is not None and summary is not None:
@@ -55,6 +62,36 @@ def predict_file(
                 on_batch(batch.n_tracks)
     if histogram is not None and on_shift is not None and summary is not None:
         on_shift(compare_to(summary, histogram, taxonomy))
+    return writer.n_tracks
+
+
+def _predict_file_with_scores(
+    model: Strategy,
+    scores_path: str | Path,
+    out_path: str | Path,
+    format: DecisionFormat,
+    batch_rows: int,
+    on_batch: Callable[[int], None] | None,
+    on_shift: Callable[[ShiftReport], None] | None,
+) -> int:
+    """:func:`predict_file` with ``with_scores``: every batch's decisions, and the values and
+    thresholds behind them (:meth:`Strategy.decision_rule`), streamed the same way."""
+    summary = getattr(model, "score_summary_", None)
+    histogram = None
+    if on_shift is not None and summary is not None:
+        histogram = ScoreHistogram(len(model.tag_names_))
+    with ScoredDecisionWriter(out_path, model.tag_names_, format) as writer:
+        for batch in iter_scores(
+            scores_path, model.tag_names_, **category_columns(model), batch_rows=batch_rows
+        ):
+            decisions = model.predict(batch)  # checks the scores, which decision_rule does not
+            writer.write(batch.ids, decisions, model.decision_rule(batch))
+            if histogram is not None:
+                histogram.add(batch.tag_scores)
+            if on_batch is not None:
+                on_batch(batch.n_tracks)
+    if histogram is not None and on_shift is not None and summary is not None:
+        on_shift(compare_to(summary, histogram, model.taxonomy_))
     return writer.n_tracks
 
 

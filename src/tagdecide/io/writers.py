@@ -6,6 +6,7 @@ import contextlib
 import csv
 import json
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
@@ -20,7 +21,21 @@ from tagdecide.data import ID_COLUMN
 from tagdecide.errors import InputError
 from tagdecide.io.formats import DecisionFormat, file_format
 
-__all__ = ["DecisionWriter", "decisions_batch", "decisions_schema", "write_matrix"]
+__all__ = [
+    "MARGIN_SUFFIX",
+    "VALUE_SUFFIX",
+    "DecisionWriter",
+    "ScoredDecisionWriter",
+    "decisions_batch",
+    "decisions_schema",
+    "scored_column_names",
+    "write_matrix",
+]
+
+#: What ``predict --with-scores`` appends to a tag's name for the value its strategy
+#: compares with the tag's threshold, and for that value minus the threshold (the margin).
+VALUE_SUFFIX = ":value"
+MARGIN_SUFFIX = ":margin"
 
 
 def decisions_schema(tag_names: Sequence[str]) -> pa.Schema:
@@ -170,3 +185,127 @@ class DecisionWriter:
     def __exit__(self, *exc_info: object) -> None:
         # On error atomic_path drops the temporary file and leaves the target untouched.
         self._stack.__exit__(*exc_info)  # type: ignore[arg-type]
+
+
+def scored_column_names(tag_names: Sequence[str]) -> list[str]:
+    """The columns after ``ChallengeID`` of decisions with scores: per tag, ``TAG`` (0/1),
+    ``TAG:value`` and ``TAG:margin``.
+
+    Raises :class:`InputError` when two columns would share a name (a tag named like
+    another tag's value column).
+
+    >>> scored_column_names(["rock", "sad"])
+    ['rock', 'rock:value', 'rock:margin', 'sad', 'sad:value', 'sad:margin']
+    """
+    names = [name + suffix for name in tag_names for suffix in ("", VALUE_SUFFIX, MARGIN_SUFFIX)]
+    clashes = [name for name, count in Counter(names).items() if count > 1]
+    if clashes:
+        raise InputError(
+            f"cannot write decisions with scores: column {clashes[0]!r} would appear twice "
+            f"(a tag is named like another tag's {VALUE_SUFFIX} or {MARGIN_SUFFIX} column)"
+        )
+    return names
+
+
+def _margins(values: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """``values - thresholds``, NaN for tags never predicted (no boundary to be near)."""
+    finite = np.isfinite(thresholds)
+    with np.errstate(invalid="ignore"):
+        return np.where(finite, values - np.where(finite, thresholds, 0.0), np.nan)
+
+
+class ScoredDecisionWriter(DecisionWriter):
+    """A :class:`DecisionWriter` that also writes each decision's value and margin.
+
+    csv/parquet: ``ChallengeID`` then, per tag, ``TAG`` (0/1, int8), ``TAG:value`` (what the
+    strategy compared with the tag's threshold, float64) and ``TAG:margin`` (value minus
+    threshold, on the strategy's own scale: >= 0 exactly where the decision is 1; empty/null
+    for a tag that is never predicted). jsonl: ``{"ChallengeID": 12, "tags": [...],
+    "values": {TAG: value, ...}, "margins": {TAG: margin or null, ...}}``.
+
+    :meth:`write` takes the ``(values, thresholds)`` of
+    :meth:`~tagdecide.strategies.Strategy.decision_rule` beside the decisions.
+    """
+
+    def __init__(self, path: str | Path, tag_names: Sequence[str], format: DecisionFormat) -> None:
+        super().__init__(path, tag_names, format)
+        self._columns = scored_column_names(self.tag_names)
+        fields = [(ID_COLUMN, pa.int64())]
+        for j, name in enumerate(self._columns):
+            fields.append((name, pa.int8() if j % 3 == 0 else pa.float64()))
+        self._schema = pa.schema(fields)
+
+    def __enter__(self) -> ScoredDecisionWriter:
+        super().__enter__()
+        return self
+
+    def _header(self) -> bytes:
+        return _csv_header([ID_COLUMN, *self._columns]).encode() if self.format == "csv" else b""
+
+    def write(
+        self,
+        ids: np.ndarray,
+        decisions: np.ndarray,
+        rule: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> None:
+        """Append one batch: 0/1 ``decisions`` of shape ``(n_tracks, n_tags)`` and ``rule``,
+        the values of that shape and the ``(n_tags,)`` thresholds behind them."""
+        if rule is None:
+            raise ValueError("ScoredDecisionWriter.write needs rule=(values, thresholds)")
+        values, thresholds = rule
+        margins = _margins(values, thresholds)
+        self.n_tracks += ids.size
+        if self.format == "jsonl":
+            assert self._handle is not None
+            self._handle.write(_jsonl_scored(ids, decisions, values, margins, self.tag_names))
+            return
+        arrays = [pa.array(np.asarray(ids, dtype=np.int64))]
+        for j in range(decisions.shape[1]):
+            arrays.append(pa.array(decisions[:, j].astype(np.int8)))
+            arrays.append(pa.array(np.ascontiguousarray(values[:, j], dtype=np.float64)))
+            margin = np.ascontiguousarray(margins[:, j])
+            arrays.append(pa.array(margin, mask=np.isnan(margin)))
+        batch = pa.RecordBatch.from_arrays(arrays, schema=self._schema)
+        if self._parquet is not None:
+            self._parquet.write_batch(batch)
+        else:
+            assert self._handle is not None
+            pa_csv.write_csv(batch, self._handle, pa_csv.WriteOptions(include_header=False))
+
+
+def _jsonl_scored(
+    ids: np.ndarray,
+    decisions: np.ndarray,
+    values: np.ndarray,
+    margins: np.ndarray,
+    tag_names: Sequence[str],
+) -> bytes:
+    """JSON lines of decisions with their values and margins (null: never predicted).
+
+    JSON has no NaN or infinity: a value or margin that is not finite is written as null.
+    """
+    names = np.asarray(tag_names, dtype=object)
+    values = np.where(np.isfinite(values), values, np.nan)
+    margins = np.where(np.isfinite(margins), margins, np.nan)
+    lines = []
+    for row in range(ids.size):
+        lines.append(
+            json.dumps(
+                {
+                    ID_COLUMN: int(ids[row]),
+                    "tags": names[decisions[row].astype(bool)].tolist(),
+                    "values": _finite_or_null(tag_names, values[row]),
+                    "margins": _finite_or_null(tag_names, margins[row]),
+                },
+                allow_nan=False,
+            )
+        )
+    return ("\n".join(lines) + "\n").encode() if lines else b""
+
+
+def _finite_or_null(tag_names: Sequence[str], row: np.ndarray) -> dict[str, float | None]:
+    """``{tag: value}`` with NaN as None (null)."""
+    return {
+        name: None if value != value else value  # NaN is the only value unequal to itself
+        for name, value in zip(tag_names, row.tolist(), strict=True)
+    }

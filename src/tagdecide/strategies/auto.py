@@ -151,6 +151,11 @@ class AutoStrategy(Strategy):
         The in-sample test of the training scores (None with ``regime`` set by hand).
     regime_used_ : str
         The regime the choice followed: ``in-sample`` or ``out-of-sample``.
+    validation_evidence_ : dict
+        Only after fitting on a validation set (not kept in model files): ``resamples``
+        (bootstrap resamples of its tracks), ``needed_share`` (the share of them a choice
+        must win) and ``win_shares`` (per candidate, the share in which its weighted F1
+        beats ``thresholds``).
     """
 
     name = "auto"
@@ -329,6 +334,12 @@ class AutoStrategy(Strategy):
             overall={name: shares[name][0] >= _BOOTSTRAP_WIN_SHARE for name in names},
         )
         self.models_ = {name: fitted[name] for name in dict.fromkeys(self.choice_)}
+        # What the choice rested on, for `fit` to show (not kept in model files).
+        self.validation_evidence_ = {
+            "resamples": _BOOTSTRAPS,
+            "needed_share": _BOOTSTRAP_WIN_SHARE,
+            "win_shares": {name: shares[name][0] for name in names},
+        }
         report("auto: done", len(names), len(names))
 
     def _decide(
