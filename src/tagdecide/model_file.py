@@ -108,7 +108,7 @@ def model_to_dict(strategy: Strategy) -> dict[str, Any]:
         "format_version": FORMAT_VERSION,
         "package_version": __version__,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "strategy": {"name": strategy.name, "params": strategy.get_params()},
+        "strategy": {"name": strategy.name, "params": strategy.params_to_json()},
         "tags": list(strategy.tag_names_),
         "categories": list(strategy.required_categories),
         "taxonomy": None if taxonomy is None else taxonomy.to_dict(),
