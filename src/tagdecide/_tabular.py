@@ -27,7 +27,15 @@ from tagdecide.taxonomy import Taxonomy
 if TYPE_CHECKING:
     from tagdecide.strategies.base import Strategy
 
-__all__ = ["Table", "is_dataframe", "read_table", "scores_for", "training_data", "truth_for"]
+__all__ = [
+    "Table",
+    "is_dataframe",
+    "one_column",
+    "read_table",
+    "scores_for",
+    "training_data",
+    "truth_for",
+]
 
 
 @dataclass(frozen=True)
@@ -109,6 +117,7 @@ def read_table(data: Any, *, source: str) -> Table:
             ids = _column_values(data, keys[names.index(ID_COLUMN)])
         kept = [(key, name) for key, name in zip(keys, names, strict=True) if name != ID_COLUMN]
         n_rows = int(data.shape[0])
+        _check_not_empty((n_rows, len(kept)), source)
         matrix = np.empty((n_rows, len(kept)), dtype=np.float64, order="F")
         for j, (key, name) in enumerate(kept):
             matrix[:, j] = _numbers(_column_values(data, key), source, name, ids)
@@ -127,6 +136,7 @@ def read_table(data: Any, *, source: str) -> Table:
             f"{source}: Expected 2D array, got {array.ndim}D array instead (shape "
             f"{array.shape}); expected (n_tracks, n_columns)"
         )
+    _check_not_empty(array.shape, source)
     if array.dtype.kind == "c":
         raise InputError(f"{source}: Complex data not supported")
     if array.dtype.kind not in "biuf":
@@ -135,6 +145,20 @@ def read_table(data: Any, *, source: str) -> Table:
         ]
         array = np.column_stack(columns) if columns else array.astype(np.float64)
     return Table(np.asarray(array, dtype=np.float64), None, None)
+
+
+def _check_not_empty(shape: tuple[int, ...], source: str) -> None:
+    """Refuse a table without rows or columns, in scikit-learn's words."""
+    if shape[0] == 0:
+        raise InputError(
+            f"{source}: Found array with 0 sample(s) (shape={shape}) while a minimum of 1 is "
+            "required (no tracks)"
+        )
+    if shape[1] == 0:
+        raise InputError(
+            f"{source}: Found array with 0 feature(s) (shape={shape}) while a minimum of 1 is "
+            "required (no score columns)"
+        )
 
 
 def _checked_scores(table: Table, source: str) -> None:
@@ -149,10 +173,28 @@ def _truth_matrix(Y: Any) -> Table:
             "requires y to be passed, but the target y is None; expected a 0/1 matrix Y of "
             "shape (n_tracks, n_tags)"
         )
+    if not is_dataframe(Y):
+        column = one_column(Y)
+        if column is not None:  # one tag: a 1-D y, a pandas or polars Series
+            name = getattr(Y, "name", None)
+            label = (name,) if isinstance(name, str) and name else None
+            table = Table(read_table(column.reshape(-1, 1), source="Y").matrix, label, None)
+            check_truth(table.matrix, names=label or ("y",), source="Y")
+            return table
     table = read_table(Y, source="Y")
-    names = table.names or [f"column {j}" for j in range(table.n_columns)]
-    check_truth(table.matrix, names=names, ids=table.ids, source="Y")
+    columns = table.names or [f"column {j}" for j in range(table.n_columns)]
+    check_truth(table.matrix, names=columns, ids=table.ids, source="Y")
     return table
+
+
+def one_column(Y: Any) -> np.ndarray | None:
+    """``Y`` as an array when it is one-dimensional (one tag), else None."""
+    to_numpy = getattr(Y, "to_numpy", None)
+    try:
+        array = np.asarray(to_numpy() if to_numpy is not None else Y)
+    except (ValueError, TypeError):
+        return None
+    return array if array.ndim == 1 else None
 
 
 def _pick(table: Table, wanted: Sequence[str]) -> np.ndarray:
@@ -180,7 +222,7 @@ def truth_for(Y: Any, tag_names: Sequence[str], *, ids: np.ndarray | None = None
     """``Y`` (a 0/1 array, or a DataFrame matched to ``tag_names`` by column name) as a
     matrix whose columns follow ``tag_names``."""
     if isinstance(Y, np.ndarray):
-        return Y  # checked by the strategy's fit, with the scores' names and ids
+        return Y.reshape(-1, 1) if Y.ndim == 1 else Y  # checked by the strategy's fit
     table = _truth_matrix(Y)
     if table.names is None:
         return table.matrix
@@ -244,16 +286,21 @@ def training_data(
     else:
         tags = _array_tag_names(truth, taxonomy)
         n_categories = table.n_columns - n_tags
-        if n_categories == 0:
-            categories = []
-        elif taxonomy is not None and n_categories == len(taxonomy.categories):
-            categories = list(taxonomy.categories)
-        else:
+        if n_categories < 0:
             raise InputError(
                 f"X has {table.n_columns} columns but Y has {n_tags}: an array X has one "
-                "column per tag of Y, then (with a taxonomy) one per category; "
-                "name the columns (a DataFrame) otherwise"
+                "column per tag of Y first (then any category scores)"
             )
+        if taxonomy is not None and n_categories == len(taxonomy.categories):
+            categories = list(taxonomy.categories)
+        elif taxonomy is not None and n_categories:
+            raise InputError(
+                f"X has {table.n_columns} columns: {n_tags} tags of Y and {n_categories} "
+                f"more, but the taxonomy has {len(taxonomy.categories)} categories; "
+                "name the columns (a DataFrame) to match them by name"
+            )
+        else:
+            categories = [f"category_{j}" for j in range(n_categories)]
         _checked_scores(table, "X")
         truth_matrix = truth.matrix
         tag_scores = table.matrix[:, :n_tags]
@@ -284,8 +331,7 @@ def scores_for(strategy: Strategy, X: Any) -> TrackScores:
     training column order (``strategy.n_features_in_`` columns)."""
     if isinstance(X, TrackScores):
         return X
-    if not hasattr(strategy, "tag_names_"):
-        raise InputError(f"strategy {strategy.name!r} is not fitted; call fit first")
+    strategy.check_fitted()
     table = read_table(X, source="X")
     tags, categories = strategy.tag_names_, strategy.category_names_
     columns: tuple[str, ...] = strategy.input_columns_

@@ -8,6 +8,7 @@ parameters, :meth:`Strategy.fit` learns attributes ending in ``_`` and returns `
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 import typing
@@ -294,6 +295,8 @@ class Strategy:
             column per tag, then optionally one per category of ``taxonomy``.
         Y : ndarray or DataFrame of shape (n_tracks, n_tags)
             0/1 truth, columns in the order of ``X.tag_names`` (a DataFrame's by name).
+            A 1-D ``y`` (or a Series) is one tag; :meth:`predict` then returns 1-D
+            decisions.
         groups : ndarray of shape (n_tracks,), optional
             Album/artist of each track; strategies that cross-validate keep a group in one
             fold.
@@ -308,11 +311,12 @@ class Strategy:
         -------
         self
         """
-        from tagdecide._tabular import training_data
+        from tagdecide._tabular import one_column, training_data
 
         self.check_params()
         if validation is not None:
             self.check_validation_use()
+        one_d = one_column(Y) is not None
         X, Y, columns, named = training_data(X, Y, taxonomy=taxonomy)
         Y = np.asarray(Y)
         if Y.shape != X.tag_scores.shape:
@@ -332,6 +336,7 @@ class Strategy:
         self.tag_names_ = X.tag_names
         self.category_names_ = X.category_names if reads and X.category_scores is not None else ()
         self.input_columns_ = columns
+        self._one_d_target = one_d
         if named:
             self.feature_names_in_ = np.array(columns, dtype=object)
         elif hasattr(self, "feature_names_in_"):
@@ -373,13 +378,19 @@ class Strategy:
         X = scores_for(self, X)
         self._check_input(X)
         check_track_scores(X, categories=bool(self.category_names_))
-        return self._predict(X).astype(np.uint8, copy=False)
+        decisions = self._predict(X).astype(np.uint8, copy=False)
+        # Fitted on a 1-D y (one tag): 1-D decisions, as scikit-learn's classifiers give.
+        return decisions[:, 0] if getattr(self, "_one_d_target", False) else decisions
+
+    def check_fitted(self) -> None:
+        """Raise :class:`InputError` (also scikit-learn's ``NotFittedError``) unless fitted."""
+        if not hasattr(self, "tag_names_"):
+            raise _not_fitted_error(f"strategy {self.name!r} is not fitted; call fit first")
 
     def _check_input(self, X: TrackScores) -> None:
         """Fitted, and the model's columns (cheap: strategies call it from every method that
         reads scores; the values are checked once, by :meth:`predict` and :meth:`fit`)."""
-        if not hasattr(self, "tag_names_"):
-            raise InputError(f"strategy {self.name!r} is not fitted; call fit first")
+        self.check_fitted()
         check_columns(X.tag_names, self.tag_names_, what="tag")
         if self.category_names_:
             check_columns(X.category_names, self.category_names_, what="category")
@@ -395,7 +406,8 @@ class Strategy:
         if truth.shape != scores.tag_scores.shape:
             raise InputError(f"truth has shape {truth.shape} but scores {scores.tag_scores.shape}")
         check_truth(truth, names=scores.tag_names, ids=scores.ids)
-        return float(weighted_f1_score(truth, self.predict(scores)))
+        decisions = self.predict(scores).reshape(truth.shape)
+        return float(weighted_f1_score(truth, decisions))
 
     @property
     def n_features_in_(self) -> int:
@@ -545,6 +557,23 @@ class Strategy:
         except schema.FieldError as error:
             raise error.under("state") from None
         return strategy
+
+
+def _not_fitted_error(message: str) -> InputError:
+    """An :class:`InputError` that is also scikit-learn's ``NotFittedError`` when
+    scikit-learn is loaded (which callers that catch that error have done)."""
+    import sys
+
+    if "sklearn" not in sys.modules:
+        return InputError(message)
+    return _sklearn_not_fitted()(message)
+
+
+@functools.cache
+def _sklearn_not_fitted() -> type[InputError]:
+    from sklearn.exceptions import NotFittedError
+
+    return type("StrategyNotFittedError", (InputError, NotFittedError), {})
 
 
 def _thresholds_to_json(thresholds: np.ndarray) -> list[float | None]:
