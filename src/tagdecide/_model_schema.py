@@ -377,6 +377,7 @@ class ModelData(_Strict):
     strategy: StrategySpec
     tags: list[Name]
     categories: list[Name] | None = None
+    columns: list[Name] | None = None
     taxonomy: TaxonomyData | None = None
     training: Training
     state: dict[str, Any]

@@ -251,9 +251,13 @@ def training_data(
 
     The tags are ``Y``'s columns when it is a DataFrame; else ``X``'s columns that are not
     categories of ``taxonomy``. With a taxonomy, its category columns in ``X`` are the
-    category scores (all of them or none). An array ``X`` has one column per tag of ``Y``
-    (named by ``Y``'s columns, the taxonomy's tags when they are as many, else
-    ``tag_0``, ``tag_1``, ...), then optionally the taxonomy's categories in its order.
+    category scores (all of them or none) and other columns are refused; without one, the
+    columns of a DataFrame ``X`` besides ``Y``'s tags are category scores. An array ``X``
+    has one column per tag of ``Y`` (named by ``Y``'s columns, the taxonomy's tags when
+    they are as many, else ``tag_0``, ``tag_1``, ...), then optionally category scores:
+    the taxonomy's categories in its order, or without a taxonomy ``category_0``,
+    ``category_1``, ... (extra inputs that the strategies reading category scores take,
+    the others ignore).
     """
     if isinstance(X, TrackScores):
         return X, truth_for(Y, X.tag_names), (*X.tag_names, *X.category_names), False
@@ -273,10 +277,14 @@ def training_data(
                     "(a DataFrame) to match them by name"
                 )
         present = set(table.names)
-        categories = [name for name in (taxonomy.categories if taxonomy else ()) if name in present]
-        if categories and len(categories) != len(category_set):
-            absent = [name for name in taxonomy.categories if name not in present]  # type: ignore[union-attr]
-            raise InputError(f"X: missing category column(s) {list_some(absent)}")
+        if taxonomy is None:
+            # Without a taxonomy, the columns besides Y's tags are category scores.
+            categories = [name for name in table.names if name not in set(tags)]
+        else:
+            categories = [name for name in taxonomy.categories if name in present]
+            if categories and len(categories) != len(category_set):
+                absent = [name for name in taxonomy.categories if name not in present]
+                raise InputError(f"X: missing category column(s) {list_some(absent)}")
         _match_names(table.names, (*tags, *categories), source="X", what="tag")
         _checked_scores(table, "X")
         truth_matrix = truth.matrix if truth.names is None else _pick(truth, tags)
@@ -301,7 +309,7 @@ def training_data(
             )
         else:
             categories = [f"category_{j}" for j in range(n_categories)]
-        _checked_scores(table, "X")
+        check_scores(table.matrix, names=[*tags, *categories], source="X")
         truth_matrix = truth.matrix
         tag_scores = table.matrix[:, :n_tags]
         category_scores = table.matrix[:, n_tags:] if categories else None

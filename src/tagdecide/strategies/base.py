@@ -203,6 +203,8 @@ class Strategy:
     category_names_: tuple[str, ...]
     #: The input columns seen in :meth:`fit`, in order (an array ``X`` follows it).
     input_columns_: tuple[str, ...]
+    #: Whether :meth:`fit` got a 1-D ``y`` (one tag): :meth:`predict` then returns 1-D.
+    one_d_y_: bool
     taxonomy_: Taxonomy | None
     n_tracks_: int
     n_positives_: np.ndarray
@@ -311,12 +313,12 @@ class Strategy:
         -------
         self
         """
-        from tagdecide._tabular import one_column, training_data
+        from tagdecide._tabular import is_dataframe, one_column, training_data
 
         self.check_params()
         if validation is not None:
             self.check_validation_use()
-        one_d = one_column(Y) is not None
+        one_d = not is_dataframe(Y) and one_column(Y) is not None
         X, Y, columns, named = training_data(X, Y, taxonomy=taxonomy)
         Y = np.asarray(Y)
         if Y.shape != X.tag_scores.shape:
@@ -336,7 +338,7 @@ class Strategy:
         self.tag_names_ = X.tag_names
         self.category_names_ = X.category_names if reads and X.category_scores is not None else ()
         self.input_columns_ = columns
-        self._one_d_target = one_d
+        self.one_d_y_ = one_d
         if named:
             self.feature_names_in_ = np.array(columns, dtype=object)
         elif hasattr(self, "feature_names_in_"):
@@ -380,7 +382,7 @@ class Strategy:
         check_track_scores(X, categories=bool(self.category_names_))
         decisions = self._predict(X).astype(np.uint8, copy=False)
         # Fitted on a 1-D y (one tag): 1-D decisions, as scikit-learn's classifiers give.
-        return decisions[:, 0] if getattr(self, "_one_d_target", False) else decisions
+        return decisions[:, 0] if getattr(self, "one_d_y_", False) else decisions
 
     def check_fitted(self) -> None:
         """Raise :class:`InputError` (also scikit-learn's ``NotFittedError``) unless fitted."""
@@ -523,6 +525,7 @@ class Strategy:
         n_positives: np.ndarray,
         score_summary: ScoreSummary | None = None,
         regime: RegimeDiagnosis | None = None,
+        input_columns: tuple[str, ...] | None = None,
     ) -> Self:
         """Rebuild a fitted strategy from a model file's data, checking every field.
 
@@ -546,7 +549,8 @@ class Strategy:
             )
         strategy.tag_names_ = tag_names
         strategy.category_names_ = category_names
-        strategy.input_columns_ = (*tag_names, *category_names)
+        strategy.input_columns_ = input_columns or (*tag_names, *category_names)
+        strategy.one_d_y_ = False
         strategy.taxonomy_ = taxonomy
         strategy.n_tracks_ = n_tracks
         strategy.n_positives_ = n_positives
