@@ -109,8 +109,7 @@ class RegularisedThresholds(ThresholdStrategy):
             raise InputError(f"method must be one of {', '.join(_METHODS)}; got {self.method!r}")
         if self.method == "shrink" and not float(self.strength) >= 0.0:
             raise InputError(f"strength must be >= 0; got {self.strength}")
-        if self.method == "bagged":
-            _check_cv(self.cv)
+        _check_cv(self.cv)
         _check_random_state(self.random_state)
 
     def _fit(
