@@ -4,6 +4,7 @@ random_state, numpy arrays and pandas / polars DataFrames, check_estimator."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import warnings
@@ -557,3 +558,33 @@ def test_every_strategy_says_it_is_a_multilabel_classifier(name: str) -> None:
     assert is_classifier(strategy)
     assert tags.classifier_tags.multi_label and not tags.target_tags.single_output
     assert tags.target_tags.required and not tags.input_tags.allow_nan
+
+
+def test_other_methods_name_the_conversion_instead_of_an_attribute_error() -> None:
+    X, Y, _ = tiny()
+    model = make_strategy("thresholds").fit(X, Y)
+    with pytest.raises(InputError, match="expected TrackScores, got DataFrame: .*scores_for"):
+        model.decision_scores(X)  # type: ignore[attr-defined]
+    values, thresholds = model.decision_rule(model.scores_for(X))
+    np.testing.assert_array_equal(values >= thresholds, model.predict(X))
+
+
+@pytest.mark.parametrize(
+    ("columns", "message"),
+    [
+        (["rock", "rock", "jazz", "cello", "happy"], "columns: lists 'rock' more than once"),
+        (["rock", "jazz", "cello"], "columns: lacks the model's tags or categories 'happy'"),
+        (["rock", "jazz", "cello", 7], "columns[3]: must be a string, not 7"),
+    ],
+)
+def test_model_file_columns_are_checked(tmp_path: Path, columns: list[Any], message: str) -> None:
+    from tagdecide.errors import ModelFileError
+
+    X, Y, _ = tiny()
+    data = model_to_dict(make_strategy("thresholds").fit(X, Y))
+    assert data["columns"] == [*TAGS, *CATEGORIES]
+    data["columns"] = columns
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ModelFileError, match=re.escape(message)):
+        load_model(path)

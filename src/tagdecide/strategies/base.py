@@ -389,10 +389,22 @@ class Strategy:
         if not hasattr(self, "tag_names_"):
             raise _not_fitted_error(f"strategy {self.name!r} is not fitted; call fit first")
 
+    def scores_for(self, X: TrackScores | Any) -> TrackScores:
+        """``X`` (an array or DataFrame, as :meth:`predict` takes) as the :class:`TrackScores`
+        that the other methods (``decision_scores``, ``decision_rule``) read."""
+        from tagdecide._tabular import scores_for
+
+        return scores_for(self, X)
+
     def _check_input(self, X: TrackScores) -> None:
         """Fitted, and the model's columns (cheap: strategies call it from every method that
         reads scores; the values are checked once, by :meth:`predict` and :meth:`fit`)."""
         self.check_fitted()
+        if not isinstance(X, TrackScores):
+            raise InputError(
+                f"expected TrackScores, got {type(X).__name__}: predict takes arrays and "
+                "DataFrames; for the other methods convert them with strategy.scores_for(X)"
+            )
         check_columns(X.tag_names, self.tag_names_, what="tag")
         if self.category_names_:
             check_columns(X.category_names, self.category_names_, what="category")
