@@ -588,3 +588,15 @@ def test_model_file_columns_are_checked(tmp_path: Path, columns: list[Any], mess
     path.write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(ModelFileError, match=re.escape(message)):
         load_model(path)
+
+
+def test_the_service_shows_a_splitter_as_the_model_file_stores_it() -> None:
+    from fastapi.testclient import TestClient
+
+    from tagdecide.service import create_app
+
+    X, Y, albums = tiny()
+    model = make_strategy("stacked", cv=GroupKFold(4)).fit(X, Y, groups=albums)
+    info = TestClient(create_app(model)).get("/v1/model").json()
+    assert info["strategy"]["params"]["cv"] == model_to_dict(model)["strategy"]["params"]["cv"]
+    assert info["strategy"]["params"]["cv"]["splitter"] == "GroupKFold"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
@@ -24,10 +24,8 @@ from tagdecide.data import ID_COLUMN, TrackScores
 from tagdecide.errors import InputError, list_some
 from tagdecide.taxonomy import Taxonomy
 
-if TYPE_CHECKING:
-    from tagdecide.strategies.base import Strategy
-
 __all__ = [
+    "FittedColumns",
     "Table",
     "is_dataframe",
     "one_column",
@@ -36,6 +34,18 @@ __all__ = [
     "training_data",
     "truth_for",
 ]
+
+
+class FittedColumns(Protocol):
+    """What :func:`scores_for` reads of a fitted strategy (this module sits below the
+    strategies, which import it)."""
+
+    name: ClassVar[str]
+    tag_names_: tuple[str, ...]
+    category_names_: tuple[str, ...]
+    input_columns_: tuple[str, ...]
+
+    def check_fitted(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -333,7 +343,7 @@ def _array_tag_names(truth: Table, taxonomy: Taxonomy | None) -> tuple[str, ...]
     return tuple(f"tag_{j}" for j in range(truth.n_columns))
 
 
-def scores_for(strategy: Strategy, X: Any) -> TrackScores:
+def scores_for(strategy: FittedColumns, X: Any) -> TrackScores:
     """``X`` as the scores a fitted ``strategy`` reads: a DataFrame matched by column name
     (columns the strategy was not fitted with refused), an array by position in the
     training column order (``strategy.n_features_in_`` columns)."""
