@@ -2132,8 +2132,8 @@ def cli_value_cases() -> list[Case]:
     add("compare-strategies-empty", compare[:-1] + [""], ("strategies",), FIT)
     fit = FIT_ARGS + ["--out", "o.json"]
     for key, param, names in (
-        ("seed-negative", "seed=-1", ("seed",)),
-        ("seed-2^32", f"seed={big}", ("seed",)),
+        ("seed-negative", "random_state=-1", ("random_state",)),
+        ("seed-2^32", f"random_state={big}", ("random_state",)),
         ("unknown", "nope=1", ("nope",)),
         ("no-equals", "noequals", ("noequals",)),
         ("empty-key", "=1", ("=1",)),

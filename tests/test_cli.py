@@ -871,11 +871,11 @@ def test_fit_param_sets_the_strategy_parameters(
     code, _, err = run_cli(
         ["fit", dataset.x_csv, dataset.y_csv, "--labels", dataset.labels, "--out", model,
          "--strategy", "auto", "--param", "rule=tag", "--param", "candidates=thresholds,shrunk",
-         "--param", "n_folds=3", "--param", "margin=0.05"]
+         "--param", "cv=3", "--param", "margin=0.05"]
     )  # fmt: skip
     assert code == 0, err
     params = json.loads(model.read_text())["strategy"]["params"]
-    assert params["rule"] == "tag" and params["n_folds"] == 3 and params["margin"] == 0.05
+    assert params["rule"] == "tag" and params["cv"] == 3 and params["margin"] == 0.05
     assert params["candidates"] == "thresholds,shrunk"
     code, _, err = run_cli(
         ["fit", dataset.x_csv, dataset.y_csv, "--out", model, "--strategy", "stacked",
@@ -891,7 +891,7 @@ def test_fit_param_sets_the_strategy_parameters(
         (["rule"], "--param wants KEY=VALUE, got 'rule'"),
         (["=3"], "--param wants KEY=VALUE"),
         (["nope=1"], "strategy 'auto' takes no parameter 'nope'; it takes candidates"),
-        (["n_folds=1.5"], "--param n_folds='1.5': expected int"),
+        (["cv=1.5"], "--param cv='1.5': expected int"),
         (["margin=abc"], "--param margin='abc': expected float"),
         (["margin=nan"], "--param margin='nan': expected a finite number"),
         (["rule=sometimes"], "rule must be one of global-or-tag, tag, global"),

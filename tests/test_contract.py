@@ -56,8 +56,8 @@ def make_scores(n_tracks: int, seed: int) -> tuple[TrackScores, np.ndarray, np.n
 
 def new_strategy(case: str) -> Strategy:
     name, params = CASES[case]
-    if "n_folds" in make_strategy(name).param_names():
-        params = {"n_folds": N_FOLDS, **params}
+    if "cv" in make_strategy(name).param_names():
+        params = {"cv": N_FOLDS, **params}
     return make_strategy(name, **params)
 
 

@@ -66,7 +66,7 @@ def test_what_the_threshold_compares_with(dataset: Dataset, name: str, compares:
 def test_auto_per_tag_choice_threshold_and_out_of_fold_f1(dataset: Dataset) -> None:
     data = _labelled(dataset)
     model = AutoStrategy(
-        candidates="thresholds,rowwise", n_folds=2, rule="tag", regime="out-of-sample"
+        candidates="thresholds,rowwise", cv=2, rule="tag", regime="out-of-sample"
     ).fit(data.scores, data.truth, groups=data.groups, taxonomy=data.taxonomy)
     found = inspect_model(model)
     assert found.f1_source == "cross-validation"

@@ -103,7 +103,7 @@ def _seed(args: Sequence[str]) -> Case:
             .replace("OUT", str(tmp_path / "out"))
             for arg in args
         ]
-        return filled, r"seed must be (an integer|a whole number) from 0 to 4294967295"
+        return filled, r"(seed|state) must be (an integer|a whole number) from 0 to 4294967295"
 
     return case
 
@@ -176,7 +176,7 @@ CASES: dict[str, object] = {
     "compare --seed -1": _seed(["compare", "X", "Y", "--strategies", "constant", "--seed", "-1"]),
     "synth --seed 2**64": _seed(["synth", "--out", "OUT", "--seed", str(2**64)]),
     "fit --param seed=-5": _seed(
-        ["fit", "X", "Y", "--strategy", "auto", "--param", "seed=-5", "--out", "OUT.json"]
+        ["fit", "X", "Y", "--strategy", "auto", "--param", "random_state=-5", "--out", "OUT.json"]
     ),
     "sample --seed -1": _seed(
         ["sample", "MODEL", "X", "--n", "3", "--seed", "-1", "--out", "OUT.csv"]

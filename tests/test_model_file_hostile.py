@@ -368,24 +368,24 @@ STRATEGY_EDITS: list[tuple[str, list[tuple[tuple[Any, ...], Any]], str]] = [
     ),
     (
         "shrunk",
-        [(("strategy", "params", "n_folds"), 2.5)],
-        "strategy.params.n_folds: must be a whole",
+        [(("strategy", "params", "cv"), DELETE), (("strategy", "params", "n_folds"), 2.5)],
+        "strategy.params.cv: must be a whole number or a splitter object, not 2.5",
     ),
     (
         "shrunk",
-        [(("strategy", "params", "seed"), None)],
-        "strategy.params.seed: must be a whole number",
+        [(("strategy", "params", "random_state"), "0")],
+        "strategy.params.random_state: must be a whole number or null",
     ),
     (
         "shrunk",
-        [(("strategy", "params", "seed"), 2**40)],
-        "strategy.params: seed must be a whole number from 0",
+        [(("strategy", "params", "random_state"), DELETE), (("strategy", "params", "seed"), 2**40)],
+        "strategy.params: random_state must be a whole number from 0",
     ),
     ("shrunk", [(("state", "raw_thresholds"), DELETE)], "state.raw_thresholds: missing"),
     (
         "auto",
-        [(("strategy", "params", "n_folds"), 1)],
-        "strategy.params: n_folds must be a whole number >= 2",
+        [(("strategy", "params", "cv"), 1)],
+        "strategy.params: cv must be a whole number >= 2",
     ),
     (
         "shrunk",
@@ -460,13 +460,39 @@ STRATEGY_EDITS: list[tuple[str, list[tuple[tuple[Any, ...], Any]], str]] = [
     ),
     (
         "stacked",
-        [(("strategy", "params", "n_folds"), 1)],
-        "strategy.params: n_folds must be a whole number >= 2; got 1",
+        [(("strategy", "params", "cv"), DELETE), (("strategy", "params", "n_folds"), 1)],
+        "strategy.params: cv must be a whole number >= 2 or a scikit-learn splitter; got 1",
     ),
     (
         "stacked",
-        [(("strategy", "params", "seed"), -1)],
-        "strategy.params: seed must be a whole number from 0 to 4294967295; got -1",
+        [(("strategy", "params", "seed"), 1)],
+        "strategy.params: has both 'seed' and its new name 'random_state'",
+    ),
+    (
+        "stacked",
+        [(("strategy", "params", "cv"), {"splitter": "KFold", "n_splits": 1})],
+        "strategy.params.cv.n_splits: must be >= 2, not 1",
+    ),
+    (
+        "stacked",
+        [(("strategy", "params", "cv"), {"splitter": "KFold", "n_splits": 3, "code": "x"})],
+        "strategy.params.cv.code: Extra inputs are not permitted",
+    ),
+    (
+        "stacked",
+        [(("strategy", "params", "cv"), {"splitter": "KFold", "params": {"shuffle": []}})],
+        "strategy.params.cv.params.shuffle",
+    ),
+    (
+        "stacked",
+        [(("strategy", "params", "cv"), {"splitter": "KFold", "params": {"nope": 1}})],
+        "strategy.params.cv: cannot rebuild KFold:",
+    ),
+    (
+        "stacked",
+        [(("strategy", "params", "random_state"), -1)],
+        "strategy.params: random_state must be a whole number from 0 to 4294967295, a numpy "
+        "RandomState or None; got -1",
     ),
     (
         "stacked",
@@ -511,8 +537,8 @@ STRATEGY_EDITS: list[tuple[str, list[tuple[tuple[Any, ...], Any]], str]] = [
     ("hierarchical", [(("strategy", "params", "C"), 0)], "strategy.params: C must be > 0"),
     (
         "hierarchical",
-        [(("strategy", "params", "n_folds"), 0)],
-        "strategy.params: n_folds must be a whole number >= 2",
+        [(("strategy", "params", "cv"), 0)],
+        "strategy.params: cv must be a whole number >= 2",
     ),
     (
         "hierarchical",

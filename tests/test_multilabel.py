@@ -215,14 +215,12 @@ def test_folds_in_parallel_give_the_same_model() -> None:
 
 def test_random_state_seeds_the_strategy_unless_params_do() -> None:
     def seed_of(model: TagDecisionClassifier) -> int:
-        params = model.strategy_.get_params()
-        return int(params.get("random_state", params.get("seed")))
+        return int(model.strategy_.get_params()["random_state"])
 
     X, Y = multilabel(n_samples=80)
     model = TagDecisionClassifier(small_forest(), "stacked", cv=3, random_state=7).fit(X, Y)
     assert seed_of(model) == 7
-    name = "random_state" if "random_state" in model.strategy_.get_params() else "seed"
-    model.set_params(params={name: 3}).fit(X, Y)
+    model.set_params(params={"random_state": 3}).fit(X, Y)
     assert seed_of(model) == 3
 
 

@@ -48,7 +48,7 @@ def test_decision_rule_of_auto_reproduces_predict_across_its_members(catalogue) 
         rule="tag",
         margin=0.0,
         min_win_share=0.0,
-        n_folds=2,
+        cv=2,
     ).fit(train, catalogue.train.truth, groups=catalogue.train.albums, taxonomy=catalogue.taxonomy)
     assert len(model.member_strategies()) >= 3, model.chosen_counts()  # type: ignore[attr-defined]
     values, thresholds = model.decision_rule(test)

@@ -83,16 +83,16 @@ def test_the_three_strategies_are_registered() -> None:
 def test_default_parameters() -> None:
     assert RegularisedThresholds().get_params() == {
         "method": "shrink",
-        "n_folds": 5,
-        "seed": 0,
+        "cv": 5,
+        "random_state": 0,
         "strength": 50.0,
     }
     assert RowwiseThresholds().get_params() == {"relative": "zscore"}
     assert HierarchicalThresholds().get_params() == {
         "C": 0.01,
         "min_positives": 5,
-        "n_folds": 5,
-        "seed": 0,
+        "cv": 5,
+        "random_state": 0,
     }
 
 
@@ -223,7 +223,7 @@ def test_shrink_strength_zero_is_the_plain_thresholds() -> None:
 
 def test_bagged_is_the_mean_of_the_folds_thresholds_ignoring_folds_without_positives() -> None:
     X, Y, albums = make_data()
-    strategy = RegularisedThresholds(method="bagged", n_folds=4, seed=3).fit(X, Y, groups=albums)
+    strategy = RegularisedThresholds(method="bagged", cv=4, random_state=3).fit(X, Y, groups=albums)
     per_fold = np.array(
         [
             best_f1_thresholds(X.tag_scores[train], Y[train])[0]
@@ -245,7 +245,7 @@ def test_bagged_ignores_a_fold_whose_training_part_lacks_the_tag() -> None:
     truth[[0, 1], 0] = 1
     scores[[0, 1], 0] = [0.6, 0.7]
     X = TrackScores(np.arange(n_tracks), ("solo",), scores)
-    strategy = RegularisedThresholds(method="bagged", n_folds=5).fit(X, truth, groups=albums)
+    strategy = RegularisedThresholds(method="bagged", cv=5).fit(X, truth, groups=albums)
     # Every fold that trains on album 0 finds 0.6; the fold holding it out is ignored.
     assert strategy.thresholds_.tolist() == [0.6]
 

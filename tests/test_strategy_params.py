@@ -45,8 +45,12 @@ def test_auto_rule_and_regime() -> None:
 
 def test_numbers_say_their_bounds() -> None:
     assert _by_name("constant")["threshold"].allowed == "in [0, 1]"  # type: ignore[attr-defined]
-    seed = _by_name("stacked")["seed"]
-    assert seed.allowed == "a whole number from 0 to 4294967295"  # type: ignore[attr-defined]
+    seed = _by_name("stacked")["random_state"]
+    assert seed.allowed == (  # type: ignore[attr-defined]
+        "a whole number from 0 to 4294967295, a numpy RandomState or none"
+    )
+    cv = _by_name("stacked")["cv"]
+    assert cv.allowed == "a whole number >= 2 or a scikit-learn splitter"  # type: ignore[attr-defined]
     assert _by_name("stacked")["row_zscores"].allowed == "true or false"  # type: ignore[attr-defined]
     # margin is checked for nothing but its type.
     assert _by_name("auto")["margin"].allowed == "any number"  # type: ignore[attr-defined]

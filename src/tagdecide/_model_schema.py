@@ -265,7 +265,7 @@ def strategy_params(cls: type[_Parametrised], params: Any) -> dict[str, Any]:
     Raises :class:`FieldError` under ``params``: for a name the strategy does not take, or
     a value not of the declared type (an ``int`` passes for a ``float``).
     """
-    params = check(dict[str, Any], params, ("params",))
+    params = _renamed(check(dict[str, Any], params, ("params",)), cls.param_names())
     accepted = cls.param_names()
     unknown = [name for name in params if name not in accepted]
     if unknown:
@@ -275,9 +275,57 @@ def strategy_params(cls: type[_Parametrised], params: Any) -> dict[str, Any]:
             f"{list_some(unknown)}; it takes {', '.join(accepted) or 'none'}",
         )
     hints = typing.get_type_hints(cls.__init__)  # a parameter without one takes any value
-    return {
-        name: check(hints.get(name, Any), value, ("params", name)) for name, value in params.items()
-    }
+    checked = {}
+    for name, value in params.items():
+        if name == "cv":
+            checked[name] = _cv(value)
+        elif name == "random_state":  # a RandomState is stored as null
+            checked[name] = check(int | None, value, ("params", name))
+        else:
+            checked[name] = check(hints.get(name, Any), value, ("params", name))
+    return checked
+
+
+def _renamed(params: dict[str, Any], accepted: list[str]) -> dict[str, Any]:
+    """Parameters under their current names: files written before ``n_folds`` and
+    ``seed`` became ``cv`` and ``random_state`` store the old names."""
+    from tagdecide.model_selection import RENAMED_PARAMS
+
+    params = dict(params)
+    for old, new in RENAMED_PARAMS.items():
+        if old in params and new in accepted:
+            if new in params:
+                raise FieldError(("params",), f"has both {old!r} and its new name {new!r}")
+            params[new] = params.pop(old)
+    return params
+
+
+class SplitterSpec(BaseModel):
+    """A ``cv`` splitter as a model file stores it
+    (:func:`tagdecide.model_selection.splitter_to_json`)."""
+
+    model_config = ConfigDict(strict=True, allow_inf_nan=False, extra="forbid")
+
+    splitter: Annotated[str, Field(min_length=1, max_length=100)]
+    n_splits: Annotated[int, Field(ge=2, le=MAX_COUNT)] | None = None
+    params: dict[str, bool | int | float | str | None] = {}
+
+
+def _cv(value: Any) -> Any:
+    """``params.cv``: a number of folds, or a splitter entry rebuilt (a scikit-learn
+    splitter) or read as its number of splits (another class)."""
+    from tagdecide.model_selection import splitter_from_json
+
+    where = ("params", "cv")
+    if isinstance(value, dict):
+        spec = check(SplitterSpec, value, where)
+        try:
+            return splitter_from_json(spec.model_dump())
+        except (TypeError, ValueError) as error:
+            raise FieldError(where, f"cannot rebuild {spec.splitter}: {error}") from None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise FieldError(where, f"must be a whole number or a splitter object, not {show(value)}")
+    return value
 
 
 # -- the layout of a model file ---------------------------------------------------------
@@ -329,6 +377,7 @@ class ModelData(_Strict):
     strategy: StrategySpec
     tags: list[Name]
     categories: list[Name] | None = None
+    columns: list[Name] | None = None
     taxonomy: TaxonomyData | None = None
     training: Training
     state: dict[str, Any]

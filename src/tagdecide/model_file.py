@@ -10,6 +10,7 @@ Layout (format version 1)::
       "strategy": {"name": "thresholds", "params": {}},
       "tags": ["blues-rock", ...],             # decision column order
       "categories": [],                         # category columns prediction needs
+      "columns": ["blues-rock", ..., "genres-rock", ...], # the input columns of fit
       "taxonomy": {"tags": [...], "tag_categories": [...], "tag_classes": [...]} | null,
       "training": {"n_tracks": 6000, "positives": {"blues-rock": 41, ...}},
       "state": {"thresholds": [0.31, null, ...]}, # null: the tag is never predicted
@@ -19,6 +20,11 @@ Layout (format version 1)::
       "regime": {"statistic": 0.47, "per_network": {"Genres": 0.45, ...}, "n_tags": 232,
                  "threshold": 0.7, "verdict": "in-sample", "margin": 1.5} | null
     }
+
+``columns`` is optional (added in format 1): the input columns that ``fit`` saw, in
+order. A DataFrame given to ``predict`` may hold these columns (the model reads its tags and
+categories among them), and an array has them in this order. Files without it take the
+tags, then the categories.
 
 ``score_summary`` is optional (an additive key, so the format version stays 1; files
 written before it existed lack it and load fine). It describes the training scores per tag:
@@ -108,9 +114,10 @@ def model_to_dict(strategy: Strategy) -> dict[str, Any]:
         "format_version": FORMAT_VERSION,
         "package_version": __version__,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "strategy": {"name": strategy.name, "params": strategy.get_params()},
+        "strategy": {"name": strategy.name, "params": strategy.params_to_json()},
         "tags": list(strategy.tag_names_),
         "categories": list(strategy.required_categories),
+        "columns": list(getattr(strategy, "input_columns_", ())),
         "taxonomy": None if taxonomy is None else taxonomy.to_dict(),
         "training": {
             "n_tracks": int(strategy.n_tracks_),
@@ -281,6 +288,15 @@ def strategy_from_dict(data: dict[str, Any]) -> Strategy:
             raise schema.FieldError(
                 ("categories",), f"not categories of the taxonomy: {list_some(unknown)}"
             )
+    columns = None
+    if model.columns is not None:
+        columns = tuple(model.columns)
+        _refuse_repeats(columns, "columns")
+        absent = [name for name in (*tags, *categories) if name not in set(columns)]
+        if absent:
+            raise schema.FieldError(
+                ("columns",), f"lacks the model's tags or categories {list_some(absent)}"
+            )
     n_positives = _positives(model.training, tags)
     try:
         cls = strategy_class(model.strategy.name)
@@ -305,6 +321,7 @@ def strategy_from_dict(data: dict[str, Any]) -> Strategy:
             n_positives=n_positives,
             score_summary=summary,
             regime=regime,
+            input_columns=columns,
         )
     except schema.FieldError as error:
         if error.path[:1] == ("params",):  # the top-level strategy's parameters

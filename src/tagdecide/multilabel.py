@@ -246,15 +246,12 @@ class TagDecisionClassifier(MultiOutputMixin, ClassifierMixin, MetaEstimatorMixi
         return strategy
 
     def _seed_strategy(self, strategy: Strategy, params: dict[str, Any]) -> None:
-        """Pass an int ``random_state`` to the strategy's seed parameter, unless set."""
+        """Pass an int ``random_state`` to the strategy's ``random_state``, unless set."""
         seed = self.random_state
         if not isinstance(seed, numbers.Integral) or isinstance(seed, bool):
             return
-        for name in ("random_state", "seed"):
-            if name in strategy.param_names():
-                if name not in params:
-                    strategy.set_params(**{name: int(seed)})
-                return
+        if "random_state" in strategy.param_names() and "random_state" not in params:
+            strategy.set_params(random_state=int(seed))
 
     def _check_estimator(self) -> None:
         if self.estimator is None or not hasattr(self.estimator, "fit"):

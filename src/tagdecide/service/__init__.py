@@ -119,7 +119,7 @@ def _model_info(decider: Decider) -> ModelInfo:
     return ModelInfo(
         name=decider.name,
         strategy=StrategyInfo(
-            name=model.name, params=model.get_params(), choice=model.choice_summary()
+            name=model.name, params=model.params_to_json(), choice=model.choice_summary()
         ),
         tags=list(decider.tag_names),
         categories=list(decider.category_names),

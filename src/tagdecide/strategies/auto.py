@@ -35,13 +35,14 @@ from tagdecide.data import TrackScores
 from tagdecide.diagnosis import RegimeDiagnosis, diagnose_regime
 from tagdecide.errors import InputError, ModelFileError
 from tagdecide.metrics import f1_from_counts, f1_per_tag, support_weighted_mean
-from tagdecide.model_selection import make_folds
+from tagdecide.model_selection import Splitter, make_folds
 from tagdecide.progress import report
 from tagdecide.strategies.base import (
-    _MAX_SEED,
     Strategy,
     Validation,
-    _check_whole,
+    _check_cv,
+    _check_random_state,
+    _seed_of,
     make_strategy,
     register,
     strategy_class,
@@ -67,7 +68,7 @@ _BOOTSTRAP_WIN_SHARE = 0.95
 
 
 def _bootstrap_win_shares(
-    truth: np.ndarray, decisions: dict[str, np.ndarray], *, seed: int
+    truth: np.ndarray, decisions: dict[str, np.ndarray], *, seed: int | None
 ) -> dict[str, tuple[float, np.ndarray]]:
     """Per candidate, the share of bootstrap resamples of the tracks in which it beats
     ``thresholds``: on weighted F1 over all tags, and on each tag's F1. (A validation
@@ -105,8 +106,9 @@ class AutoStrategy(Strategy):
     candidates : str
         Comma-separated strategy names; ``thresholds`` is always included (the fallback).
         Candidates that need what the data lacks (a taxonomy, category scores) are skipped.
-    n_folds : int
-        Folds of the cross-validation that compares candidates.
+    cv : int or splitter
+        Folds of the cross-validation that compares candidates: a number (grouped folds
+        when ``fit`` gets groups) or a scikit-learn splitter (called with the groups).
     margin : float
         Out-of-fold F1 gain over ``thresholds`` a tag's candidate needs, in F1 points (0-1).
     min_win_share : float
@@ -131,8 +133,9 @@ class AutoStrategy(Strategy):
         follows ``stacked`` without cross-validation (when it is a candidate);
         ``out-of-sample``: always the cross-validated choice. Ignored for the choice (but
         still diagnosed) when a validation set is given.
-    seed : int
-        Fold shuffling.
+    random_state : int, RandomState or None
+        Fold shuffling (when ``cv`` is a number) and the bootstrap resamples of a
+        validation set.
 
     Attributes
     ----------
@@ -169,32 +172,32 @@ class AutoStrategy(Strategy):
     def __init__(
         self,
         candidates: str = "thresholds,shrunk,stacked,rowwise,hierarchical",
-        n_folds: int = 5,
+        cv: int | Splitter = 5,
         margin: float = 0.02,
         min_win_share: float = 1.0,
         rule: str | None = None,
         global_margin: float = 0.01,
         global_win_share: float = 0.8,
         regime: str = "detect",
-        seed: int = 0,
+        random_state: int | np.random.RandomState | None = 0,
     ) -> None:
         self.candidates = candidates
-        self.n_folds = n_folds
+        self.cv = cv
         self.margin = margin
         self.min_win_share = min_win_share
         self.rule = rule
         self.global_margin = global_margin
         self.global_win_share = global_win_share
         self.regime = regime
-        self.seed = seed
+        self.random_state = random_state
 
     def check_params(self) -> None:
         if self.rule is not None and self.rule not in RULES:
             raise InputError(f"rule must be one of {', '.join(RULES)}, not {self.rule!r}")
         if self.regime not in REGIMES:
             raise InputError(f"regime must be one of {', '.join(REGIMES)}, not {self.regime!r}")
-        _check_whole("n_folds", self.n_folds, 2)
-        _check_whole("seed", self.seed, 0, _MAX_SEED)
+        _check_cv(self.cv)
+        _check_random_state(self.random_state)
         for name in self.candidates.split(","):
             if name.strip() == self.name:
                 raise InputError("auto cannot be its own candidate")
@@ -259,7 +262,7 @@ class AutoStrategy(Strategy):
         self, X: TrackScores, Y: np.ndarray, groups: np.ndarray | None, names: list[str]
     ) -> None:
         self.chosen_on_ = "cross-validation"
-        folds = make_folds(X.n_tracks, self.n_folds, groups=groups, seed=self.seed)
+        folds = make_folds(X.n_tracks, self.cv, groups=groups, seed=self.random_state)
         out_of_fold = {name: np.zeros_like(Y) for name in names}
         fold_f1 = {name: np.zeros((len(folds), X.n_tags)) for name in names}
         has_positives = np.zeros((len(folds), X.n_tags), dtype=bool)
@@ -327,7 +330,7 @@ class AutoStrategy(Strategy):
         decisions = {name: model.predict(scores) for name, model in fitted.items()}
         self.oof_f1_ = {name: f1_per_tag(truth, values) for name, values in decisions.items()}
         enough = truth.sum(axis=0) >= _MIN_VALIDATION_POSITIVES
-        shares = _bootstrap_win_shares(truth, decisions, seed=self.seed)
+        shares = _bootstrap_win_shares(truth, decisions, seed=_seed_of(self.random_state))
         self.choice_ = self._decide(
             truth,
             per_tag={name: enough & (shares[name][1] >= _BOOTSTRAP_WIN_SHARE) for name in names},
@@ -445,7 +448,7 @@ class AutoStrategy(Strategy):
             "regime_used": self.regime_used_,
             "models": {
                 name: {
-                    "params": model.get_params(),
+                    "params": model.params_to_json(),
                     "categories": list(model.category_names_),
                     "state": model.get_state(),
                 }

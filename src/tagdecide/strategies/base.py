@@ -8,6 +8,7 @@ parameters, :meth:`Strategy.fit` learns attributes ending in ``_`` and returns `
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 import typing
@@ -26,6 +27,7 @@ from tagdecide._validation import (
 )
 from tagdecide.data import TrackScores
 from tagdecide.errors import InputError, list_some
+from tagdecide.model_selection import RENAMED_PARAMS, is_splitter
 from tagdecide.shift import ScoreSummary
 from tagdecide.taxonomy import Taxonomy
 
@@ -73,6 +75,16 @@ def strategy_class(name: str) -> type[Strategy]:
         ) from None
 
 
+def _renamed_hint(cls: type[Strategy], names: Sequence[str]) -> str:
+    """``"; 'n_folds' is now 'cv'"`` for the renamed parameters among ``names``."""
+    renamed = [
+        f"{name!r} is now {RENAMED_PARAMS[name]!r}"
+        for name in names
+        if RENAMED_PARAMS.get(name) in cls.param_names()
+    ]
+    return f" ({', '.join(renamed)})" if renamed else ""
+
+
 def make_strategy(name: str, **params: Any) -> Strategy:
     """A new, unfitted strategy by name, with the given keyword parameters."""
     cls = strategy_class(name)
@@ -95,7 +107,7 @@ def parse_params(name: str, pairs: Sequence[str]) -> dict[str, Any]:
             raise InputError(f"--param wants KEY=VALUE, got {pair!r}")
         if key not in accepted:
             raise InputError(
-                f"strategy {name!r} takes no parameter {key!r}; "
+                f"strategy {name!r} takes no parameter {key!r}{_renamed_hint(cls, [key])}; "
                 f"it takes {', '.join(accepted) or 'none'}"
             )
         types = typing.get_args(hints[key]) or (hints[key],)
@@ -128,6 +140,38 @@ def parse_params(name: str, pairs: Sequence[str]) -> dict[str, Any]:
 _MAX_SEED = 2**32 - 1
 
 
+def _check_cv(value: Any) -> None:
+    """Raise :class:`InputError` unless ``cv`` is a number of folds (>= 2) or a
+    scikit-learn splitter."""
+    if is_splitter(value):
+        return
+    whole = isinstance(value, int | np.integer) and not isinstance(value, bool)
+    if not whole or value < 2:
+        raise InputError(
+            f"cv must be a whole number >= 2 or a scikit-learn splitter; got {value!r}"
+        )
+
+
+def _check_random_state(value: Any) -> None:
+    """Raise :class:`InputError` unless ``random_state`` is a seed, a RandomState or None."""
+    if value is None or isinstance(value, np.random.RandomState):
+        return
+    whole = isinstance(value, int | np.integer) and not isinstance(value, bool)
+    if not whole or not 0 <= value <= _MAX_SEED:
+        raise InputError(
+            f"random_state must be a whole number from 0 to {_MAX_SEED}, a numpy RandomState "
+            f"or None; got {value!r}"
+        )
+
+
+def _seed_of(random_state: int | np.random.RandomState | None) -> int | None:
+    """A seed for ``numpy.random.default_rng`` from ``random_state`` (an int as it is, a
+    RandomState's next draw, None for fresh randomness)."""
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(0, _MAX_SEED, dtype=np.int64))
+    return None if random_state is None else int(random_state)
+
+
 def _check_whole(name: str, value: Any, low: int, high: int | None = None) -> None:
     """Raise :class:`InputError` unless parameter ``name`` is a whole number in
     ``[low, high]`` (for the strategies' :meth:`Strategy.check_params`)."""
@@ -157,6 +201,10 @@ class Strategy:
 
     tag_names_: tuple[str, ...]
     category_names_: tuple[str, ...]
+    #: The input columns seen in :meth:`fit`, in order (an array ``X`` follows it).
+    input_columns_: tuple[str, ...]
+    #: Whether :meth:`fit` got a 1-D ``y`` (one tag): :meth:`predict` then returns 1-D.
+    one_d_y_: bool
     taxonomy_: Taxonomy | None
     n_tracks_: int
     n_positives_: np.ndarray
@@ -179,8 +227,8 @@ class Strategy:
         unknown = [key for key in params if key not in accepted]
         if unknown:
             raise InputError(
-                f"strategy {cls.name!r} takes no parameter(s) {list_some(unknown)}; "
-                f"it takes {', '.join(accepted) or 'none'}"
+                f"strategy {cls.name!r} takes no parameter(s) {list_some(unknown)}"
+                f"{_renamed_hint(cls, unknown)}; it takes {', '.join(accepted) or 'none'}"
             )
 
     @classmethod
@@ -231,8 +279,8 @@ class Strategy:
     # -- fitting and deciding ---------------------------------------------------------
     def fit(
         self,
-        X: TrackScores,
-        Y: np.ndarray,
+        X: TrackScores | Any,
+        Y: np.ndarray | Any,
         *,
         groups: np.ndarray | None = None,
         taxonomy: Taxonomy | None = None,
@@ -242,10 +290,15 @@ class Strategy:
 
         Parameters
         ----------
-        X : TrackScores
-            Scores of the training tracks.
-        Y : ndarray of shape (n_tracks, n_tags)
-            0/1 truth, columns in the order of ``X.tag_names``.
+        X : TrackScores, ndarray or DataFrame of shape (n_tracks, n_columns)
+            Scores of the training tracks. A pandas or polars DataFrame is read by column
+            name (the tags are ``Y``'s columns, else those that are not categories of
+            ``taxonomy``; a ``ChallengeID`` column gives the track ids); an array has one
+            column per tag, then optionally one per category of ``taxonomy``.
+        Y : ndarray or DataFrame of shape (n_tracks, n_tags)
+            0/1 truth, columns in the order of ``X.tag_names`` (a DataFrame's by name).
+            A 1-D ``y`` (or a Series) is one tag; :meth:`predict` then returns 1-D
+            decisions.
         groups : ndarray of shape (n_tracks,), optional
             Album/artist of each track; strategies that cross-validate keep a group in one
             fold.
@@ -260,9 +313,13 @@ class Strategy:
         -------
         self
         """
+        from tagdecide._tabular import is_dataframe, one_column, training_data
+
         self.check_params()
         if validation is not None:
             self.check_validation_use()
+        one_d = not is_dataframe(Y) and one_column(Y) is not None
+        X, Y, columns, named = training_data(X, Y, taxonomy=taxonomy)
         Y = np.asarray(Y)
         if Y.shape != X.tag_scores.shape:
             raise InputError(f"truth has shape {Y.shape} but scores {X.tag_scores.shape}")
@@ -280,6 +337,12 @@ class Strategy:
             validation = _checked_validation(validation, X, categories=reads)
         self.tag_names_ = X.tag_names
         self.category_names_ = X.category_names if reads and X.category_scores is not None else ()
+        self.input_columns_ = columns
+        self.one_d_y_ = one_d
+        if named:
+            self.feature_names_in_ = np.array(columns, dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
         self.taxonomy_ = taxonomy
         self.n_tracks_ = X.n_tracks
         self.n_positives_ = Y.sum(axis=0).astype(np.int64)
@@ -302,24 +365,121 @@ class Strategy:
                 f"{' and '.join(users) or 'no strategy'} can (it chooses among strategies on it)"
             )
 
-    def predict(self, X: TrackScores) -> np.ndarray:
+    def predict(self, X: TrackScores | Any) -> np.ndarray:
         """0/1 decisions of shape ``(n_tracks, n_tags)``, dtype uint8.
+
+        ``X`` is a :class:`TrackScores`, a DataFrame (columns matched by name: those the
+        model reads must be present, and none it was not fitted with) or an array (the
+        training column order, :attr:`n_features_in_` columns).
 
         Raises :class:`InputError` when the model is not fitted, when the columns are not
         the model's, or when a score it reads is not a number in [0, 1].
         """
+        from tagdecide._tabular import scores_for
+
+        X = scores_for(self, X)
         self._check_input(X)
         check_track_scores(X, categories=bool(self.category_names_))
-        return self._predict(X).astype(np.uint8, copy=False)
+        decisions = self._predict(X).astype(np.uint8, copy=False)
+        # Fitted on a 1-D y (one tag): 1-D decisions, as scikit-learn's classifiers give.
+        return decisions[:, 0] if getattr(self, "one_d_y_", False) else decisions
+
+    def check_fitted(self) -> None:
+        """Raise :class:`InputError` (also scikit-learn's ``NotFittedError``) unless fitted."""
+        if not hasattr(self, "tag_names_"):
+            raise _not_fitted_error(f"strategy {self.name!r} is not fitted; call fit first")
+
+    def scores_for(self, X: TrackScores | Any) -> TrackScores:
+        """``X`` (an array or DataFrame, as :meth:`predict` takes) as the :class:`TrackScores`
+        that the other methods (``decision_scores``, ``decision_rule``) read."""
+        from tagdecide._tabular import scores_for
+
+        return scores_for(self, X)
 
     def _check_input(self, X: TrackScores) -> None:
         """Fitted, and the model's columns (cheap: strategies call it from every method that
         reads scores; the values are checked once, by :meth:`predict` and :meth:`fit`)."""
-        if not hasattr(self, "tag_names_"):
-            raise InputError(f"strategy {self.name!r} is not fitted; call fit first")
+        self.check_fitted()
+        if not isinstance(X, TrackScores):
+            raise InputError(
+                f"expected TrackScores, got {type(X).__name__}: predict takes arrays and "
+                "DataFrames; for the other methods convert them with strategy.scores_for(X)"
+            )
         check_columns(X.tag_names, self.tag_names_, what="tag")
         if self.category_names_:
             check_columns(X.category_names, self.category_names_, what="category")
+
+    def score(self, X: TrackScores | Any, Y: np.ndarray | Any) -> float:
+        """Support-weighted F1 of :meth:`predict` on ``X`` against the 0/1 truth ``Y``
+        (higher is better): what ``GridSearchCV`` maximises by default."""
+        from tagdecide._tabular import scores_for, truth_for
+        from tagdecide.metrics import weighted_f1_score
+
+        scores = scores_for(self, X)
+        truth = np.asarray(truth_for(Y, self.tag_names_))
+        if truth.shape != scores.tag_scores.shape:
+            raise InputError(f"truth has shape {truth.shape} but scores {scores.tag_scores.shape}")
+        check_truth(truth, names=scores.tag_names, ids=scores.ids)
+        decisions = self.predict(scores).reshape(truth.shape)
+        return float(weighted_f1_score(truth, decisions))
+
+    @property
+    def n_features_in_(self) -> int:
+        """Number of input columns seen in :meth:`fit` (tags, then categories, for arrays
+        given to :meth:`predict`)."""
+        return len(self.input_columns_)
+
+    # -- what scikit-learn reads ------------------------------------------------------
+    def __sklearn_tags__(self) -> Any:
+        """scikit-learn's tags: a multilabel classifier of 0/1 decisions from 2-D scores in
+        [0, 1] (no NaN, dense) that needs a 2-D 0/1 ``Y``."""
+        from sklearn.utils import ClassifierTags, InputTags, Tags, TargetTags
+
+        return Tags(
+            estimator_type="classifier",
+            target_tags=TargetTags(
+                required=True,
+                one_d_labels=False,
+                two_d_labels=True,
+                positive_only=False,
+                multi_output=True,
+                single_output=False,
+            ),
+            classifier_tags=ClassifierTags(poor_score=True, multi_class=False, multi_label=True),
+            input_tags=InputTags(
+                one_d_array=False,
+                two_d_array=True,
+                sparse=False,
+                positive_only=True,
+                allow_nan=False,
+            ),
+        )
+
+    def get_metadata_routing(self) -> Any:
+        """scikit-learn's metadata routing: ``fit`` consumes ``groups`` (a search with
+        routing enabled passes its groups on, so inner folds keep albums together too)."""
+        from sklearn.utils.metadata_routing import MetadataRequest
+
+        request = MetadataRequest(owner=type(self).__name__)
+        request.fit.add_request(param="groups", alias=True)
+        return request
+
+    def params_to_json(self) -> dict[str, Any]:
+        """:meth:`get_params` as JSON data for model files: a ``cv`` splitter as its class
+        name, number of splits and plain parameters
+        (:func:`tagdecide.model_selection.splitter_to_json`), a ``random_state`` that is a
+        ``RandomState`` as null (its state is not data)."""
+        from tagdecide.model_selection import splitter_to_json
+
+        params = self.get_params()
+        for name, value in params.items():
+            if is_splitter(value):
+                params[name] = splitter_to_json(value)
+            elif isinstance(value, np.random.RandomState):
+                params[name] = None
+            elif isinstance(value, np.integer):
+                params[name] = int(value)
+        return params
 
     @property
     def required_categories(self) -> tuple[str, ...]:
@@ -377,6 +537,7 @@ class Strategy:
         n_positives: np.ndarray,
         score_summary: ScoreSummary | None = None,
         regime: RegimeDiagnosis | None = None,
+        input_columns: tuple[str, ...] | None = None,
     ) -> Self:
         """Rebuild a fitted strategy from a model file's data, checking every field.
 
@@ -400,6 +561,8 @@ class Strategy:
             )
         strategy.tag_names_ = tag_names
         strategy.category_names_ = category_names
+        strategy.input_columns_ = input_columns or (*tag_names, *category_names)
+        strategy.one_d_y_ = False
         strategy.taxonomy_ = taxonomy
         strategy.n_tracks_ = n_tracks
         strategy.n_positives_ = n_positives
@@ -410,6 +573,23 @@ class Strategy:
         except schema.FieldError as error:
             raise error.under("state") from None
         return strategy
+
+
+def _not_fitted_error(message: str) -> InputError:
+    """An :class:`InputError` that is also scikit-learn's ``NotFittedError`` when
+    scikit-learn is loaded (which callers that catch that error have done)."""
+    import sys
+
+    if "sklearn" not in sys.modules:
+        return InputError(message)
+    return _sklearn_not_fitted()(message)
+
+
+@functools.cache
+def _sklearn_not_fitted() -> type[InputError]:
+    from sklearn.exceptions import NotFittedError
+
+    return type("StrategyNotFittedError", (InputError, NotFittedError), {})
 
 
 def _thresholds_to_json(thresholds: np.ndarray) -> list[float | None]:

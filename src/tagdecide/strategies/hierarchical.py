@@ -31,12 +31,13 @@ import numpy as np
 from tagdecide.data import TrackScores
 from tagdecide.errors import InputError, ModelFileError, list_some
 from tagdecide.features import logit
-from tagdecide.model_selection import make_capped_folds
+from tagdecide.model_selection import Splitter, make_capped_folds
 from tagdecide.search import NEVER, best_f1_thresholds
 from tagdecide.strategies.base import (
-    _MAX_SEED,
     ThresholdStrategy,
     Validation,
+    _check_cv,
+    _check_random_state,
     _check_whole,
     _thresholds_from_json,
     _thresholds_to_json,
@@ -64,11 +65,12 @@ class HierarchicalThresholds(ThresholdStrategy):
         simple weighting of its inputs.
     min_positives : int
         Tags with fewer training positives keep the plain threshold on their own score.
-    n_folds : int
-        Folds for the out-of-fold outputs; lowered to the number of groups (or tracks)
-        when there are fewer.
-    seed : int
-        Shuffles the folds.
+    cv : int or splitter
+        Folds for the out-of-fold outputs: a number (grouped folds when ``fit`` gets
+        groups; lowered to the number of groups, or tracks, when there are fewer) or a
+        scikit-learn splitter (called with the groups).
+    random_state : int, RandomState or None
+        Shuffles the folds (when ``cv`` is a number).
 
     Attributes
     ----------
@@ -94,20 +96,24 @@ class HierarchicalThresholds(ThresholdStrategy):
     tag_category_columns_: np.ndarray
 
     def __init__(
-        self, C: float = 0.01, min_positives: int = 5, n_folds: int = 5, seed: int = 0
+        self,
+        C: float = 0.01,
+        min_positives: int = 5,
+        cv: int | Splitter = 5,
+        random_state: int | np.random.RandomState | None = 0,
     ) -> None:
         self.C = C
         self.min_positives = min_positives
-        self.n_folds = n_folds
-        self.seed = seed
+        self.cv = cv
+        self.random_state = random_state
 
     # -- fitting ----------------------------------------------------------------------
     def check_params(self) -> None:
         if not float(self.C) > 0.0:
             raise InputError(f"C must be > 0; got {self.C}")
         _check_whole("min_positives", self.min_positives, 0)
-        _check_whole("n_folds", self.n_folds, 2)
-        _check_whole("seed", self.seed, 0, _MAX_SEED)
+        _check_cv(self.cv)
+        _check_random_state(self.random_state)
 
     def _fit(
         self,
@@ -121,9 +127,9 @@ class HierarchicalThresholds(ThresholdStrategy):
         n_tracks, n_tags = X.tag_scores.shape
         folds = make_capped_folds(
             n_tracks,
-            int(self.n_folds),
+            self.cv,
             groups=groups,
-            seed=int(self.seed),
+            seed=self.random_state,
             who="strategy 'hierarchical'",
         )
 

@@ -32,13 +32,13 @@ import numpy as np
 
 from tagdecide.data import TrackScores
 from tagdecide.errors import InputError
-from tagdecide.model_selection import make_capped_folds
+from tagdecide.model_selection import Splitter, make_capped_folds
 from tagdecide.search import NEVER, best_f1_thresholds
 from tagdecide.strategies.base import (
-    _MAX_SEED,
     ThresholdStrategy,
     Validation,
-    _check_whole,
+    _check_cv,
+    _check_random_state,
     _thresholds_from_json,
     _thresholds_to_json,
     register,
@@ -58,11 +58,12 @@ class RegularisedThresholds(ThresholdStrategy):
     ----------
     method : {"shrink", "bagged"}
         The regularisation (see the module docstring).
-    n_folds : int
-        Folds for ``bagged``; lowered to the number of groups (or tracks) when there are
-        fewer.
-    seed : int
-        Shuffles the folds of ``bagged``.
+    cv : int or splitter
+        Folds for ``bagged``: a number (grouped folds when ``fit`` gets groups; lowered to
+        the number of groups, or tracks, when there are fewer) or a scikit-learn splitter
+        (called with the groups).
+    random_state : int, RandomState or None
+        Shuffles the folds of ``bagged`` (when ``cv`` is a number).
     strength : float
         ``k`` of ``shrink``: a tag with ``k`` positives gets a threshold halfway between
         its own and the reference.
@@ -94,13 +95,13 @@ class RegularisedThresholds(ThresholdStrategy):
     def __init__(
         self,
         method: str = "shrink",
-        n_folds: int = 5,
-        seed: int = 0,
+        cv: int | Splitter = 5,
+        random_state: int | np.random.RandomState | None = 0,
         strength: float = 50.0,
     ) -> None:
         self.method = method
-        self.n_folds = n_folds
-        self.seed = seed
+        self.cv = cv
+        self.random_state = random_state
         self.strength = strength
 
     def check_params(self) -> None:
@@ -108,9 +109,8 @@ class RegularisedThresholds(ThresholdStrategy):
             raise InputError(f"method must be one of {', '.join(_METHODS)}; got {self.method!r}")
         if self.method == "shrink" and not float(self.strength) >= 0.0:
             raise InputError(f"strength must be >= 0; got {self.strength}")
-        if self.method == "bagged":
-            _check_whole("n_folds", self.n_folds, 2)
-        _check_whole("seed", self.seed, 0, _MAX_SEED)
+        _check_cv(self.cv)
+        _check_random_state(self.random_state)
 
     def _fit(
         self,
@@ -122,7 +122,7 @@ class RegularisedThresholds(ThresholdStrategy):
         self.raw_thresholds_, _ = best_f1_thresholds(X.tag_scores, Y)
         if self.method == "bagged":
             self.thresholds_ = _bagged_thresholds(
-                X.tag_scores, Y, groups, n_folds=int(self.n_folds), seed=int(self.seed)
+                X.tag_scores, Y, groups, cv=self.cv, random_state=self.random_state
             )
         else:
             reference = _reference_thresholds(self.raw_thresholds_, X.tag_names, self.taxonomy_)
@@ -143,14 +143,19 @@ class RegularisedThresholds(ThresholdStrategy):
 
 
 def _bagged_thresholds(
-    scores: np.ndarray, truth: np.ndarray, groups: np.ndarray | None, *, n_folds: int, seed: int
+    scores: np.ndarray,
+    truth: np.ndarray,
+    groups: np.ndarray | None,
+    *,
+    cv: int | Splitter,
+    random_state: int | np.random.RandomState | None,
 ) -> np.ndarray:
     """Mean over folds of each fold's training-part thresholds; ``inf`` where none is finite."""
     folds = make_capped_folds(
         scores.shape[0],
-        n_folds,
+        cv,
         groups=groups,
-        seed=seed,
+        seed=random_state,
         who="strategy 'shrunk' with method 'bagged'",
     )
     total = np.zeros(scores.shape[1])

@@ -18,12 +18,13 @@ from tagdecide.data import TrackScores
 from tagdecide.errors import InputError
 from tagdecide.features import logit
 from tagdecide.metrics import support_weighted_mean
-from tagdecide.model_selection import make_folds
+from tagdecide.model_selection import Splitter, make_folds
 from tagdecide.search import best_f1_thresholds
 from tagdecide.strategies.base import (
-    _MAX_SEED,
     ThresholdStrategy,
     Validation,
+    _check_cv,
+    _check_random_state,
     _check_whole,
     _thresholds_from_json,
     _thresholds_to_json,
@@ -86,12 +87,13 @@ class StackedThresholds(ThresholdStrategy):
         Also feed the ridge each tag's logit as a z-score among the track's logits of its
         class (its network's outputs): where a track lifts or lowers all of a network's
         outputs at once, that relative position transfers better than the raw logit.
-    n_folds : int
-        Folds of the out-of-fold training (groups stay within one fold).
+    cv : int or splitter
+        Folds of the out-of-fold training: a number (grouped folds when ``fit`` gets
+        groups) or a scikit-learn splitter (called with the groups).
     min_positives : int
         Tags with fewer training positives keep their own score (blend weight 0).
-    seed : int
-        Fold shuffling.
+    random_state : int, RandomState or None
+        Fold shuffling (when ``cv`` is a number).
 
     Attributes
     ----------
@@ -110,16 +112,16 @@ class StackedThresholds(ThresholdStrategy):
         blend: float | None = 1.0,
         alpha: float | None = None,
         row_zscores: bool = False,
-        n_folds: int = 5,
+        cv: int | Splitter = 5,
         min_positives: int = 5,
-        seed: int = 0,
+        random_state: int | np.random.RandomState | None = 0,
     ) -> None:
         self.blend = blend
         self.alpha = alpha
         self.row_zscores = row_zscores
-        self.n_folds = n_folds
+        self.cv = cv
         self.min_positives = min_positives
-        self.seed = seed
+        self.random_state = random_state
 
     def check_params(self) -> None:
         if self.blend is not None and not 0.0 <= float(self.blend) <= 1.0:
@@ -128,9 +130,9 @@ class StackedThresholds(ThresholdStrategy):
             isinstance(self.alpha, (int, float)) and 0 < self.alpha < float("inf")
         ):
             raise InputError(f"alpha must be a positive number or None; got {self.alpha!r}")
-        _check_whole("n_folds", self.n_folds, 2)
+        _check_cv(self.cv)
         _check_whole("min_positives", self.min_positives, 0)
-        _check_whole("seed", self.seed, 0, _MAX_SEED)
+        _check_random_state(self.random_state)
 
     def _features(self, X: TrackScores) -> np.ndarray:
         features = logit(X.tag_scores)
@@ -163,7 +165,7 @@ class StackedThresholds(ThresholdStrategy):
         targets = Y.astype(np.float64)
         relative = _ALPHAS if self.alpha is None else (float(self.alpha),)
         alphas = np.array(relative) * X.n_tracks / 1000.0
-        folds = make_folds(X.n_tracks, self.n_folds, groups=groups, seed=self.seed)
+        folds = make_folds(X.n_tracks, self.cv, groups=groups, seed=self.random_state)
         out_of_fold = np.empty((len(alphas), X.n_tracks, X.n_tags))
         fold_coefs, fold_intercepts = [], []
         for train, test in folds:
