@@ -6,6 +6,12 @@ past ``max_bytes`` and (408) when the client sends nothing for ``body_timeout`` 
 then handed to the application in one piece, and also as ``scope[BODY]``: a body with a
 ``Content-Length`` is written into one buffer as it arrives, so a 100 MB body is never
 joined (copied) in one go while the event loop waits.
+
+The hot paths skip the web framework: a ``GET`` of a path in ``ready`` is answered with its
+bytes as they are, and a ``POST`` to a path in ``routes`` is answered by its handler
+(``(status, JSON)`` from the body). Routing, dependency injection and response objects
+cost more than deciding a track; the framework still declares these paths (for the
+OpenAPI schema) and serves every other one.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+#: A hot path's handler: the request's scope and whole body to ``(status, JSON body)``.
+Handler = Callable[[Scope, "bytes | bytearray"], Awaitable[tuple[int, bytes]]]
 
 #: The scope key holding the request's whole body (bytes or bytearray).
 BODY = "tagdecide.body"
@@ -38,19 +46,41 @@ async def refuse(
     await send({"type": "http.response.body", "body": body})
 
 
+async def answer(send: Send, status: int, body: bytes) -> None:
+    """A JSON answer, sent in two messages without any framework object."""
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 class Intake:
     """See the module's docstring."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int, body_timeout: float, capacity: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        body_timeout: float,
+        capacity: int,
+        ready: dict[str, bytes] | None = None,
+        routes: dict[str, Handler] | None = None,
+    ) -> None:
         self.app, self.max_bytes = app, max_bytes
         self.body_timeout, self.capacity = body_timeout, capacity
+        self.ready = ready or {}
+        self.routes = routes or {}
         self.in_progress = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        admitted = scope["method"] == "POST"
+        method = scope["method"]
+        if method == "GET" and scope["path"] in self.ready:
+            await answer(send, 200, self.ready[scope["path"]])
+            return
+        admitted = method == "POST"
         if admitted:
             if self.in_progress >= self.capacity:
                 await refuse(
@@ -65,6 +95,11 @@ class Intake:
         try:
             body = await self._read_body(scope, receive, send)
             if body is None:
+                return
+            handler = self.routes.get(scope["path"]) if admitted else None
+            if handler is not None:
+                status, content = await handler(scope, body)
+                await answer(send, status, content)
                 return
             scope[BODY] = body
             replayed = False
