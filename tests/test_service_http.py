@@ -2,7 +2,9 @@
 
 Both protocols (the Open Inference Protocol also through tritonclient), liveness while a
 large request is decided, admission (503), a client that stops sending (408), oversize ids
-and scores refused before they are decoded, the process lane, and offline docs.
+and scores refused before they are decoded, the lanes (event loop, threads, worker
+processes) giving the same decisions, the hot paths answered in front of FastAPI, and
+offline docs.
 """
 
 from __future__ import annotations
