@@ -475,3 +475,32 @@ def test_lanes_by_body_size(plain_model: Strategy) -> None:
         expected = plain_model.predict(TrackScores(np.arange(len(matrix)), TAGS, matrix))
         got = [track["tags"] for track in json.loads(content)["tracks"]]
         assert got == [_tags_of(expected, row) for row in range(len(matrix))]
+
+
+def test_a_killed_worker_process_is_replaced(plain_model: Strategy) -> None:
+    """A worker process killed between requests (out of memory, say): the next large body
+    is decided by a new one."""
+    import anyio
+
+    from tagdecide.service._decide import Decider
+    from tagdecide.service._lanes import Lanes
+
+    decider = Decider(plain_model, name="model", max_tracks=100)
+    lanes = Lanes(decider, plain_model, workers=1, processes=1, inline_below=0, process_above=0)
+    tracks, matrix = _tracks(3)
+    body = json.dumps({"tracks": tracks}).encode()
+    expected = plain_model.predict(TrackScores(np.arange(3), TAGS, matrix))
+    try:
+        first = anyio.run(lanes.run, "v1", body)
+        (killed,) = lanes._started
+        killed.process.kill()
+        killed.process.join(timeout=10)
+        second = anyio.run(lanes.run, "v1", body)
+        assert lanes._started and killed not in lanes._started
+    finally:
+        lanes.close()
+    assert not killed.process.is_alive()
+    for status, content in (first, second):
+        assert status == 200
+        got = [track["tags"] for track in json.loads(content)["tracks"]]
+        assert got == [_tags_of(expected, row) for row in range(3)]

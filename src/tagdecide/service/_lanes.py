@@ -14,7 +14,9 @@ Three lanes, by the body's size:
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import sys
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 
@@ -34,17 +36,35 @@ DEFAULT_PROCESSES = 2
 Answer = tuple[int, bytes]
 
 
-def _serve_in_worker(connection: Connection, model: Strategy, name: str, max_tracks: int) -> None:
+#: Bytes a pipe to a worker holds (Linux's default most for any user): a 10 MB body goes
+#: down in 10 writes instead of 160, each waiting for the worker to read (about a fifth
+#: less time handing a 10 MB body over, here).
+_PIPE_BYTES = 2**20
+
+
+def _widen(connection: Connection) -> None:
+    """Let the pipe hold ``_PIPE_BYTES`` where the system allows it (Linux)."""
+    if sys.platform != "linux":
+        return
+    import fcntl
+
+    with contextlib.suppress(OSError):
+        fcntl.fcntl(connection.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+
+
+def _serve_in_worker(
+    bodies: Connection, answers: Connection, model: Strategy, name: str, max_tracks: int
+) -> None:
     """The worker process: bodies in, answers out, until the pipe closes."""
     decider = Decider(model, name=name, max_tracks=max_tracks)
     while True:
         try:
-            kind = connection.recv()
-            body = connection.recv_bytes()
+            kind = bodies.recv()
+            body = bodies.recv_bytes()
         except EOFError:
             return
         answer = decider.decide(body) if kind == "v1" else decider.infer(body)
-        connection.send(answer)
+        answers.send(answer)
 
 
 class _Worker:
@@ -57,24 +77,30 @@ class _Worker:
 
     def __init__(self, model: Strategy, name: str, max_tracks: int) -> None:
         context = multiprocessing.get_context("spawn")
-        self.connection, child = context.Pipe()
+        # Two one-way pipes rather than a socket pair: a pipe can be widened (_widen).
+        bodies, self.bodies = context.Pipe(duplex=False)
+        self.answers, answers = context.Pipe(duplex=False)
+        _widen(self.bodies)
+        _widen(self.answers)
         self.process = context.Process(
             target=_serve_in_worker,
-            args=(child, model, name, max_tracks),
+            args=(bodies, answers, model, name, max_tracks),
             name="tagdecide-worker",
             daemon=True,
         )
         self.process.start()
-        child.close()
+        bodies.close()
+        answers.close()
 
     def ask(self, kind: str, body: bytes | bytearray) -> Answer:
-        self.connection.send(kind)
-        self.connection.send_bytes(body)
-        status, content = self.connection.recv()
+        self.bodies.send(kind)
+        self.bodies.send_bytes(body)
+        status, content = self.answers.recv()
         return int(status), content
 
     def stop(self) -> None:
-        self.connection.close()
+        self.bodies.close()
+        self.answers.close()
         self.process.terminate()
         self.process.join(timeout=5)
 
