@@ -22,7 +22,7 @@ the last byte received.
 Every scenario stops at its request count or its time cap; the servers are stopped at the
 end; all traffic goes to 127.0.0.1. The load average is printed before and after.
 
-Usage: python benchmarks/service_load.py [--quick] [--single 1000] [--batch 30] [--workers 1]
+Usage: python benchmarks/service_load.py [--quick] [--single 2000] [--batch 40] [--cap 30]
 """
 
 from __future__ import annotations
@@ -414,9 +414,6 @@ def main() -> None:
     )
     parser.add_argument("--cap", type=float, default=30.0, help="Time cap per scenario, seconds.")
     parser.add_argument(
-        "--workers", type=int, default=None, help="tagdecide serve --workers (default: its own)."
-    )
-    parser.add_argument(
         "--serve-naive", nargs=2, metavar=("PORT", "TAGS_JSON"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
@@ -462,8 +459,6 @@ def main() -> None:
         tags_path = Path(folder) / "tags.json"
         tags_path.write_text(json.dumps(list(catalogue.taxonomy.tags)))
         serve = [TAGDECIDE, "serve", str(model_path), "--host", HOST, "--port", "{port}"]
-        if args.workers is not None:
-            serve += ["--workers", str(args.workers)]
         servers = {
             "naive": [sys.executable, __file__, "--serve-naive", "{port}", str(tags_path)],
             "tagdecide": serve,
@@ -491,7 +486,7 @@ def main() -> None:
     print(
         f"loopback, model 'thresholds' ({len(catalogue.taxonomy.tags)} tags, "
         f"{len(catalogue.taxonomy.categories)} categories), {sys.platform}, "
-        f"tagdecide serve {'--workers ' + str(args.workers) if args.workers else '(defaults)'}"
+        "tagdecide serve (default settings)"
     )
     print(f"load average before: {load_before}; after: {load_average()}")
     header = (
