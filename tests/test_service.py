@@ -433,3 +433,74 @@ def test_model_info_says_how_an_auto_model_chose(client: TestClient) -> None:
     assert info["strategy"]["choice"] == model.choice_summary()  # type: ignore[attr-defined]
     assert info["strategy"]["choice"].startswith("auto (cross-validation, ")
     assert client.get("/v1/model").json()["strategy"]["choice"] is None  # thresholds
+
+
+def test_lanes_by_body_size(plain_model: Strategy) -> None:
+    """Up to ``inline_below`` bytes on the event loop's own thread, up to ``process_above``
+    in a thread, beyond in a worker process (this process's decider is not called)."""
+    import threading
+
+    import anyio
+
+    from tagdecide.service._decide import Decider
+    from tagdecide.service._lanes import Lanes
+
+    decider = Decider(plain_model, name="model", max_tracks=100)
+    threads: list[str] = []
+    decide = decider.decide
+
+    def recorded(body: bytes | bytearray) -> tuple[int, bytes]:
+        threads.append(threading.current_thread().name)
+        return decide(body)
+
+    decider.decide = recorded  # type: ignore[method-assign]
+    lanes = Lanes(decider, plain_model, workers=1, processes=1, inline_below=300, process_above=900)
+    requests = [_tracks(n_tracks, seed=n_tracks) for n_tracks in (1, 5, 20)]
+    bodies = [json.dumps({"tracks": tracks}).encode() for tracks, _ in requests]
+    assert len(bodies[0]) <= 300 < len(bodies[1]) <= 900 < len(bodies[2])
+
+    async def run_all() -> list[tuple[int, bytes]]:
+        loop_thread = threading.current_thread().name
+        answers = [await lanes.run("v1", body) for body in bodies]
+        assert threads[0] == loop_thread and threads[1] != loop_thread
+        return answers
+
+    try:
+        answers = anyio.run(run_all)
+    finally:
+        lanes.close()
+    assert len(threads) == 2  # the 20-track body was decided by the worker process
+    for (status, content), (_, matrix) in zip(answers, requests, strict=True):
+        assert status == 200
+        expected = plain_model.predict(TrackScores(np.arange(len(matrix)), TAGS, matrix))
+        got = [track["tags"] for track in json.loads(content)["tracks"]]
+        assert got == [_tags_of(expected, row) for row in range(len(matrix))]
+
+
+def test_a_killed_worker_process_is_replaced(plain_model: Strategy) -> None:
+    """A worker process killed between requests (out of memory, say): the next large body
+    is decided by a new one."""
+    import anyio
+
+    from tagdecide.service._decide import Decider
+    from tagdecide.service._lanes import Lanes
+
+    decider = Decider(plain_model, name="model", max_tracks=100)
+    lanes = Lanes(decider, plain_model, workers=1, processes=1, inline_below=0, process_above=0)
+    tracks, matrix = _tracks(3)
+    body = json.dumps({"tracks": tracks}).encode()
+    expected = plain_model.predict(TrackScores(np.arange(3), TAGS, matrix))
+    try:
+        first = anyio.run(lanes.run, "v1", body)
+        (killed,) = lanes._started
+        killed.process.kill()
+        killed.process.join(timeout=10)
+        second = anyio.run(lanes.run, "v1", body)
+        assert lanes._started and killed not in lanes._started
+    finally:
+        lanes.close()
+    assert not killed.process.is_alive()
+    for status, content in (first, second):
+        assert status == 200
+        got = [track["tags"] for track in json.loads(content)["tracks"]]
+        assert got == [_tags_of(expected, row) for row in range(3)]

@@ -2,7 +2,9 @@
 
 Both protocols (the Open Inference Protocol also through tritonclient), liveness while a
 large request is decided, admission (503), a client that stops sending (408), oversize ids
-and scores refused before they are decoded, the process lane, and offline docs.
+and scores refused before they are decoded, the lanes (event loop, threads, worker
+processes) giving the same decisions, the hot paths answered in front of FastAPI, and
+offline docs.
 """
 
 from __future__ import annotations
@@ -447,6 +449,101 @@ def test_large_bodies_are_decided_in_a_process(model: Strategy) -> None:
         assert answer["outputs"][0]["data"] == expected.ravel().tolist()
         refused = http.post("/v1/decide", content=b" " * 2000 + b"[]")
         assert refused.json() == {"detail": "body: expected an object, got an array"}
+
+
+def _infer_body(matrix: np.ndarray) -> bytes:
+    tensor = {"name": "scores", "shape": list(matrix.shape), "datatype": "FP64"}
+    return json.dumps({"inputs": [{**tensor, "data": matrix.ravel().tolist()}]}).encode()
+
+
+def test_every_lane_gives_the_same_decisions(model: Strategy) -> None:
+    """One track at a time (on the event loop), 30 at once in a thread and in a process:
+    the same decisions as ``predict``, in both protocols."""
+    matrix = _matrix(30, 7, seed=5)
+    expected = _expected(model, matrix)
+    assert expected.any() and not expected.all()
+    one_track = len(_tracks_body(matrix[:1]))
+    whole = len(_tracks_body(matrix))
+    assert one_track < 400 < 1500 < whole  # the 1-track bodies go inline, the 30-track ones not
+    for process_above in (10**6, 1500):  # 30 tracks in a thread, then in a process
+        app = create_app(model, name="tagger", inline_below=400, process_above=process_above)
+        with _serving(app) as base, httpx.Client(base_url=base, timeout=120) as http:
+            together = http.post("/v1/decide", content=_tracks_body(matrix)).json()["tracks"]
+            v2 = http.post("/v2/models/tagger/infer", content=_infer_body(matrix)).json()
+            alone = [
+                http.post("/v1/decide", content=_tracks_body(matrix[row : row + 1])).json()
+                for row in range(len(matrix))
+            ]
+            alone_v2 = [
+                http.post(
+                    "/v2/models/tagger/infer", content=_infer_body(matrix[row : row + 1])
+                ).json()["outputs"][0]["data"]
+                for row in range(len(matrix))
+            ]
+        for row in range(len(matrix)):
+            tags = [TAGS[column] for column in np.flatnonzero(expected[row])]
+            assert together[row] == {"id": f"t{row}", "tags": tags}
+            assert alone[row]["tracks"][0]["tags"] == tags
+            assert alone_v2[row] == expected[row].tolist()
+        assert v2["outputs"][0]["data"] == expected.ravel().tolist()
+
+
+def test_concurrent_large_requests_share_the_worker_processes(model: Strategy) -> None:
+    """Six large requests at once through two processes: each answer is its own."""
+    matrices = [_matrix(40, 7, seed=seed) for seed in range(6)]
+    app = create_app(model, name="tagger", processes=2, process_above=1000)
+    answers: dict[int, Any] = {}
+    with _serving(app) as base:
+
+        def send(index: int) -> None:
+            with httpx.Client(base_url=base, timeout=120) as http:
+                body = matrices[index]
+                if index % 2:
+                    answers[index] = http.post("/v1/decide", content=_tracks_body(body)).json()
+                else:
+                    answers[index] = http.post(
+                        "/v2/models/tagger/infer", content=_infer_body(body)
+                    ).json()
+
+        senders = [threading.Thread(target=send, args=(index,)) for index in range(6)]
+        for sender in senders:
+            sender.start()
+        for sender in senders:
+            sender.join()
+    for index, matrix in enumerate(matrices):
+        expected = _expected(model, matrix)
+        if index % 2:
+            got = [track["tags"] for track in answers[index]["tracks"]]
+            assert got == [[TAGS[j] for j in np.flatnonzero(row)] for row in expected]
+        else:
+            assert answers[index]["outputs"][0]["data"] == expected.ravel().tolist()
+
+
+def test_hot_paths_answer_like_the_framework(http: httpx.Client) -> None:
+    """The paths answered in front of FastAPI: same bodies and headers; other methods and
+    paths still reach FastAPI."""
+    for path, body in (
+        ("/health", {"status": "ok"}),
+        ("/v2/health/live", {"live": True}),
+        ("/v2/health/ready", {"ready": True}),
+    ):
+        response = http.get(path)
+        assert response.status_code == 200 and response.json() == body
+        assert response.headers["content-type"] == "application/json"
+        assert int(response.headers["content-length"]) == len(response.content)
+    assert http.post("/health").status_code == 405
+    assert http.get("/v1/decide").status_code == 405
+    assert http.get("/health/").status_code in (307, 404)
+    binary = http.post(
+        "/v2/models/tagger/infer",
+        content=b"{}",
+        headers={"inference-header-content-length": "2"},
+    )
+    assert binary.status_code == 400
+    assert binary.json()["error"].startswith("binary tensor data is not supported")
+    other = http.post("/v2/models/other/infer", content=_infer_body(_matrix(2, 7)))
+    assert other.status_code == 404
+    assert other.json() == {"error": "unknown model 'other'; this server serves 'tagger'"}
 
 
 def test_docs_are_served_without_other_hosts(http: httpx.Client) -> None:

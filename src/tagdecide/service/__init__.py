@@ -22,9 +22,11 @@ Endpoints:
 Bad requests get a 4xx status and one line naming the culprit (``{"detail": ...}`` on
 ``/v1``, ``{"error": ...}`` on ``/v2``); a body over the size limit is refused (413) before
 it is parsed, one that stops arriving is refused (408), and when ``workers + max_queued``
-requests are in progress another gets 503 with ``Retry-After``. Decisions run off the event
-loop, so ``/health`` answers while a large request is decided. ``/docs`` (Swagger UI) and
-``/redoc`` need no network.
+requests are in progress another gets 503 with ``Retry-After``. A few tracks are decided on
+the event loop at once; more in threads, and bodies over 1 MiB in worker processes, so
+``/health`` answers while a large request is decided. The hot paths are answered in front
+of FastAPI (see :mod:`tagdecide.service._intake`). ``/docs`` (Swagger UI) and ``/redoc``
+need no network.
 
 Examples
 --------
@@ -53,8 +55,13 @@ from tagdecide._version import __version__
 from tagdecide.errors import TagdecideError
 from tagdecide.model_file import FORMAT_NAME, FORMAT_VERSION
 from tagdecide.service._decide import MAX_ID_LENGTH, MODEL_VERSION, Decider, short
-from tagdecide.service._intake import BODY, Intake
-from tagdecide.service._lanes import DEFAULT_PROCESS_ABOVE, Lanes
+from tagdecide.service._intake import BODY, Intake, Scope
+from tagdecide.service._lanes import (
+    DEFAULT_INLINE_BELOW,
+    DEFAULT_PROCESS_ABOVE,
+    DEFAULT_PROCESSES,
+    Lanes,
+)
 from tagdecide.service._schema import (
     DecideRequest,
     DecideResponse,
@@ -98,6 +105,15 @@ DEFAULT_MAX_QUEUED = 16
 
 _JSON = "application/json"
 _ASSETS = "/docs-assets"
+_HEALTH = b'{"status":"ok"}'
+_LIVE = b'{"live":true}'
+_READY = b'{"ready":true}'
+_BINARY_REFUSED = msgspec.json.encode(
+    {
+        "error": "binary tensor data is not supported; send the tensor's data as JSON "
+        "(tritonclient: binary_data=False)"
+    }
+)
 
 
 def _json(content: bytes, status: int = 200) -> Response:
@@ -143,6 +159,8 @@ def create_app(
     body_timeout: float = DEFAULT_BODY_TIMEOUT,
     workers: int = DEFAULT_WORKERS,
     max_queued: int = DEFAULT_MAX_QUEUED,
+    processes: int = DEFAULT_PROCESSES,
+    inline_below: int = DEFAULT_INLINE_BELOW,
     process_above: int = DEFAULT_PROCESS_ABOVE,
     spawn_at_start: bool = True,
 ) -> FastAPI:
@@ -161,14 +179,19 @@ def create_app(
     body_timeout : float
         Seconds a client may send nothing while its body is incomplete (then 408).
     workers : int
-        Requests decided at once, in threads.
+        Requests decided at once in threads (bodies between ``inline_below`` and
+        ``process_above`` bytes).
     max_queued : int
-        Requests that may wait for a worker; beyond them a request gets 503.
+        Requests that may wait for a thread or process; beyond them a request gets 503.
+    processes : int
+        Worker processes deciding the bodies larger than ``process_above`` bytes (their
+        parsing cannot hold up ``/health``, and they decide in parallel).
+    inline_below : int
+        Bodies up to this many bytes (a few tracks) are decided on the event loop at once.
     process_above : int
-        Bodies larger than this many bytes are decided in a separate process, so their
-        parsing cannot hold up ``/health``.
+        Bodies larger than this many bytes are decided in a worker process.
     spawn_at_start : bool
-        Start that process when the server starts (else at the first such body).
+        Start the worker processes when the server starts (else at the first such body).
 
     Returns
     -------
@@ -180,7 +203,14 @@ def create_app(
     if not name or "/" in name or name != name.strip():
         raise TagdecideError(f"model name {short(name)}: give a non-empty name without '/'")
     decider = Decider(model, name=name, max_tracks=max_tracks)
-    lanes = Lanes(decider, model, workers=workers, process_above=process_above)
+    lanes = Lanes(
+        decider,
+        model,
+        workers=workers,
+        processes=processes,
+        inline_below=inline_below,
+        process_above=process_above,
+    )
     encode = msgspec.json.encode
     model_info = _model_info(decider).model_dump_json().encode()
     metadata = encode(decider.metadata())
@@ -188,7 +218,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if spawn_at_start:
-            lanes.start()  # the worker process, ready before the first large body
+            lanes.start()  # the worker processes, ready before the first large body
         yield
         lanes.close()
 
@@ -203,6 +233,15 @@ def create_app(
     )
     _offline_docs(app)
 
+    async def decide_body(scope: Scope, body: bytes | bytearray) -> tuple[int, bytes]:
+        return await lanes.run("v1", body)
+
+    async def infer_body(scope: Scope, body: bytes | bytearray) -> tuple[int, bytes]:
+        for header, _ in scope["headers"]:
+            if header == b"inference-header-content-length":
+                return 400, _BINARY_REFUSED
+        return await lanes.run("v2", body)
+
     @app.post(
         "/v1/decide",
         response_model=DecideResponse,
@@ -211,7 +250,7 @@ def create_app(
     )
     async def decide(request: Request) -> Response:
         """Decide the tags of each track from its scores (one vectorised call per request)."""
-        status, content = await lanes.run("v1", request.scope[BODY])
+        status, content = await decide_body(request.scope, request.scope[BODY])
         return _json(content, status)
 
     @app.get("/v1/model", response_model=ModelInfo)
@@ -222,7 +261,7 @@ def create_app(
     @app.get("/health", response_model=Health)
     async def health() -> Response:
         """Liveness check."""
-        return _json(b'{"status":"ok"}')
+        return _json(_HEALTH)
 
     # -- the Open Inference Protocol (KServe v2) ------------------------------------------
 
@@ -244,12 +283,12 @@ def create_app(
     @app.get("/v2/health/live", response_model=LiveResponse, tags=["v2"])
     async def server_live() -> Response:
         """The server answers."""
-        return _json(b'{"live":true}')
+        return _json(_LIVE)
 
     @app.get("/v2/health/ready", response_model=ReadyResponse, tags=["v2"])
     async def server_ready() -> Response:
         """The server is ready to decide (its one model is loaded)."""
-        return _json(b'{"ready":true}')
+        return _json(_READY)
 
     @app.get("/v2", response_model=MetadataServerResponse, tags=["v2"])
     async def server_metadata() -> Response:
@@ -297,17 +336,7 @@ def create_app(
         refused = unknown_model(model_name, version)
         if refused is not None:
             return refused
-        if "inference-header-content-length" in request.headers:
-            return _json(
-                encode(
-                    {
-                        "error": "binary tensor data is not supported; send the tensor's data "
-                        "as JSON (tritonclient: binary_data=False)"
-                    }
-                ),
-                400,
-            )
-        status, content = await lanes.run("v2", request.scope[BODY])
+        status, content = await infer_body(request.scope, request.scope[BODY])
         return _json(content, status)
 
     def openapi() -> dict[str, Any]:
@@ -330,11 +359,14 @@ def create_app(
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    # The hot paths are answered in front of FastAPI (which still declares them, above).
     app.add_middleware(
         Intake,
         max_bytes=max_body_bytes,
         body_timeout=body_timeout,
         capacity=workers + max_queued,
+        ready={"/health": _HEALTH, "/v2/health/live": _LIVE, "/v2/health/ready": _READY},
+        routes={"/v1/decide": decide_body, f"/v2/models/{name}/infer": infer_body},
     )
     return app
 

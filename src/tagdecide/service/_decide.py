@@ -78,6 +78,22 @@ def _short_raw(raw: msgspec.Raw, most: int = 40) -> str:
     return head if len(raw) <= most else head[: most - 3] + "..."
 
 
+def _zero_one_json(decisions: np.ndarray) -> bytes:
+    """0/1 decisions as a flat JSON array, written by numpy (a list of Python ints for
+    msgspec to encode costs 20 ms for 1,000 tracks).
+
+    >>> _zero_one_json(np.array([[0, 1], [1, 1]], dtype=np.uint8))
+    b'[0,1,1,1]'
+    """
+    flat = decisions.ravel()
+    if flat.size == 0:
+        return b"[]"
+    text = np.full(2 * flat.size + 1, ord(","), dtype=np.uint8)
+    text[0], text[-1] = ord("["), ord("]")
+    text[1::2] = flat.astype(np.uint8) + ord("0")
+    return text.tobytes()
+
+
 class _Top(msgspec.Struct):
     tracks: list[msgspec.Raw]
 
@@ -477,7 +493,7 @@ class Decider:
                     "datatype": "UINT8",
                     "shape": list(decisions.shape),
                     "parameters": {"columns": list(self.tag_names)},
-                    "data": decisions.ravel().tolist(),
+                    "data": msgspec.Raw(_zero_one_json(decisions)),
                 }
             ],
         }
@@ -541,7 +557,8 @@ class Decider:
                 f"inputs[0].data: {len(values)} values; the shape {shape} holds "
                 f"{shape[0] * n_columns}",
             )
-        matrix = np.array(values, dtype=np.float64).reshape(shape[0], n_columns)
+        matrix = np.fromiter(values, dtype=np.float64, count=len(values))
+        matrix = matrix.reshape(shape[0], n_columns)
         if tensor.datatype == "FP32":  # decide on the values the tensor holds
             matrix = matrix.astype(np.float32).astype(np.float64)
         return matrix

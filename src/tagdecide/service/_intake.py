@@ -6,14 +6,20 @@ past ``max_bytes`` and (408) when the client sends nothing for ``body_timeout`` 
 then handed to the application in one piece, and also as ``scope[BODY]``: a body with a
 ``Content-Length`` is written into one buffer as it arrives, so a 100 MB body is never
 joined (copied) in one go while the event loop waits.
+
+The hot paths skip the web framework: a ``GET`` of a path in ``ready`` is answered with its
+bytes as they are, and a ``POST`` to a path in ``routes`` is answered by its handler
+(``(status, JSON)`` from the body). Routing, dependency injection and response objects
+cost more than deciding a track; the framework still declares these paths (for the
+OpenAPI schema) and serves every other one.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-import anyio
 import msgspec
 
 Scope = MutableMapping[str, Any]
@@ -21,6 +27,8 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+#: A hot path's handler: the request's scope and whole body to ``(status, JSON body)``.
+Handler = Callable[[Scope, "bytes | bytearray"], Awaitable[tuple[int, bytes]]]
 
 #: The scope key holding the request's whole body (bytes or bytearray).
 BODY = "tagdecide.body"
@@ -38,19 +46,41 @@ async def refuse(
     await send({"type": "http.response.body", "body": body})
 
 
+async def answer(send: Send, status: int, body: bytes) -> None:
+    """A JSON answer, sent in two messages without any framework object."""
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 class Intake:
     """See the module's docstring."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int, body_timeout: float, capacity: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        body_timeout: float,
+        capacity: int,
+        ready: dict[str, bytes] | None = None,
+        routes: dict[str, Handler] | None = None,
+    ) -> None:
         self.app, self.max_bytes = app, max_bytes
         self.body_timeout, self.capacity = body_timeout, capacity
+        self.ready = ready or {}
+        self.routes = routes or {}
         self.in_progress = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        admitted = scope["method"] == "POST"
+        method = scope["method"]
+        if method == "GET" and scope["path"] in self.ready:
+            await answer(send, 200, self.ready[scope["path"]])
+            return
+        admitted = method == "POST"
         if admitted:
             if self.in_progress >= self.capacity:
                 await refuse(
@@ -65,6 +95,11 @@ class Intake:
         try:
             body = await self._read_body(scope, receive, send)
             if body is None:
+                return
+            handler = self.routes.get(scope["path"]) if admitted else None
+            if handler is not None:
+                status, content = await handler(scope, body)
+                await answer(send, status, content)
                 return
             scope[BODY] = body
             replayed = False
@@ -96,40 +131,50 @@ class Intake:
             if length > self.max_bytes:
                 await refuse(scope, send, 413, self._too_large(f"{length} bytes"))
                 return None
-        buffer = bytearray(length) if length else None
+        buffer: bytearray | None = None
         chunks: list[bytes] = []
         size = 0
-        while True:
-            try:
-                with anyio.fail_after(self.body_timeout):
+        loop = asyncio.get_running_loop()
+        try:
+            # One timeout per request, pushed back at each message (cheaper than one each).
+            async with asyncio.timeout(self.body_timeout) as deadline:
+                while True:
                     message = await receive()
-            except TimeoutError:
-                await refuse(
-                    scope,
-                    send,
-                    408,
-                    f"request body: nothing received for {self.body_timeout:g} s "
-                    f"after {size} bytes; send the whole body at once",
-                )
-                return None
-            if message["type"] != "http.request":  # the client went away
-                return None
-            chunk = message.get("body", b"")
-            if size + len(chunk) > self.max_bytes:
-                await refuse(scope, send, 413, self._too_large(f"over {self.max_bytes} bytes"))
-                return None
-            if buffer is not None and size + len(chunk) <= len(buffer):
-                buffer[size : size + len(chunk)] = chunk
-            else:  # no Content-Length (chunked), or the server let more through
-                if buffer is not None:
-                    chunks.append(bytes(buffer[:size]))
-                    buffer = None
-                chunks.append(chunk)
-            size += len(chunk)
-            if not message.get("more_body", False):
-                if buffer is not None:
-                    return buffer if size == len(buffer) else buffer[:size]
-                return b"".join(chunks)
+                    deadline.reschedule(loop.time() + self.body_timeout)
+                    if message["type"] != "http.request":  # the client went away
+                        return None
+                    chunk = message.get("body", b"")
+                    more = message.get("more_body", False)
+                    if size == 0 and not more and len(chunk) <= self.max_bytes:
+                        return chunk  # the whole body in one message: nothing to join
+                    if size + len(chunk) > self.max_bytes:
+                        await refuse(
+                            scope, send, 413, self._too_large(f"over {self.max_bytes} bytes")
+                        )
+                        return None
+                    if size == 0 and length:
+                        buffer = bytearray(length)
+                    if buffer is not None and size + len(chunk) <= len(buffer):
+                        buffer[size : size + len(chunk)] = chunk
+                    else:  # no Content-Length (chunked), or the server let more through
+                        if buffer is not None:
+                            chunks.append(bytes(buffer[:size]))
+                            buffer = None
+                        chunks.append(chunk)
+                    size += len(chunk)
+                    if not more:
+                        if buffer is not None:
+                            return buffer if size == len(buffer) else buffer[:size]
+                        return b"".join(chunks)
+        except TimeoutError:
+            await refuse(
+                scope,
+                send,
+                408,
+                f"request body: nothing received for {self.body_timeout:g} s "
+                f"after {size} bytes; send the whole body at once",
+            )
+            return None
 
     def _too_large(self, size: str) -> str:
         return f"request body too large: {size}; at most {self.max_bytes} bytes"
