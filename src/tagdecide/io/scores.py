@@ -23,6 +23,7 @@ from tagdecide.io.cells import batch_matrix, check_cells, null_mask
 from tagdecide.io.csv_reader import STREAM_BLOCK_BYTES
 from tagdecide.io.formats import read_columns
 from tagdecide.io.ids import batch_ids, check_unique
+from tagdecide.io.whole_csv import read_clean_csv
 
 __all__ = [
     "check_score_batch",
@@ -153,10 +154,14 @@ def read_scores(
     names = read_columns(path)
     categories = resolve_score_columns(path, names, tag_names, category_names, require_categories)
     columns = [*tag_names, *categories]
-    checked = list(checked_batches(path, columns, "score", DEFAULT_BATCH_ROWS))
-    ids = np.concatenate([batch_ids for batch_ids, _ in checked])
+    clean = read_clean_csv(path, columns, "score")
+    if clean is not None:
+        ids, matrix = clean
+    else:  # Parquet, or a CSV file with something to report: read block by block
+        checked = list(checked_batches(path, columns, "score", DEFAULT_BATCH_ROWS))
+        ids = np.concatenate([batch_ids for batch_ids, _ in checked])
+        matrix = stacked_matrix([batch for _, batch in checked], columns)
     check_unique(ids, path)
-    matrix = stacked_matrix([batch for _, batch in checked], columns)
     return _track_scores(ids, tag_names, categories, matrix)
 
 

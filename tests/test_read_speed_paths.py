@@ -1,0 +1,206 @@
+"""The fast reading paths give what the careful ones give, and hand over whatever they
+should not judge: whole CSV files parsed by polars (:mod:`tagdecide.io.whole_csv`) against
+pyarrow's block reader, on random files written in every way a CSV file comes."""
+
+from __future__ import annotations
+
+import builtins
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import tagdecide.io.scores as scores_module
+import tagdecide.io.truth as truth_module
+from tagdecide.errors import InputError
+from tagdecide.io import iter_scores, read_labelled, read_scores, read_truth
+from tagdecide.io.whole_csv import read_clean_csv
+
+TAGS = ["rock", "pop", "jazz"]
+
+
+def _write(path: Path, header: list[str], rows: list[list[str]], style: dict[str, Any]) -> Path:
+    """A CSV file in the given style: line ends, BOM, quoted cells, blank lines."""
+    end = "\r\n" if style.get("crlf") else "\n"
+    lines = [",".join(header)]
+    for number, row in enumerate(rows):
+        cells = [f'"{cell}"' if style.get("quoted") and number % 3 == 0 else cell for cell in row]
+        lines.append(",".join(cells))
+        if style.get("blank") and number % 4 == 1:
+            lines.append("")
+    text = end.join(lines) + end
+    data = text.encode()
+    path.write_bytes((b"\xef\xbb\xbf" if style.get("bom") else b"") + data)
+    return path
+
+
+def _random_files(folder: Path, seed: int, style: dict[str, Any]) -> tuple[Path, Path]:
+    rng = np.random.default_rng(seed)
+    n_tracks = int(rng.integers(1, 60))
+    ids = rng.permutation(10_000)[:n_tracks]
+    # Text as people write scores: few or many digits, exponents, 0 and 1 exactly.
+    values = rng.random((n_tracks, len(TAGS) + 1))
+    values[rng.random(values.shape) < 0.1] = 0.0
+    values[rng.random(values.shape) < 0.1] = 1.0
+    formats = ["{:.6f}", "{!r}", "{:.3e}", "{:.2g}"]
+    score_rows = [
+        [str(track)] + [formats[(row + j) % 4].format(float(v)) for j, v in enumerate(line)]
+        for row, (track, line) in enumerate(zip(ids, values, strict=True))
+    ]
+    truth = (rng.random((n_tracks, len(TAGS))) < 0.3).astype(int)
+    truth_rows = [[str(track), *map(str, line)] for track, line in zip(ids, truth, strict=True)]
+    x_path = _write(folder / "X.csv", ["ChallengeID", *TAGS, "mood"], score_rows, style)
+    y_path = _write(folder / "y.csv", ["ChallengeID", *TAGS], truth_rows, style)
+    return x_path, y_path
+
+
+STYLES = [
+    {},
+    {"crlf": True},
+    {"bom": True},
+    {"quoted": True},
+    {"blank": True},
+    {"bom": True, "crlf": True, "blank": True, "quoted": True},
+]
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("style", STYLES, ids=lambda style: "+".join(style) or "plain")
+def test_fast_and_careful_paths_read_the_same_values(
+    tmp_path: Path, seed: int, style: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    x_path, y_path = _random_files(tmp_path, seed, style)
+    fast_scores = read_scores(x_path, TAGS, ["mood"])
+    fast_truth = read_truth(y_path, TAGS)
+    monkeypatch.setattr(scores_module, "read_clean_csv", lambda *args: None)
+    monkeypatch.setattr(truth_module, "read_clean_csv", lambda *args: None)
+    scores = read_scores(x_path, TAGS, ["mood"])
+    truth = read_truth(y_path, TAGS)
+    np.testing.assert_array_equal(fast_scores.ids, scores.ids)
+    # Bit for bit: both parse decimal text to the nearest float.
+    assert fast_scores.tag_scores.tobytes() == scores.tag_scores.tobytes()
+    assert fast_scores.category_scores is not None and scores.category_scores is not None
+    assert fast_scores.category_scores.tobytes() == scores.category_scores.tobytes()
+    assert fast_scores.tag_scores.flags.f_contiguous
+    np.testing.assert_array_equal(fast_truth.ids, truth.ids)
+    np.testing.assert_array_equal(fast_truth.values, truth.values)
+    assert fast_truth.values.dtype == truth.values.dtype == np.uint8
+
+
+def test_a_plain_file_takes_the_fast_path(tmp_path: Path) -> None:
+    x_path, y_path = _random_files(tmp_path, 0, {})
+    read = read_clean_csv(x_path, TAGS, "score")
+    assert read is not None
+    ids, matrix = read
+    assert ids.dtype == np.int64 and matrix.shape == (ids.size, len(TAGS))
+    assert matrix.flags.f_contiguous and matrix.dtype == np.float64
+    truth = read_clean_csv(y_path, TAGS, "truth")
+    assert truth is not None and truth[1].dtype == np.uint8
+
+
+@pytest.mark.parametrize(
+    ("row", "kind"),
+    [
+        ("", "score"),  # a blank line
+        ("7,0.5,0.5", "score"),  # a short row
+        ("7,0.5,0.5,0.5,0.5,0.5", "score"),  # a long row
+        ("7,0.5,,0.5,0.1", "score"),  # an empty cell
+        ("7,nan,0.5,0.5,0.1", "score"),
+        ("7,1.5,0.5,0.5,0.1", "score"),
+        ("7,-0.1,0.5,0.5,0.1", "score"),
+        ("7,inf,0.5,0.5,0.1", "score"),
+        ("7,0.5 ,0.5,0.5,0.1", "score"),
+        ("7,0.5x,0.5,0.5,0.1", "score"),
+        ("+7,0.5,0.5,0.5,0.1", "score"),  # a signed id
+        ("0x7,0.5,0.5,0.5,0.1", "score"),
+        ("7.0,0.5,0.5,0.5,0.1", "score"),
+        (",0.5,0.5,0.5,0.1", "score"),  # an empty id
+        ('7,"0.5",0.5,0.5,0.1', "score"),  # any quote goes the careful way
+        ("7,2,0,1", "truth"),
+        ("7,1.0,0,1", "truth"),
+        ("7,-1,0,1", "truth"),
+        ("7,,0,1", "truth"),
+    ],
+)
+def test_anything_to_report_goes_the_careful_way(tmp_path: Path, row: str, kind: str) -> None:
+    columns = ["ChallengeID", *TAGS] + (["mood"] if kind == "score" else [])
+    good = "1," + ",".join(["0.25" if kind == "score" else "1"] * (len(columns) - 1))
+    path = tmp_path / "file.csv"
+    path.write_text(",".join(columns) + "\n" + good + "\n" + row + "\n", encoding="utf-8")
+    assert read_clean_csv(path, TAGS, kind) is None  # type: ignore[arg-type]
+
+
+def test_header_only_and_missing_column_go_the_careful_way(tmp_path: Path) -> None:
+    path = tmp_path / "X.csv"
+    path.write_text("ChallengeID,rock,pop,jazz\n", encoding="utf-8")
+    assert read_clean_csv(path, TAGS, "score") is None
+    with pytest.raises(InputError, match="no tracks"):
+        read_scores(path, TAGS)
+    assert read_clean_csv(path, [*TAGS, "blues"], "score") is None
+
+
+def test_without_polars_the_careful_path_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    x_path, _ = _random_files(tmp_path, 1, {})
+    expected = read_scores(x_path, TAGS, ["mood"])
+    real_import = builtins.__import__
+
+    def no_polars(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "polars":
+            raise ImportError("no polars here")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_polars)
+    assert read_clean_csv(x_path, TAGS, "score") is None
+    assert read_scores(x_path, TAGS, ["mood"]).tag_scores.tobytes() == (
+        expected.tag_scores.tobytes()
+    )
+
+
+@pytest.mark.filterwarnings("ignore:.*unknown column")
+def test_a_quoted_line_break_reads_as_the_block_reader_reads_it(tmp_path: Path) -> None:
+    """polars reads a line break inside quotes as part of the cell, the block reader
+    (``newlines_in_values=False``) as the end of a row: such a file is left to the block
+    reader, so every command reads it the same way, streamed or whole."""
+    path = tmp_path / "X.csv"
+    path.write_text(
+        'ChallengeID,rock,pop,jazz,title\n1,0.1,0.2,0.3,"a\n2,0.4,0.5,0.6,b"\n', encoding="utf-8"
+    )
+    assert read_clean_csv(path, TAGS, "score") is None
+    whole = read_scores(path, TAGS)
+    streamed = np.concatenate([batch.ids for batch in iter_scores(path, TAGS)])
+    np.testing.assert_array_equal(whole.ids, streamed)
+
+
+def test_duplicated_ids_are_named_on_the_fast_path(tmp_path: Path) -> None:
+    path = tmp_path / "X.csv"
+    path.write_text("ChallengeID,rock,pop,jazz\n5,0.1,0.2,0.3\n5,0.4,0.5,0.6\n", encoding="utf-8")
+    assert read_clean_csv(path, TAGS, "score") is not None
+    with pytest.raises(InputError, match=r"X.csv: ChallengeID appears more than once: 5"):
+        read_scores(path, TAGS)
+
+
+@pytest.mark.filterwarnings("ignore:.*unknown column")
+@pytest.mark.parametrize(
+    ("in_scores", "cell", "message"),
+    [
+        (True, "0.5x", r"X.csv: column 'pop', ChallengeID 3: value '0.5x' is not a number"),
+        (True, "1.5", r"X.csv: column 'pop', ChallengeID 3: .*1\.5"),
+        (True, "", r"X.csv: column 'pop', ChallengeID 3: .*empty"),
+        (False, "2", r"y.csv: column 'pop', ChallengeID 3: .*2"),
+        (False, "yes", r"y.csv: column 'pop', ChallengeID 3: .*'yes'"),
+    ],
+)
+def test_scores_and_truth_read_together_still_name_the_bad_cell(
+    tmp_path: Path, in_scores: bool, cell: str, message: str
+) -> None:
+    """read_labelled parses X and Y at the same time; a bad cell in either is named."""
+    x_rows = [[str(track), "0.1", "0.2", "0.3", "0.4"] for track in range(1, 40)]
+    y_rows = [[str(track), str(track % 2), "1", "0"] for track in range(1, 40)]
+    (x_rows if in_scores else y_rows)[2][2] = cell
+    x_path = _write(tmp_path / "X.csv", ["ChallengeID", *TAGS, "mood"], x_rows, {})
+    y_path = _write(tmp_path / "y.csv", ["ChallengeID", *TAGS], y_rows, {})
+    with pytest.raises(InputError, match=message):
+        read_labelled(x_path, y_path)
