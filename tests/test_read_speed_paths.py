@@ -1,6 +1,7 @@
-"""The fast reading paths give what the careful ones give, and hand over whatever they
+"""The fast paths give what the careful ones give, and hand over whatever they
 should not judge: whole CSV files parsed by polars (:mod:`tagdecide.io.whole_csv`) against
-pyarrow's block reader, on random files written in every way a CSV file comes."""
+pyarrow's block reader, on random files written in every way a CSV file comes; decisions
+written as byte matrices against a line-by-line writer."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import tagdecide.io.truth as truth_module
 from tagdecide.errors import InputError
 from tagdecide.io import iter_scores, read_labelled, read_scores, read_truth
 from tagdecide.io.whole_csv import read_clean_csv
+from tagdecide.io.writers import _csv_rows
 
 TAGS = ["rock", "pop", "jazz"]
 
@@ -204,3 +206,36 @@ def test_scores_and_truth_read_together_still_name_the_bad_cell(
     y_path = _write(tmp_path / "y.csv", ["ChallengeID", *TAGS], y_rows, {})
     with pytest.raises(InputError, match=message):
         read_labelled(x_path, y_path)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_bulk_decision_lines_match_a_line_by_line_writer(seed: int) -> None:
+    """The byte-matrix CSV formatter against the obvious one, on ids of every width (runs
+    of equal width, alternating widths, 0 and the largest int64) and decisions in any
+    layout or dtype."""
+    rng = np.random.default_rng(seed)
+    ids = np.concatenate(
+        [
+            [0, 9, 10, 99, 100, 10**18 - 1, 10**18, 2**63 - 1],
+            rng.integers(0, 2**63 - 1, 50),
+            np.arange(1_000, 1_050),
+            rng.integers(0, 100, 30),
+        ]
+    ).astype(np.int64)
+    decisions = rng.random((ids.size, 11)) < 0.4
+    expected = b"".join(
+        (",".join([str(track), *(str(int(value)) for value in row)]) + "\n").encode()
+        for track, row in zip(ids.tolist(), decisions, strict=True)
+    )
+    for layout in (
+        decisions,
+        np.asfortranarray(decisions),
+        decisions.astype(np.int8),
+        decisions.astype(np.uint8),
+    ):
+        assert _csv_rows(ids, layout) == expected
+    assert _csv_rows(ids, decisions[:, ::2]) == b"".join(
+        (",".join([str(track), *(str(int(value)) for value in row[::2])]) + "\n").encode()
+        for track, row in zip(ids.tolist(), decisions, strict=True)
+    )
+    assert _csv_rows(ids[:0], decisions[:0]) == b""
