@@ -1,11 +1,13 @@
 """The fast paths give what the careful ones give, and hand over whatever they
-should not judge: whole CSV files parsed by polars (:mod:`tagdecide.io.whole_csv`) against
+should not judge: whole CSV files parsed by polars (:mod:`tagdecide.io.fast_csv`) against
 pyarrow's block reader, on random files written in every way a CSV file comes; decisions
 written as byte matrices against a line-by-line writer."""
 
 from __future__ import annotations
 
 import builtins
+import functools
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,7 @@ import tagdecide.io.scores as scores_module
 import tagdecide.io.truth as truth_module
 from tagdecide.errors import InputError
 from tagdecide.io import iter_scores, read_labelled, read_scores, read_truth
-from tagdecide.io.whole_csv import read_clean_csv
+from tagdecide.io.fast_csv import NotClean, iter_clean_csv, read_clean_csv
 from tagdecide.io.writers import _csv_rows
 
 TAGS = ["rock", "pop", "jazz"]
@@ -239,3 +241,101 @@ def test_bulk_decision_lines_match_a_line_by_line_writer(seed: int) -> None:
         for track, row in zip(ids.tolist(), decisions, strict=True)
     )
     assert _csv_rows(ids[:0], decisions[:0]) == b""
+
+
+def _streamed(path: Path, **kwargs: Any) -> tuple[np.ndarray, np.ndarray]:
+    batches = list(iter_scores(path, TAGS, ["mood"], **kwargs))
+    return (
+        np.concatenate([batch.ids for batch in batches]),
+        np.vstack([np.hstack([batch.tag_scores, batch.category_scores]) for batch in batches]),
+    )
+
+
+@pytest.mark.parametrize("block_bytes", [1, 64, 1 << 20])
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("style", STYLES, ids=lambda style: "+".join(style) or "plain")
+def test_streamed_fast_and_careful_paths_read_the_same_values(
+    tmp_path: Path,
+    seed: int,
+    style: dict[str, Any],
+    block_bytes: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Streamed in blocks of a few lines (the careful reader taking over mid-file at the
+    first blank line or quote) or whole, the values are those of the careful reader."""
+    x_path, _ = _random_files(tmp_path, seed, style)
+    monkeypatch.setattr(
+        scores_module, "iter_clean_csv", functools.partial(iter_clean_csv, block_bytes=block_bytes)
+    )
+    fast_ids, fast_scores = _streamed(x_path)
+    monkeypatch.setattr(scores_module, "iter_clean_csv", _never_clean)
+    ids, scores = _streamed(x_path, batch_rows=7)
+    np.testing.assert_array_equal(fast_ids, ids)
+    assert fast_scores.tobytes() == scores.tobytes()
+
+
+def _never_clean(*args: Any, **kwargs: Any) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    raise NotClean(0)
+    yield  # a generator, like the real one
+
+
+@pytest.mark.parametrize(
+    ("cell", "message"),
+    [
+        ("0.5x", r"column 'pop', ChallengeID 31: value '0.5x' is not a number"),
+        ("1.5", r"column 'pop', ChallengeID 31: .*1\.5"),
+        ("", r"column 'pop', ChallengeID 31: .*empty"),
+        (" 0.5 ", None),  # polars refuses the spaces, the careful reader takes them
+    ],
+)
+def test_a_bad_cell_in_a_later_block_is_named_as_before(
+    tmp_path: Path, cell: str, message: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [[str(track), "0.1", "0.2", "0.3", "0.4"] for track in range(1, 60)]
+    rows[30][2] = cell
+    path = _write(tmp_path / "X.csv", ["ChallengeID", *TAGS, "mood"], rows, {})
+    monkeypatch.setattr(
+        scores_module, "iter_clean_csv", functools.partial(iter_clean_csv, block_bytes=100)
+    )
+    if message is None:
+        ids, scores = _streamed(path)
+        np.testing.assert_array_equal(ids, np.arange(1, 60))
+        assert scores[30, 1] == 0.5 and scores[29, 1] == 0.2
+        return
+    with pytest.raises(InputError, match=f"X.csv: {message}") as fast:
+        _streamed(path)
+    monkeypatch.setattr(scores_module, "iter_clean_csv", _never_clean)
+    with pytest.raises(InputError) as careful:
+        _streamed(path)
+    assert str(fast.value) == str(careful.value)
+
+
+def test_duplicated_ids_across_fast_and_careful_blocks_are_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [[str(track), "0.1", "0.2", "0.3", "0.4"] for track in range(1, 60)]
+    rows[50][0] = "3"
+    rows[40][1] = " 0.1"  # the careful reader reads from here on
+    path = _write(tmp_path / "X.csv", ["ChallengeID", *TAGS, "mood"], rows, {})
+    monkeypatch.setattr(
+        scores_module, "iter_clean_csv", functools.partial(iter_clean_csv, block_bytes=100)
+    )
+    with pytest.raises(InputError, match=r"X.csv: ChallengeID appears more than once: 3"):
+        _streamed(path)
+
+
+def test_a_plain_file_streams_in_clean_blocks_cut_at_line_ends(tmp_path: Path) -> None:
+    x_path, _ = _random_files(tmp_path, 3, {"crlf": True})
+    names = ["ChallengeID", *TAGS, "mood"]
+    blocks = list(iter_clean_csv(x_path, names, TAGS, block_bytes=100))
+    assert len(blocks) > 1
+    ids = np.concatenate([block_ids for block_ids, _ in blocks])
+    np.testing.assert_array_equal(ids, read_scores(x_path, TAGS, ["mood"]).ids)
+    blank = tmp_path / "blank.csv"
+    blank.write_bytes(x_path.read_bytes() + b"\r\n")
+    with pytest.raises(NotClean) as unclean:
+        list(iter_clean_csv(blank, names, TAGS, block_bytes=1 << 20))
+    assert unclean.value.first_row == 0
+    with pytest.raises(NotClean) as unclean:
+        list(iter_clean_csv(blank, names, TAGS, block_bytes=1))
+    assert unclean.value.first_row == ids.size

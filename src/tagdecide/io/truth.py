@@ -15,9 +15,9 @@ from tagdecide._validation import normalisation_note
 from tagdecide.data import ID_COLUMN
 from tagdecide.errors import InputError, list_some
 from tagdecide.io.batches import DEFAULT_BATCH_ROWS, checked_batches, stacked_matrix
+from tagdecide.io.fast_csv import read_clean_csv
 from tagdecide.io.formats import file_format, read_columns
 from tagdecide.io.ids import check_unique, match_ids
-from tagdecide.io.whole_csv import read_clean_csv
 
 __all__ = ["TagTable", "read_truth"]
 
