@@ -36,6 +36,8 @@ __all__ = ["NotClean", "iter_clean_csv", "read_clean_csv"]
 #: CSV bytes parsed per streamed block: large enough for polars to share a block among
 #: threads, small enough that memory stays flat (a block of 289 scores is ~1,600 tracks).
 FAST_BLOCK_BYTES = 4 << 20
+#: A header line longer than this (10^6 columns of long names) goes the careful way.
+_MOST_HEADER_BYTES = 256 << 20
 
 
 def read_clean_csv(
@@ -128,22 +130,42 @@ def iter_clean_csv(
     projection = [position[name] for name in (wanted if last in wanted else [*wanted, last])]
     schema = dict.fromkeys(names, pl.String) | dict.fromkeys(columns, pl.Float64)
     first_row = 0
-    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        start = data.find(b"\n") + 1
-        if start == 0:  # one line, or lines ended by a lone CR
-            raise NotClean(0)
-        while start < len(data):
-            stop = data.find(b"\n", min(start + block_bytes, len(data)) - 1) + 1 or len(data)
-            text = data[start:stop]
-            start = stop
-            if b'"' in text:
-                raise NotClean(first_row)
-            try:
-                frame = pl.read_csv(text, has_header=False, schema=schema, columns=projection)
-            except (pl.exceptions.PolarsError, OSError, ValueError):
-                raise NotClean(first_row) from None
-            clean = _clean_matrix(frame, path, columns, "score")
-            if clean is None:
-                raise NotClean(first_row)
-            yield clean
-            first_row += clean[0].size
+    for text in _line_blocks(path, block_bytes):
+        if b'"' in text:
+            raise NotClean(first_row)
+        try:
+            frame = pl.read_csv(text, has_header=False, schema=schema, columns=projection)
+        except (pl.exceptions.PolarsError, OSError, ValueError):
+            raise NotClean(first_row) from None
+        clean = _clean_matrix(frame, path, columns, "score")
+        if clean is None:
+            raise NotClean(first_row)
+        yield clean
+        first_row += clean[0].size
+
+
+def _line_blocks(path: Path, block_bytes: int) -> Iterator[bytes]:
+    """The data lines of a file (after its header line) in blocks of about ``block_bytes``,
+    each ending at a line end (the last one at the end of the file).
+
+    Read, not memory-mapped: the pages of a mapped file count in the process's resident
+    memory for as long as the mapping lives, so a streamed 2.5 GB file would show as
+    2.5 GB of memory. Raises :class:`NotClean` when no line feed ends the header within
+    :data:`_MOST_HEADER_BYTES` (lines ended by a lone CR, say).
+    """
+    with path.open("rb") as handle:
+        text = b""
+        while (end := text.find(b"\n")) < 0:
+            more = handle.read(block_bytes)
+            if not more or len(text) > _MOST_HEADER_BYTES:
+                raise NotClean(0)
+            text += more
+        rest = text[end + 1 :]
+        while more := handle.read(block_bytes):
+            text = rest + more
+            cut = text.rfind(b"\n") + 1
+            text, rest = text[:cut], text[cut:]
+            if text:
+                yield text
+        if rest:
+            yield rest
