@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import builtins
 import functools
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -339,3 +341,44 @@ def test_a_plain_file_streams_in_clean_blocks_cut_at_line_ends(tmp_path: Path) -
     with pytest.raises(NotClean) as unclean:
         list(iter_clean_csv(blank, names, TAGS, block_bytes=1))
     assert unclean.value.first_row == ids.size
+
+
+@pytest.mark.parametrize(
+    ("track", "fast"),
+    [
+        (" 7 ", True),  # spaces around digits: an id for both readers
+        ("007", True),
+        ("99999999999999999999", False),  # beyond 64 bits: the careful reader names it
+        ("\u00a07", False),  # a no-break space is not ASCII whitespace
+        ("٧", False),  # an Arabic-Indic digit is not a decimal digit here
+    ],
+)
+def test_ids_follow_the_careful_readers_rule(tmp_path: Path, track: str, fast: bool) -> None:
+    path = tmp_path / "X.csv"
+    path.write_text(f"ChallengeID,rock,pop,jazz\n1,0.1,0.2,0.3\n{track},0.4,0.5,0.6\n")
+    read = read_clean_csv(path, TAGS, "score")
+    assert (read is not None) == fast
+    if read is not None:
+        np.testing.assert_array_equal(read[0], [1, int(track)])
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(scores_module, "read_clean_csv", lambda *args: None)
+            np.testing.assert_array_equal(read_scores(path, TAGS).ids, read[0])
+    else:
+        with pytest.raises(InputError, match="X.csv: ChallengeID"):
+            read_scores(path, TAGS)
+
+
+def test_reading_a_clean_csv_file_does_not_import_pandas(tmp_path: Path) -> None:
+    """pyarrow's to_numpy imports pandas when installed (0.3 s or more of every command's
+    start): the fast paths do without it."""
+    x_path, y_path = _random_files(tmp_path, 0, {})
+    code = (
+        "import sys, warnings\n"
+        "warnings.simplefilter('ignore')\n"
+        "from tagdecide.io import iter_scores, read_labelled\n"
+        f"read_labelled({str(x_path)!r}, {str(y_path)!r})\n"
+        f"list(iter_scores({str(x_path)!r}, ['rock', 'pop', 'jazz']))\n"
+        "print('pandas' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False"]

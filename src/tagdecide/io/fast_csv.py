@@ -20,22 +20,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pyarrow as pa
 
 if TYPE_CHECKING:
     import polars as pl
 
 from tagdecide._validation import bad_score_cells
 from tagdecide.data import ID_COLUMN
-from tagdecide.errors import InputError
 from tagdecide.io.formats import CellKind, file_format, read_columns
-from tagdecide.io.ids import batch_ids, decimal_ids
 
 __all__ = ["NotClean", "iter_clean_csv", "read_clean_csv"]
 
 #: CSV bytes parsed per streamed block: large enough for polars to share a block among
 #: threads, small enough that memory stays flat (a block of 289 scores is ~1,600 tracks).
 FAST_BLOCK_BYTES = 4 << 20
+#: ids.DECIMAL_INTEGER with its whitespace spelled out: ``\s`` is ASCII for pyarrow's RE2,
+#: Unicode for polars' regex engine.
+_ASCII_SPACE = "\t\n\x0c\r "
+_DECIMAL_ID = f"^[{_ASCII_SPACE}]*[0-9]+[{_ASCII_SPACE}]*$"
 #: A header line longer than this (10^6 columns of long names) goes the careful way.
 _MOST_HEADER_BYTES = 256 << 20
 
@@ -75,14 +76,18 @@ def _clean_matrix(
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """The ids and the column-major matrix of ``columns`` of a parsed frame, or ``None``
     when a cell is empty or out of range or an id is not decimal digits."""
+    import polars as pl
+
     if frame.height == 0 or any(frame.null_count().row(0)):
         return None
+    # The rule of ids.decimal_ids, in polars: pyarrow's to_numpy imports pandas when it is
+    # installed (0.3 to 0.8 s of a command's start), and nothing else here needs pyarrow.
+    text = frame.get_column(ID_COLUMN)
+    if not text.str.contains(_DECIMAL_ID).all():
+        return None
     try:
-        id_batch = pa.RecordBatch.from_arrays(
-            [frame.get_column(ID_COLUMN).to_arrow().cast(pa.string())], names=[ID_COLUMN]
-        )
-        ids = batch_ids(decimal_ids(id_batch, path, 0), path, 0)
-    except InputError:
+        ids = text.str.strip_chars(_ASCII_SPACE).cast(pl.Int64, strict=True).to_numpy()
+    except pl.exceptions.PolarsError:  # beyond 64 bits
         return None
     matrix = frame.select(columns).to_numpy(order="fortran")
     del frame  # the matrix is a copy: free the parsed columns before the caller goes on
