@@ -32,14 +32,16 @@ import json, resource, subprocess, sys, time
 started = time.perf_counter()
 done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 seconds = time.perf_counter() - started
-peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"seconds": seconds, "peak_mib": peak_kib / 1024, "code": done.returncode,
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"seconds": seconds, "peak_mib": usage.ru_maxrss / 1024,
+                  "cpu_seconds": usage.ru_utime + usage.ru_stime, "code": done.returncode,
                   "stderr": done.stderr.decode()[-500:]}))
 """
 
 
 def measure(command: list[str]) -> dict[str, float]:
-    """Wall time and peak RSS of ``command`` as a whole process (fresh interpreter)."""
+    """Wall time, CPU time (user + system, all threads) and peak RSS of ``command`` as a
+    whole process (fresh interpreter)."""
     output = subprocess.run(
         [sys.executable, "-c", _WRAPPER, *command], capture_output=True, text=True, check=True
     ).stdout

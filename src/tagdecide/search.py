@@ -3,10 +3,12 @@
 The candidates are every distinct score of the tag, deciding ``score >= threshold``. The
 best cut always sits at a positive track's score: moving a cut up from a negative's score
 to the next positive's score only drops false positives, which raises F1. So the search
-sorts the (few) positives' scores, counts how many tracks reach each of them with one
-binary search per track, and reads every candidate's F1 off cumulative counts:
-O(n log p) per tag for n tracks and p positives, with no full sort. Ties in F1 go to the
-highest threshold (fewest positive decisions).
+takes the (few) positives' distinct scores as candidates, counts how many tracks reach each
+of them with one binary search per candidate in the sorted column, and reads every
+candidate's F1 off cumulative counts. numpy sorts floats with SIMD instructions, so the
+sort of a column of 100,000 scores (about 1 ms here) is several times cheaper than the
+binary search of every track among the candidates that it replaced (about 7 ms), with the
+same integer counts. Ties in F1 go to the highest threshold (fewest positive decisions).
 """
 
 from __future__ import annotations
@@ -49,14 +51,13 @@ def best_f1_threshold(
     if candidates.size == 0:
         return NEVER, 0.0
     n_positives = int(at_candidate.sum()) + int(missed)
-    # A track scoring v is predicted positive by every candidate <= v. Counting all tracks
-    # (not just the negatives) spares a boolean copy of the column; positives are taken
-    # off again below.
-    reached = np.searchsorted(candidates, scores, side="right")
-    tracks_from = np.bincount(reached, minlength=candidates.size + 1)
-    # Counts at or above each candidate: suffix sums.
+    # Tracks at or above each candidate: one binary search per candidate in the sorted
+    # column. Counting all tracks (not just the negatives) spares a boolean copy of the
+    # column; positives are taken off again below.
+    reached = scores.size - np.searchsorted(np.sort(scores), candidates, side="left")
+    # Positives at or above each candidate: suffix sums.
     true_positives = np.cumsum(at_candidate[::-1])[::-1]
-    false_positives = np.cumsum(tracks_from[::-1])[::-1][1:] - true_positives
+    false_positives = reached - true_positives
     f1 = f1_from_counts(true_positives, true_positives + false_positives, n_positives)
     # Highest threshold among ties: the last maximum in ascending order.
     best = candidates.size - 1 - int(np.argmax(f1[::-1]))

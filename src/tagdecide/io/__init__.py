@@ -13,6 +13,7 @@ The modules, each importing only those above it:
 - :mod:`~tagdecide.io.cells`: a batch's cells as a matrix, and their checks;
 - :mod:`~tagdecide.io.csv_reader`, :mod:`~tagdecide.io.parquet_reader`: record batches;
 - :mod:`~tagdecide.io.batches`: either format's batches, read ahead, checked, stacked;
+- :mod:`~tagdecide.io.fast_csv`: clean whole CSV files parsed in parallel (polars);
 - :mod:`~tagdecide.io.scores`, :mod:`~tagdecide.io.truth`, :mod:`~tagdecide.io.groups`:
   the three kinds of input; :mod:`~tagdecide.io.labelled` reads them together;
 - :mod:`~tagdecide.io.decisions`: decisions read back (JSON lines included);

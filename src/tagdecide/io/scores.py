@@ -21,7 +21,8 @@ from tagdecide.io.batches import (
 )
 from tagdecide.io.cells import batch_matrix, check_cells, null_mask
 from tagdecide.io.csv_reader import STREAM_BLOCK_BYTES
-from tagdecide.io.formats import read_columns
+from tagdecide.io.fast_csv import NotClean, iter_clean_csv, read_clean_csv
+from tagdecide.io.formats import file_format, read_columns
 from tagdecide.io.ids import batch_ids, check_unique
 
 __all__ = [
@@ -131,14 +132,38 @@ def iter_scores(
     columns = [*tag_names, *categories]
     seen_ids: list[np.ndarray] = []
     first_row = 0
-    for batch in prefetched(iter_batches(path, columns, batch_rows, STREAM_BLOCK_BYTES)):
-        scores = check_score_batch(batch, path, first_row, tag_names, categories)
-        first_row += batch.num_rows
-        seen_ids.append(scores.ids)
-        yield scores
-    if first_row == 0:
+    if file_format(path) == "csv":
+        # Clean blocks parsed by polars (checked in the reading thread); from the first
+        # block that is not, the careful reader takes over, which names the culprit.
+        try:
+            for ids, matrix in prefetched(iter_clean_csv(path, names, columns)):
+                first_row += ids.size
+                seen_ids.append(ids)
+                yield _track_scores(ids, tag_names, categories, matrix)
+        except NotClean as unclean:
+            first_row = unclean.first_row
+        else:
+            first_row = -1  # read to the end
+    if first_row >= 0:
+        batches = iter_batches(path, columns, batch_rows, STREAM_BLOCK_BYTES)
+        for batch in prefetched(_after_rows(batches, first_row)):
+            scores = check_score_batch(batch, path, first_row, tag_names, categories)
+            first_row += batch.num_rows
+            seen_ids.append(scores.ids)
+            yield scores
+    if not any(ids.size for ids in seen_ids):
         raise InputError(f"{path}: no tracks (only a header line)")
     check_unique(np.concatenate(seen_ids), path)
+
+
+def _after_rows(batches: Iterator[pa.RecordBatch], skipped: int) -> Iterator[pa.RecordBatch]:
+    """``batches`` without their first ``skipped`` rows (read already by the fast path)."""
+    for batch in batches:
+        if skipped >= batch.num_rows:
+            skipped -= batch.num_rows
+            continue
+        yield batch.slice(skipped) if skipped else batch
+        skipped = 0
 
 
 def read_scores(
@@ -153,10 +178,14 @@ def read_scores(
     names = read_columns(path)
     categories = resolve_score_columns(path, names, tag_names, category_names, require_categories)
     columns = [*tag_names, *categories]
-    checked = list(checked_batches(path, columns, "score", DEFAULT_BATCH_ROWS))
-    ids = np.concatenate([batch_ids for batch_ids, _ in checked])
+    clean = read_clean_csv(path, columns, "score")
+    if clean is not None:
+        ids, matrix = clean
+    else:  # Parquet, or a CSV file with something to report: read block by block
+        checked = list(checked_batches(path, columns, "score", DEFAULT_BATCH_ROWS))
+        ids = np.concatenate([batch_ids for batch_ids, _ in checked])
+        matrix = stacked_matrix([batch for _, batch in checked], columns)
     check_unique(ids, path)
-    matrix = stacked_matrix([batch for _, batch in checked], columns)
     return _track_scores(ids, tag_names, categories, matrix)
 
 

@@ -15,6 +15,7 @@ from tagdecide._validation import normalisation_note
 from tagdecide.data import ID_COLUMN
 from tagdecide.errors import InputError, list_some
 from tagdecide.io.batches import DEFAULT_BATCH_ROWS, checked_batches, stacked_matrix
+from tagdecide.io.fast_csv import read_clean_csv
 from tagdecide.io.formats import file_format, read_columns
 from tagdecide.io.ids import check_unique, match_ids
 
@@ -32,6 +33,8 @@ class TagTable:
 
     def align_to(self, ids: np.ndarray, *, other_source: str) -> np.ndarray:
         """Rows of :attr:`values` reordered to follow ``ids`` (the same set of tracks)."""
+        if np.array_equal(self.ids, ids):  # the usual case: nothing to move or copy
+            return self.values
         return self.values[match_ids(ids, other_source, self.ids, self.source)]
 
 
@@ -60,10 +63,16 @@ def read_truth(path: str | Path, tag_names: Sequence[str] | None = None) -> TagT
                 f"{path}: {len(missing)} tag column(s) missing: {list_some(missing)}"
                 + normalisation_note(missing, names)
             )
-    checked = None
-    # Fast path: cells written as plain 0/1 parse as small integers. Arrow's integer parser
+    # Fast paths: cells written as plain 0/1 parse as small integers. Arrow's integer parser
     # also takes hex (0x1): a file with an x in its data goes the float way, which refuses it.
-    if not _may_hold_hex(path):
+    plain = not _may_hold_hex(path)
+    clean = read_clean_csv(path, columns, "truth") if plain else None
+    if clean is not None:
+        ids, values = clean
+        check_unique(ids, path)
+        return TagTable(ids, tuple(columns), values, str(path))
+    checked = None
+    if plain:
         with contextlib.suppress(InputError):
             checked = list(checked_batches(path, columns, "truth", DEFAULT_BATCH_ROWS, pa.uint8()))
     if checked is None:

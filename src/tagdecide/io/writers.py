@@ -92,25 +92,42 @@ def write_matrix(
                 pa_csv.write_csv(table, out, pa_csv.WriteOptions(include_header=False))
 
 
+#: 10, 100, ... 10**18: an id has one digit more than the powers of ten it reaches.
+_POWERS_OF_TEN = 10 ** np.arange(1, 19, dtype=np.int64)
+#: A decision and its comma as one little-endian 16-bit word: "0," or "1,".
+_DECISION_CELL = np.uint16(ord("0") | ord(",") << 8)
+
+
 def _csv_rows(ids: np.ndarray, decisions: np.ndarray) -> bytes:
     """CSV lines ``id,d1,d2,...`` for 0/1 decisions, built as bytes in bulk.
 
-    Every decision row has the same width ("0," or "1," per tag), so one byte matrix holds
-    them all; only the ids differ in length. Several times faster than a generic CSV writer.
+    Every decision row has the same width ("0," or "1," per tag); only the ids differ in
+    length. Consecutive rows whose ids have the same number of digits (all of them, in a
+    catalogue numbered in order) are laid out as one fixed-width byte matrix, so the work
+    per track is done by numpy, not by Python: several times faster than joining a line per
+    track, and never slower (alternating widths give runs of one row).
     """
     n_tracks, n_tags = decisions.shape
     if n_tracks == 0:
         return b""
-    cells = np.empty((n_tracks, 2 * n_tags), dtype=np.uint8)
-    cells[:, 0::2] = np.asarray(decisions, dtype=np.uint8) + ord("0")
-    cells[:, 1::2] = ord(",")
-    cells[:, -1] = ord("\n")
-    width = 2 * n_tags
-    body = cells.tobytes()
-    return b"".join(
-        b"%d,%s" % (track, body[row * width : (row + 1) * width])
-        for row, track in enumerate(ids.tolist())
-    )
+    # Ids are checked to be non-negative decimal integers (int64: at most 19 digits).
+    ids = np.asarray(ids, dtype=np.int64)
+    widths = 1 + np.searchsorted(_POWERS_OF_TEN, ids, side="right")
+    words = np.empty((n_tracks, n_tags), dtype="<u2")  # row-major whatever the input's order
+    np.add(decisions, _DECISION_CELL, out=words, casting="unsafe")
+    cells = words.view(np.uint8)
+    run_starts = np.flatnonzero(np.diff(widths, prepend=0)).tolist()
+    parts = []
+    for start, stop in zip(run_starts, [*run_starts[1:], n_tracks], strict=True):
+        width = int(widths[start])
+        lines = np.empty((stop - start, width + 1 + 2 * n_tags), dtype=np.uint8)
+        places = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
+        lines[:, :width] = ids[start:stop, None] // places % 10 + ord("0")
+        lines[:, width] = ord(",")
+        lines[:, width + 1 :] = cells[start:stop]
+        lines[:, -1] = ord("\n")
+        parts.append(lines.tobytes())
+    return b"".join(parts)
 
 
 class DecisionWriter:
