@@ -60,6 +60,8 @@ CROSS_VALIDATION_OPTIMISM = (
 )
 _COMPONENTS = 10
 _MIN_POSITIVES = 5
+#: Cells per block of tracks in the score test's sums.
+_BLOCK_CELLS = 1 << 18
 
 
 @dataclass(frozen=True)
@@ -191,11 +193,18 @@ def _score_statistics(design: np.ndarray, scores: np.ndarray, truth: np.ndarray)
     and ``d`` the columns of the design ``Z``; columns whose ``I`` is singular are dropped."""
     if scores.shape[1] == 0:
         return np.empty(0)
-    p = np.clip(scores.astype(np.float64), 1e-6, 1 - 1e-6)
-    gradients = design.T @ (truth.astype(np.float64) - p)  # (d, tags)
-    d = design.shape[1]
-    pairs = (design[:, :, None] * design[:, None, :]).reshape(design.shape[0], d * d)
-    information = (pairs.T @ (p * (1 - p))).T.reshape(-1, d, d)  # (tags, d, d)
+    n_tracks, d = design.shape
+    gradients = np.zeros((d, scores.shape[1]))
+    information = np.zeros((d * d, scores.shape[1]))
+    # A block of tracks at a time: the sums are the same, and no temporary is whole-size.
+    rows = max(1, _BLOCK_CELLS // max(scores.shape[1], d * d))
+    for start in range(0, n_tracks, rows):
+        block = design[start : start + rows]
+        p = np.clip(scores[start : start + rows].astype(np.float64), 1e-6, 1 - 1e-6)
+        gradients += block.T @ (truth[start : start + rows].astype(np.float64) - p)
+        pairs = (block[:, :, None] * block[:, None, :]).reshape(block.shape[0], d * d)
+        information += pairs.T @ (p * (1 - p))
+    information = information.T.reshape(-1, d, d)  # (tags, d, d)
     found = []
     for gradient, matrix in zip(gradients.T, information, strict=True):
         try:
