@@ -36,6 +36,27 @@ OUTPUT_NAME = "decisions"
 MODEL_VERSION = "1"
 
 
+#: A request body: bytes, or a view of the shared memory a worker process reads it from.
+Body = bytes | bytearray | memoryview
+#: Bytes counted at a time in a view (see :func:`_count`).
+_COUNT_STEP = 2**22
+
+
+def _count(body: Body, character: bytes) -> int:
+    """How many times ``character`` occurs in ``body``; a view is counted a few MiB at a
+    time (a view has no ``count``, and one copy of a 100 MB body would double it).
+
+    >>> _count(memoryview(b"{[{"), b"{"), _count(b"{[{", b"[")
+    (2, 1)
+    """
+    if not isinstance(body, memoryview):
+        return body.count(character)
+    return sum(
+        bytes(body[start : start + _COUNT_STEP]).count(character)
+        for start in range(0, len(body), _COUNT_STEP)
+    )
+
+
 class Refusal(Exception):
     """A request that cannot be answered: its HTTP status and one line naming the culprit."""
 
@@ -49,7 +70,7 @@ class Refusal(Exception):
 TOO_DEEP = "body: not valid JSON: nested too deeply (a request nests 4 levels)"
 
 
-def _near(body: bytes | bytearray, message: str) -> str:
+def _near(body: Body, message: str) -> str:
     """`` near '...'``: the text before a decoding error's byte, which names the field (a
     ``NaN`` score, say, after its tag's name); nothing when the message has no position."""
     found = re.search(r"\(byte ([0-9]+)\)", message)
@@ -217,7 +238,7 @@ class Decider:
 
     # -- /v1/decide ----------------------------------------------------------------------
 
-    def decide(self, body: bytes | bytearray) -> tuple[int, bytes]:
+    def decide(self, body: Body) -> tuple[int, bytes]:
         """Answer a ``POST /v1/decide`` body: ``(200, decisions)`` or ``(4xx, detail)``."""
         try:
             return 200, self._decide(body)
@@ -226,7 +247,7 @@ class Decider:
         except RecursionError:  # msgspec's answer to brackets nested 100,000 deep
             return 422, self._encoder.encode({"detail": TOO_DEEP})
 
-    def _decide(self, body: bytes | bytearray) -> bytes:
+    def _decide(self, body: Body) -> bytes:
         ids, matrix = self._fast_matrix(body) or self._careful_matrix(body)
         self._check_unique(ids)
         self._check_range(matrix, lambda row: f"track {short(ids[row])}")
@@ -241,7 +262,7 @@ class Decider:
         ]
         return self._encoder.encode({"tracks": answer})
 
-    def _fast_matrix(self, body: bytes | bytearray) -> tuple[list[str], np.ndarray] | None:
+    def _fast_matrix(self, body: Body) -> tuple[list[str], np.ndarray] | None:
         """Ids and score matrix of a body decoded in one call; None for anything unusual
         (then :meth:`_careful_matrix` finds the culprit and names it)."""
         if len(body) > self.min_track_bytes * self.most_objects:
@@ -271,7 +292,7 @@ class Decider:
         matrix = np.fromiter(values, dtype=np.float64, count=len(scores) * n_columns)
         return matrix.reshape(len(scores), n_columns)
 
-    def _careful_matrix(self, body: bytes | bytearray) -> tuple[list[str], np.ndarray]:
+    def _careful_matrix(self, body: Body) -> tuple[list[str], np.ndarray]:
         """Ids and score matrix, track by track: each track's size is checked before it
         is decoded, and the first bad one is refused by name."""
         self._check_braces(body)
@@ -279,18 +300,18 @@ class Decider:
         decoded = [self._one_track(index, raw) for index, raw in enumerate(tracks)]
         return [track.id for track in decoded], self._matrix([track.scores for track in decoded])
 
-    def _check_braces(self, body: bytes | bytearray) -> None:
+    def _check_braces(self, body: Body) -> None:
         # Each track is an object, so its '{' bounds how many there can be: refuse a body of
         # millions of tiny objects before msgspec makes a million values of them.
         most_braces = self.most_objects
-        if body.count(b"{") > most_braces:
+        if _count(body, b"{") > most_braces:
             raise Refusal(
                 413,
                 f"body: more than {most_braces} '{{' characters; a request holds at most "
                 f"{self.max_tracks} tracks",
             )
 
-    def _split(self, body: bytes | bytearray) -> list[msgspec.Raw]:
+    def _split(self, body: Body) -> list[msgspec.Raw]:
         """The request's tracks, each as its unparsed JSON."""
         try:
             tracks = self._top.decode(body)
@@ -447,7 +468,7 @@ class Decider:
 
     # -- /v2/models/{name}/infer -----------------------------------------------------------
 
-    def infer(self, body: bytes | bytearray) -> tuple[int, bytes]:
+    def infer(self, body: Body) -> tuple[int, bytes]:
         """Answer an Open Inference Protocol infer body: ``(200, outputs)`` or ``(4xx, error)``."""
         try:
             return 200, self._infer_body(body)
@@ -456,10 +477,10 @@ class Decider:
         except RecursionError:
             return 422, self._encoder.encode({"error": TOO_DEEP})
 
-    def _infer_body(self, body: bytes | bytearray) -> bytes:
+    def _infer_body(self, body: Body) -> bytes:
         # A request has one input; nested data has one '[' per track: bound both before
         # msgspec builds a list per '['.
-        if body.count(b"{") > 1024 or body.count(b"[") > self.max_tracks + 1024:
+        if _count(body, b"{") > 1024 or _count(body, b"[") > self.max_tracks + 1024:
             raise Refusal(
                 413,
                 f"body: too many objects or arrays for one input of at most "
