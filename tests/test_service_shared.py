@@ -200,8 +200,12 @@ def test_a_large_body_is_written_into_shared_memory_and_given_back() -> None:
     assert sent[0]["status"] == 200
     assert seen[0][:2] == (True, b'{"tracks": [1, 2, 3]}') and len(seen[0][2]) == 1
     assert segment_names() == []  # keep=0: unlinked as the request ended
+    own = BodyPool(keep=4, keep_bytes=20)  # over keep_bytes: unlinked (in a thread) at once
+    _through_intake(own, [b'{"tracks":', b" [1, 2, 3", b"]}"], 21, handler)
+    assert seen[-1][:2] == (True, b'{"tracks": [1, 2, 3]}') and own.idle == []
+    assert segment_names() == []
     _through_intake(pool, [b"[1, 2", b"]"], 6, handler)  # at most shared_above: no segment
-    assert seen[1][:2] == (False, b"[1, 2]") and seen[1][2] == []
+    assert seen[-1][:2] == (False, b"[1, 2]") and seen[-1][2] == []
 
 
 @pytest.mark.parametrize(
@@ -212,13 +216,14 @@ def test_a_large_body_is_written_into_shared_memory_and_given_back() -> None:
         ([b"x" * 60, b"x" * 60], 90, "gone", 413),  # more than max_bytes arrives
     ],
 )
+@pytest.mark.parametrize("keep_bytes", [2**20, 10])  # a pool's segment, one of its own
 def test_a_request_that_ends_early_gives_its_segment_back(
-    chunks: list[bytes], length: int, then: str, status: int | None
+    chunks: list[bytes], length: int, then: str, status: int | None, keep_bytes: int
 ) -> None:
     async def handler(scope: Scope, body: Any) -> tuple[int, bytes]:
         raise AssertionError("an unfinished body must not be decided")
 
-    pool = BodyPool(keep=0)
+    pool = BodyPool(keep=0, keep_bytes=keep_bytes)
     sent = _through_intake(pool, chunks, length, handler, then=then)
     assert [message.get("status") for message in sent[:1]] == ([status] if status else [])
     assert segment_names() == []

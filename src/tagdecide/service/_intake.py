@@ -127,7 +127,7 @@ class Intake:
         finally:
             if admitted:
                 self.in_progress -= 1
-            self._give_back(body)
+            await self._give_back(body)
 
     async def _read_body(
         self, scope: Scope, receive: Receive, send: Send, shareable: bool
@@ -180,7 +180,7 @@ class Intake:
                     else:  # no Content-Length (chunked), or the server let more through
                         if buffer is not None:
                             chunks.append(_head(buffer, size))
-                            self._give_back(buffer)
+                            await self._give_back(buffer)
                             buffer = None
                         chunks.append(chunk)
                     size += len(chunk)
@@ -201,11 +201,17 @@ class Intake:
             )
             return None
         finally:
-            self._give_back(buffer)
+            await self._give_back(buffer)
 
-    def _give_back(self, buffer: bytes | bytearray | SharedBody | None) -> None:
-        if isinstance(buffer, SharedBody) and self.pool is not None:
+    async def _give_back(self, buffer: bytes | bytearray | SharedBody | None) -> None:
+        """Give a segment back to the pool; one of its own is unlinked in a thread (freeing
+        a 100 MB segment takes 25-40 ms, which would stall the event loop)."""
+        if not isinstance(buffer, SharedBody) or self.pool is None:
+            return
+        if buffer.pooled:
             self.pool.give_back(buffer)
+        else:  # the thread runs to its end even if this task is cancelled meanwhile
+            await asyncio.to_thread(self.pool.give_back, buffer)
 
     def _too_large(self, size: str) -> str:
         return f"request body too large: {size}; at most {self.max_bytes} bytes"
