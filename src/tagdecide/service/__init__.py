@@ -23,7 +23,8 @@ Bad requests get a 4xx status and one line naming the culprit (``{"detail": ...}
 ``/v1``, ``{"error": ...}`` on ``/v2``); a body over the size limit is refused (413) before
 it is parsed, one that stops arriving is refused (408), and when ``workers + max_queued``
 requests are in progress another gets 503 with ``Retry-After``. A few tracks are decided on
-the event loop at once; more in threads, and bodies over 1 MiB in worker processes, so
+the event loop at once; more in threads, and bodies over 1 MiB in worker processes, which
+read them from shared memory written as they arrive (:mod:`tagdecide.service._shared`), so
 ``/health`` answers while a large request is decided. The hot paths are answered in front
 of FastAPI (see :mod:`tagdecide.service._intake`). ``/docs`` (Swagger UI) and ``/redoc``
 need no network.
