@@ -302,6 +302,23 @@ def test_v2_bad_infer_requests(
     assert response.json() == {"error": error}
 
 
+@pytest.mark.parametrize("nested", [False, True])
+def test_v2_values_past_the_shape_are_refused_before_they_are_decoded(
+    http: httpx.Client, nested: bool
+) -> None:
+    """A million numbers for one track are counted (by their commas), not decoded; so are
+    a few too many in one list per track."""
+    for n_values in (1_000_000, 20):
+        data = "[" + ",".join(["0"] * n_values) + "]"
+        if nested:
+            data = "[" + data + "]"
+        tensor = f'{{"name": "scores", "shape": [1, 7], "datatype": "FP64", "data": {data}}}'
+        response = http.post("/v2/models/tagger/infer", content=f'{{"inputs": [{tensor}]}}')
+        assert response.status_code == 400
+        expected = f"inputs[0].data: {n_values} values; the shape [1, 7] holds 7"
+        assert response.json() == {"error": expected}
+
+
 def test_v2_long_values_are_shortened(http: httpx.Client) -> None:
     tensor = {"name": "scores", "shape": list(range(100_000)), "datatype": "FP32", "data": []}
     response = http.post("/v2/models/tagger/infer", json={"inputs": [tensor], "id": "i" * 5000})

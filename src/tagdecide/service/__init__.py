@@ -23,7 +23,8 @@ Bad requests get a 4xx status and one line naming the culprit (``{"detail": ...}
 ``/v1``, ``{"error": ...}`` on ``/v2``); a body over the size limit is refused (413) before
 it is parsed, one that stops arriving is refused (408), and when ``workers + max_queued``
 requests are in progress another gets 503 with ``Retry-After``. A few tracks are decided on
-the event loop at once; more in threads, and bodies over 1 MiB in worker processes, so
+the event loop at once; more in threads, and bodies over 1 MiB in worker processes, which
+read them from shared memory written as they arrive (:mod:`tagdecide.service._shared`), so
 ``/health`` answers while a large request is decided. The hot paths are answered in front
 of FastAPI (see :mod:`tagdecide.service._intake`). ``/docs`` (Swagger UI) and ``/redoc``
 need no network.
@@ -79,6 +80,7 @@ from tagdecide.service._schema import (
     RegimeInfo,
     StrategyInfo,
 )
+from tagdecide.service._shared import BodyPool, SharedBody
 from tagdecide.strategies import Strategy
 
 __all__ = [
@@ -215,12 +217,15 @@ def create_app(
     model_info = _model_info(decider).model_dump_json().encode()
     metadata = encode(decider.metadata())
 
+    pool = BodyPool()  # shared memory for the bodies the worker processes read
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if spawn_at_start:
             lanes.start()  # the worker processes, ready before the first large body
         yield
         lanes.close()
+        pool.close()
 
     app = FastAPI(
         title="tagdecide",
@@ -233,10 +238,10 @@ def create_app(
     )
     _offline_docs(app)
 
-    async def decide_body(scope: Scope, body: bytes | bytearray) -> tuple[int, bytes]:
+    async def decide_body(scope: Scope, body: bytes | bytearray | SharedBody) -> tuple[int, bytes]:
         return await lanes.run("v1", body)
 
-    async def infer_body(scope: Scope, body: bytes | bytearray) -> tuple[int, bytes]:
+    async def infer_body(scope: Scope, body: bytes | bytearray | SharedBody) -> tuple[int, bytes]:
         for header, _ in scope["headers"]:
             if header == b"inference-header-content-length":
                 return 400, _BINARY_REFUSED
@@ -367,6 +372,8 @@ def create_app(
         capacity=workers + max_queued,
         ready={"/health": _HEALTH, "/v2/health/live": _LIVE, "/v2/health/ready": _READY},
         routes={"/v1/decide": decide_body, f"/v2/models/{name}/infer": infer_body},
+        shared_above=process_above,  # those bodies go to a worker process: no pipe copy
+        pool=pool,
     )
     return app
 

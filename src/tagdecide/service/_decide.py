@@ -36,6 +36,27 @@ OUTPUT_NAME = "decisions"
 MODEL_VERSION = "1"
 
 
+#: A request body: bytes, or a view of the shared memory a worker process reads it from.
+Body = bytes | bytearray | memoryview
+#: Bytes counted at a time in a view (see :func:`_count`).
+_COUNT_STEP = 2**22
+
+
+def _count(body: Body, character: bytes) -> int:
+    """How many times ``character`` occurs in ``body``; a view is counted a few MiB at a
+    time (a view has no ``count``, and one copy of a 100 MB body would double it).
+
+    >>> _count(memoryview(b"{[{"), b"{"), _count(b"{[{", b"[")
+    (2, 1)
+    """
+    if not isinstance(body, memoryview):
+        return body.count(character)
+    return sum(
+        bytes(body[start : start + _COUNT_STEP]).count(character)
+        for start in range(0, len(body), _COUNT_STEP)
+    )
+
+
 class Refusal(Exception):
     """A request that cannot be answered: its HTTP status and one line naming the culprit."""
 
@@ -49,7 +70,7 @@ class Refusal(Exception):
 TOO_DEEP = "body: not valid JSON: nested too deeply (a request nests 4 levels)"
 
 
-def _near(body: bytes | bytearray, message: str) -> str:
+def _near(body: Body, message: str) -> str:
     """`` near '...'``: the text before a decoding error's byte, which names the field (a
     ``NaN`` score, say, after its tag's name); nothing when the message has no position."""
     found = re.search(r"\(byte ([0-9]+)\)", message)
@@ -120,6 +141,23 @@ class _RequestedOutput(msgspec.Struct):
 
 class _InferRequest(msgspec.Struct):
     inputs: list[_InferInput]
+    id: msgspec.Raw = msgspec.Raw(b"null")
+    parameters: dict[str, Any] | None = None
+    outputs: list[_RequestedOutput] | None = None
+
+
+class _FlatInput(msgspec.Struct):
+    """A tensor whose ``data`` is flat: decoded in the same pass as the request."""
+
+    name: str
+    shape: list[int]
+    datatype: str
+    data: list[float]
+    parameters: dict[str, Any] | None = None
+
+
+class _FlatRequest(msgspec.Struct):
+    inputs: list[_FlatInput]
     id: msgspec.Raw = msgspec.Raw(b"null")
     parameters: dict[str, Any] | None = None
     outputs: list[_RequestedOutput] | None = None
@@ -202,6 +240,7 @@ class Decider:
         self._track = msgspec.json.Decoder(track_type)
         self._probe = msgspec.json.Decoder(_Probe)
         self._infer = msgspec.json.Decoder(_InferRequest)
+        self._infer_flat = msgspec.json.Decoder(_FlatRequest)
         self._flat = msgspec.json.Decoder(list[float])
         self._nested = msgspec.json.Decoder(list[list[float]])
         self._encoder = msgspec.json.Encoder()
@@ -217,7 +256,7 @@ class Decider:
 
     # -- /v1/decide ----------------------------------------------------------------------
 
-    def decide(self, body: bytes | bytearray) -> tuple[int, bytes]:
+    def decide(self, body: Body) -> tuple[int, bytes]:
         """Answer a ``POST /v1/decide`` body: ``(200, decisions)`` or ``(4xx, detail)``."""
         try:
             return 200, self._decide(body)
@@ -226,7 +265,7 @@ class Decider:
         except RecursionError:  # msgspec's answer to brackets nested 100,000 deep
             return 422, self._encoder.encode({"detail": TOO_DEEP})
 
-    def _decide(self, body: bytes | bytearray) -> bytes:
+    def _decide(self, body: Body) -> bytes:
         ids, matrix = self._fast_matrix(body) or self._careful_matrix(body)
         self._check_unique(ids)
         self._check_range(matrix, lambda row: f"track {short(ids[row])}")
@@ -241,7 +280,7 @@ class Decider:
         ]
         return self._encoder.encode({"tracks": answer})
 
-    def _fast_matrix(self, body: bytes | bytearray) -> tuple[list[str], np.ndarray] | None:
+    def _fast_matrix(self, body: Body) -> tuple[list[str], np.ndarray] | None:
         """Ids and score matrix of a body decoded in one call; None for anything unusual
         (then :meth:`_careful_matrix` finds the culprit and names it)."""
         if len(body) > self.min_track_bytes * self.most_objects:
@@ -271,7 +310,7 @@ class Decider:
         matrix = np.fromiter(values, dtype=np.float64, count=len(scores) * n_columns)
         return matrix.reshape(len(scores), n_columns)
 
-    def _careful_matrix(self, body: bytes | bytearray) -> tuple[list[str], np.ndarray]:
+    def _careful_matrix(self, body: Body) -> tuple[list[str], np.ndarray]:
         """Ids and score matrix, track by track: each track's size is checked before it
         is decoded, and the first bad one is refused by name."""
         self._check_braces(body)
@@ -279,18 +318,18 @@ class Decider:
         decoded = [self._one_track(index, raw) for index, raw in enumerate(tracks)]
         return [track.id for track in decoded], self._matrix([track.scores for track in decoded])
 
-    def _check_braces(self, body: bytes | bytearray) -> None:
+    def _check_braces(self, body: Body) -> None:
         # Each track is an object, so its '{' bounds how many there can be: refuse a body of
         # millions of tiny objects before msgspec makes a million values of them.
         most_braces = self.most_objects
-        if body.count(b"{") > most_braces:
+        if _count(body, b"{") > most_braces:
             raise Refusal(
                 413,
                 f"body: more than {most_braces} '{{' characters; a request holds at most "
                 f"{self.max_tracks} tracks",
             )
 
-    def _split(self, body: bytes | bytearray) -> list[msgspec.Raw]:
+    def _split(self, body: Body) -> list[msgspec.Raw]:
         """The request's tracks, each as its unparsed JSON."""
         try:
             tracks = self._top.decode(body)
@@ -447,7 +486,7 @@ class Decider:
 
     # -- /v2/models/{name}/infer -----------------------------------------------------------
 
-    def infer(self, body: bytes | bytearray) -> tuple[int, bytes]:
+    def infer(self, body: Body) -> tuple[int, bytes]:
         """Answer an Open Inference Protocol infer body: ``(200, outputs)`` or ``(4xx, error)``."""
         try:
             return 200, self._infer_body(body)
@@ -456,23 +495,26 @@ class Decider:
         except RecursionError:
             return 422, self._encoder.encode({"error": TOO_DEEP})
 
-    def _infer_body(self, body: bytes | bytearray) -> bytes:
+    def _infer_body(self, body: Body) -> bytes:
         # A request has one input; nested data has one '[' per track: bound both before
         # msgspec builds a list per '['.
-        if body.count(b"{") > 1024 or body.count(b"[") > self.max_tracks + 1024:
+        if _count(body, b"{") > 1024 or _count(body, b"[") > self.max_tracks + 1024:
             raise Refusal(
                 413,
                 f"body: too many objects or arrays for one input of at most "
                 f"{self.max_tracks} tracks",
             )
-        try:
-            request = self._infer.decode(body)
-        except msgspec.ValidationError as error:
-            message, path = _split_error(error)
-            raise Refusal(400, f"{path.lstrip('.') or 'body'}: {message}") from None
-        except msgspec.DecodeError as error:
-            message, _ = _split_error(error)
-            raise Refusal(400, f"body: not valid JSON: {message}{_near(body, message)}") from None
+        request: _FlatRequest | _InferRequest | None = self._flat_request(body)
+        if request is None:  # nested data, or something to refuse: the careful way
+            try:
+                request = self._infer.decode(body)
+            except msgspec.ValidationError as error:
+                message, path = _split_error(error)
+                raise Refusal(400, f"{path.lstrip('.') or 'body'}: {message}") from None
+            except msgspec.DecodeError as error:
+                message, _ = _split_error(error)
+                near = _near(body, message)
+                raise Refusal(400, f"body: not valid JSON: {message}{near}") from None
         request_id = self._request_id(request.id)
         matrix = self._input_matrix(request.inputs)
         for index, wanted in enumerate(request.outputs or ()):
@@ -501,6 +543,19 @@ class Decider:
             answer["id"] = request_id
         return self._encoder.encode(answer)
 
+    def _flat_request(self, body: Body) -> _FlatRequest | None:
+        """The request decoded in one pass, its tensor's ``data`` a flat list of numbers
+        (the common case: 40% less time than finding ``data``'s end first); None if the
+        decoding fails, or if the body has more commas than one largest tensor's values
+        have (one number each would then be more than it may hold)."""
+        most_values = self.max_tracks * len(self.columns)
+        if _count(body, b",") > most_values + 1024:
+            return None
+        try:
+            return self._infer_flat.decode(body)
+        except msgspec.MsgspecError:
+            return None
+
     def _request_id(self, raw: msgspec.Raw) -> str | None:
         if len(raw) > self.max_id_bytes:
             raise Refusal(
@@ -520,7 +575,7 @@ class Decider:
             )
         return request_id
 
-    def _input_matrix(self, inputs: list[_InferInput]) -> np.ndarray:
+    def _input_matrix(self, inputs: list[_InferInput] | list[_FlatInput]) -> np.ndarray:
         if len(inputs) != 1:
             raise Refusal(
                 400, f"inputs: {len(inputs)} tensors; this model takes one, {INPUT_NAME!r}"
@@ -544,13 +599,10 @@ class Decider:
             )
         if shape[0] > self.max_tracks:
             raise Refusal(413, f"inputs[0].shape: {shape[0]} tracks; at most {self.max_tracks}")
-        data = bytes(tensor.data).lstrip()
-        nested = data[1:].lstrip().startswith(b"[")
-        try:
-            values = self._values(data, nested, shape[0], n_columns)
-        except msgspec.ValidationError as error:
-            message, path = _split_error(error)
-            raise Refusal(400, f"inputs[0].data{path}: {message}") from None
+        if isinstance(tensor, _FlatInput):
+            values = tensor.data
+        else:
+            values = self._raw_values(tensor.data, shape[0], n_columns)
         if len(values) != shape[0] * n_columns:
             raise Refusal(
                 400,
@@ -562,6 +614,26 @@ class Decider:
         if tensor.datatype == "FP32":  # decide on the values the tensor holds
             matrix = matrix.astype(np.float32).astype(np.float64)
         return matrix
+
+    def _raw_values(self, raw: msgspec.Raw, n_rows: int, n_columns: int) -> list[float]:
+        """The tensor's data, flat (row-major) or one list per row, as one flat list: its
+        numbers are counted first (by their commas, in either form), so that no more are
+        decoded than the shape holds."""
+        data = bytes(raw).lstrip()
+        n_values = n_rows * n_columns
+        n_commas = data.count(b",")
+        if n_commas >= n_values:
+            raise Refusal(
+                400,
+                f"inputs[0].data: {n_commas + 1} values; the shape [{n_rows}, {n_columns}] "
+                f"holds {n_values}",
+            )
+        nested = data[1:].lstrip().startswith(b"[")
+        try:
+            return self._values(data, nested, n_rows, n_columns)
+        except msgspec.ValidationError as error:
+            message, path = _split_error(error)
+            raise Refusal(400, f"inputs[0].data{path}: {message}") from None
 
     def _values(self, data: bytes, nested: bool, n_rows: int, n_columns: int) -> list[float]:
         """The tensor's data, flat (row-major) or one list per row, as one flat list."""

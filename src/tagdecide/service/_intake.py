@@ -5,7 +5,10 @@ A ``POST`` is admitted only while fewer than ``capacity`` are in progress (else 
 past ``max_bytes`` and (408) when the client sends nothing for ``body_timeout`` seconds,
 then handed to the application in one piece, and also as ``scope[BODY]``: a body with a
 ``Content-Length`` is written into one buffer as it arrives, so a 100 MB body is never
-joined (copied) in one go while the event loop waits.
+joined (copied) in one go while the event loop waits. A hot path's body over
+``shared_above`` bytes (one a worker process will decide) is written into shared memory
+from ``pool`` instead, which the worker reads in place (:mod:`tagdecide.service._shared`);
+its segment goes back to the pool when the request ends, however it ends.
 
 The hot paths skip the web framework: a ``GET`` of a path in ``ready`` is answered with its
 bytes as they are, and a ``POST`` to a path in ``routes`` is answered by its handler
@@ -22,13 +25,15 @@ from typing import Any
 
 import msgspec
 
+from tagdecide.service._shared import BodyPool, SharedBody
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 #: A hot path's handler: the request's scope and whole body to ``(status, JSON body)``.
-Handler = Callable[[Scope, "bytes | bytearray"], Awaitable[tuple[int, bytes]]]
+Handler = Callable[[Scope, "bytes | bytearray | SharedBody"], Awaitable[tuple[int, bytes]]]
 
 #: The scope key holding the request's whole body (bytes or bytearray).
 BODY = "tagdecide.body"
@@ -65,8 +70,12 @@ class Intake:
         capacity: int,
         ready: dict[str, bytes] | None = None,
         routes: dict[str, Handler] | None = None,
+        shared_above: int | None = None,
+        pool: BodyPool | None = None,
     ) -> None:
         self.app, self.max_bytes = app, max_bytes
+        self.shared_above = shared_above
+        self.pool = pool
         self.body_timeout, self.capacity = body_timeout, capacity
         self.ready = ready or {}
         self.routes = routes or {}
@@ -92,34 +101,42 @@ class Intake:
                 )
                 return
             self.in_progress += 1
+        handler = self.routes.get(scope["path"]) if admitted else None
+        body: bytes | bytearray | SharedBody | None = None
         try:
-            body = await self._read_body(scope, receive, send)
+            body = await self._read_body(scope, receive, send, handler is not None)
             if body is None:
                 return
-            handler = self.routes.get(scope["path"]) if admitted else None
             if handler is not None:
                 status, content = await handler(scope, body)
                 await answer(send, status, content)
                 return
-            scope[BODY] = body
+            assert not isinstance(body, SharedBody)  # only a handler's body is shared
+            whole = body
+            scope[BODY] = whole
             replayed = False
 
             async def replay() -> Message:
                 nonlocal replayed
                 if not replayed:
                     replayed = True
-                    return {"type": "http.request", "body": body, "more_body": False}
+                    return {"type": "http.request", "body": whole, "more_body": False}
                 return await receive()
 
             await self.app(scope, replay, send)
         finally:
             if admitted:
                 self.in_progress -= 1
+            await self._give_back(body)
 
     async def _read_body(
-        self, scope: Scope, receive: Receive, send: Send
-    ) -> bytes | bytearray | None:
-        """The whole body, or None once the request was answered (refused or abandoned)."""
+        self, scope: Scope, receive: Receive, send: Send, shareable: bool
+    ) -> bytes | bytearray | SharedBody | None:
+        """The whole body, or None once the request was answered (refused or abandoned).
+
+        A ``shareable`` body whose ``Content-Length`` is over ``shared_above`` bytes is
+        written into shared memory as it arrives (and released here unless returned).
+        """
         declared = dict(scope.get("headers") or ()).get(b"content-length")
         length = None
         if declared is not None:
@@ -131,7 +148,9 @@ class Intake:
             if length > self.max_bytes:
                 await refuse(scope, send, 413, self._too_large(f"{length} bytes"))
                 return None
-        buffer: bytearray | None = None
+        share = shareable and self.shared_above is not None and (length or 0) > self.shared_above
+        pool = self.pool if share else None
+        buffer: bytearray | SharedBody | None = None
         chunks: list[bytes] = []
         size = 0
         loop = asyncio.get_running_loop()
@@ -153,16 +172,22 @@ class Intake:
                         )
                         return None
                     if size == 0 and length:
-                        buffer = bytearray(length)
-                    if buffer is not None and size + len(chunk) <= len(buffer):
+                        buffer = pool.take(length) if pool is not None else bytearray(length)
+                    if isinstance(buffer, SharedBody) and buffer.write(chunk):
+                        pass
+                    elif isinstance(buffer, bytearray) and size + len(chunk) <= len(buffer):
                         buffer[size : size + len(chunk)] = chunk
                     else:  # no Content-Length (chunked), or the server let more through
                         if buffer is not None:
-                            chunks.append(bytes(buffer[:size]))
+                            chunks.append(_head(buffer, size))
+                            await self._give_back(buffer)
                             buffer = None
                         chunks.append(chunk)
                     size += len(chunk)
                     if not more:
+                        if isinstance(buffer, SharedBody):
+                            returned, buffer = buffer, None  # the caller releases it
+                            return returned
                         if buffer is not None:
                             return buffer if size == len(buffer) else buffer[:size]
                         return b"".join(chunks)
@@ -175,6 +200,23 @@ class Intake:
                 f"after {size} bytes; send the whole body at once",
             )
             return None
+        finally:
+            await self._give_back(buffer)
+
+    async def _give_back(self, buffer: bytes | bytearray | SharedBody | None) -> None:
+        """Give a segment back to the pool; one of its own is unlinked in a thread (freeing
+        a 100 MB segment takes 25-40 ms, which would stall the event loop)."""
+        if not isinstance(buffer, SharedBody) or self.pool is None:
+            return
+        if buffer.pooled:
+            self.pool.give_back(buffer)
+        else:  # the thread runs to its end even if this task is cancelled meanwhile
+            await asyncio.to_thread(self.pool.give_back, buffer)
 
     def _too_large(self, size: str) -> str:
         return f"request body too large: {size}; at most {self.max_bytes} bytes"
+
+
+def _head(buffer: bytearray | SharedBody, size: int) -> bytes:
+    """The first ``size`` bytes written to ``buffer``."""
+    return buffer.tobytes() if isinstance(buffer, SharedBody) else bytes(buffer[:size])

@@ -23,7 +23,8 @@ from multiprocessing.connection import Connection
 import anyio
 import anyio.to_thread
 
-from tagdecide.service._decide import Decider
+from tagdecide.service._decide import Body, Decider
+from tagdecide.service._shared import Mappings, SharedBody
 from tagdecide.strategies import Strategy
 
 #: Bodies up to this many bytes are decided on the event loop (a track is about 11 kB).
@@ -55,24 +56,30 @@ def _widen(connection: Connection) -> None:
 def _serve_in_worker(
     bodies: Connection, answers: Connection, model: Strategy, name: str, max_tracks: int
 ) -> None:
-    """The worker process: bodies in, answers out, until the pipe closes."""
+    """The worker process: bodies in, answers out, until the pipe closes.
+
+    Each body is announced by ``(kind, segment, size, pooled)``: read from the shared
+    memory ``segment`` in place, or (no segment) sent down the pipe next.
+    """
     decider = Decider(model, name=name, max_tracks=max_tracks)
+    mappings = Mappings()
     while True:
         try:
-            kind = bodies.recv()
-            body = bodies.recv_bytes()
+            kind, segment, size, pooled = bodies.recv()
+            body = None if segment else bodies.recv_bytes()
         except EOFError:
             return
-        answer = decider.decide(body) if kind == "v1" else decider.infer(body)
+        call = decider.decide if kind == "v1" else decider.infer
+        answer = call(body) if body is not None else mappings.read(segment, size, pooled, call)
         answers.send(answer)
 
 
 class _Worker:
-    """One spawned process and the pipe to it; one body at a time.
+    """One spawned process and the pipes to it; one body at a time.
 
-    The body goes down the pipe as it is (``send_bytes`` writes the buffer without
-    copying or pickling it, and releases the interpreter lock while writing), so handing
-    over 100 MB costs this process almost nothing.
+    A body in shared memory is announced by its segment's name (nothing else crosses); a
+    body in this process's memory goes down the pipe as it is (``send_bytes`` writes the
+    buffer without copying or pickling it, and releases the interpreter lock while writing).
     """
 
     def __init__(self, model: Strategy, name: str, max_tracks: int) -> None:
@@ -92,9 +99,12 @@ class _Worker:
         bodies.close()
         answers.close()
 
-    def ask(self, kind: str, body: bytes | bytearray) -> Answer:
-        self.bodies.send(kind)
-        self.bodies.send_bytes(body)
+    def ask(self, kind: str, body: Body | SharedBody) -> Answer:
+        if isinstance(body, SharedBody):
+            self.bodies.send((kind, body.name, len(body), body.pooled))
+        else:
+            self.bodies.send((kind, None, 0, False))
+            self.bodies.send_bytes(body)
         status, content = self.answers.recv()
         return int(status), content
 
@@ -131,15 +141,18 @@ class Lanes:
         while len(self._started) < self.n_processes:
             self._idle.append(self._spawn())
 
-    async def run(self, kind: str, body: bytes | bytearray) -> Answer:
-        """``decider.decide(body)`` (``kind="v1"``) or ``decider.infer(body)`` (``"v2"``)."""
-        call: Callable[[bytes | bytearray], Answer] = (
-            self.decider.decide if kind == "v1" else self.decider.infer
-        )
-        if len(body) <= self.inline_below:
-            return call(body)
-        if len(body) <= self.process_above:
-            return await anyio.to_thread.run_sync(call, body, limiter=self.threads)
+    async def run(self, kind: str, body: Body | SharedBody) -> Answer:
+        """``decider.decide(body)`` (``kind="v1"``) or ``decider.infer(body)`` (``"v2"``).
+
+        A :class:`SharedBody` is decided in a worker process whatever its size (the intake
+        puts only bodies larger than ``process_above`` there).
+        """
+        call: Callable[[Body], Answer] = self.decider.decide if kind == "v1" else self.decider.infer
+        if not isinstance(body, SharedBody):
+            if len(body) <= self.inline_below:
+                return call(body)
+            if len(body) <= self.process_above:
+                return await anyio.to_thread.run_sync(call, body, limiter=self.threads)
         async with self._to_process:
             worker = self._idle.pop() if self._idle else None
             worker, answer = await anyio.to_thread.run_sync(self._in_worker, worker, kind, body)
@@ -148,7 +161,7 @@ class Lanes:
             return answer
 
     def _in_worker(
-        self, worker: _Worker | None, kind: str, body: bytes | bytearray
+        self, worker: _Worker | None, kind: str, body: Body | SharedBody
     ) -> tuple[_Worker | None, Answer]:
         """The answer of ``worker`` (started here if need be), and the worker if it lives."""
         try:
