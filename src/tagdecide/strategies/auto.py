@@ -168,6 +168,7 @@ class AutoStrategy(Strategy):
     )
     reads_categories = True
     uses_validation = True
+    diagnoses_regime = True
 
     def __init__(
         self,

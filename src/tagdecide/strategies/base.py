@@ -198,6 +198,8 @@ class Strategy:
     #: Whether :meth:`fit` can learn from a labelled validation set (``auto`` chooses on
     #: one); the others refuse one rather than ignore it.
     uses_validation: ClassVar[bool] = False
+    #: Whether :meth:`fit` sets :attr:`regime_` itself (``auto`` tests the regime to choose).
+    diagnoses_regime: ClassVar[bool] = False
 
     tag_names_: tuple[str, ...]
     category_names_: tuple[str, ...]
