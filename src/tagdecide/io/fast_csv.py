@@ -15,7 +15,9 @@ the same values, bit for bit (both parse decimal text to the nearest float).
 from __future__ import annotations
 
 import mmap
+from collections import deque
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,6 +35,8 @@ __all__ = ["NotClean", "iter_clean_csv", "read_clean_csv"]
 #: CSV bytes parsed per streamed block: large enough for polars to share a block among
 #: threads, small enough that memory stays flat (a block of 289 scores is ~1,600 tracks).
 FAST_BLOCK_BYTES = 4 << 20
+#: Blocks of a streamed file parsed at once (one per core here).
+_PARSERS = 2
 #: ids.DECIMAL_INTEGER with its whitespace spelled out: ``\s`` is ASCII for pyarrow's RE2,
 #: Unicode for polars' regex engine.
 _ASCII_SPACE = "\t\n\x0c\r "
@@ -134,19 +138,35 @@ def iter_clean_csv(
     # By position: a file without its header has no names for polars to match.
     projection = [position[name] for name in (wanted if last in wanted else [*wanted, last])]
     schema = dict.fromkeys(names, pl.String) | dict.fromkeys(columns, pl.Float64)
-    first_row = 0
-    for text in _line_blocks(path, block_bytes):
+
+    def parse(text: bytes) -> tuple[np.ndarray, np.ndarray] | None:
+        """One block's ids and scores, or None when it needs the careful reader."""
         if b'"' in text:
-            raise NotClean(first_row)
+            return None
         try:
             frame = pl.read_csv(text, has_header=False, schema=schema, columns=projection)
         except (pl.exceptions.PolarsError, OSError, ValueError):
-            raise NotClean(first_row) from None
-        clean = _clean_matrix(frame, path, columns, "score")
-        if clean is None:
-            raise NotClean(first_row)
-        yield clean
-        first_row += clean[0].size
+            return None
+        return _clean_matrix(frame, path, columns, "score")
+
+    # Blocks are parsed _PARSERS at a time (polars releases the interpreter lock) and
+    # produced in file order, so the rows before a block that is not clean are known.
+    first_row = 0
+    with ThreadPoolExecutor(max_workers=_PARSERS, thread_name_prefix="tagdecide-csv") as pool:
+        pending: deque[Future[tuple[np.ndarray, np.ndarray] | None]] = deque()
+        blocks = _line_blocks(path, block_bytes)
+        while True:
+            while len(pending) < _PARSERS and (text := next(blocks, None)) is not None:
+                pending.append(pool.submit(parse, text))
+            if not pending:
+                return
+            clean = pending.popleft().result()
+            if clean is None:
+                for future in pending:
+                    future.cancel()
+                raise NotClean(first_row)
+            yield clean
+            first_row += clean[0].size
 
 
 def _line_blocks(path: Path, block_bytes: int) -> Iterator[bytes]:
