@@ -133,8 +133,9 @@ def iter_scores(
     seen_ids: list[np.ndarray] = []
     first_row = 0
     if file_format(path) == "csv":
-        # Clean blocks parsed by polars (checked in the reading thread); from the first
-        # block that is not, the careful reader takes over, which names the culprit.
+        # Clean blocks parsed by polars (two at a time, checked in background threads);
+        # from the first block that is not, the careful reader takes over, which names
+        # the culprit.
         try:
             for ids, matrix in prefetched(iter_clean_csv(path, names, columns)):
                 first_row += ids.size
