@@ -166,18 +166,20 @@ def test_without_polars_the_careful_path_reads(
 
 
 @pytest.mark.filterwarnings("ignore:.*unknown column")
-def test_a_quoted_line_break_reads_as_the_block_reader_reads_it(tmp_path: Path) -> None:
-    """polars reads a line break inside quotes as part of the cell, the block reader
-    (``newlines_in_values=False``) as the end of a row: such a file is left to the block
-    reader, so every command reads it the same way, streamed or whole."""
+def test_a_quoted_line_break_stays_in_its_cell(tmp_path: Path) -> None:
+    """A line break inside quotes is part of the cell (RFC 4180), whole or streamed: the
+    quoted title below holds what looks like a second track, and there is only one."""
     path = tmp_path / "X.csv"
     path.write_text(
-        'ChallengeID,rock,pop,jazz,title\n1,0.1,0.2,0.3,"a\n2,0.4,0.5,0.6,b"\n', encoding="utf-8"
+        'ChallengeID,rock,pop,jazz,title\n1,0.1,0.2,0.3,"a\n2,0.4,0.5,0.6,b"\n3,0.7,0.8,0.9,c\n',
+        encoding="utf-8",
     )
     assert read_clean_csv(path, TAGS, "score") is None
     whole = read_scores(path, TAGS)
     streamed = np.concatenate([batch.ids for batch in iter_scores(path, TAGS)])
-    np.testing.assert_array_equal(whole.ids, streamed)
+    np.testing.assert_array_equal(whole.ids, [1, 3])
+    np.testing.assert_array_equal(streamed, [1, 3])
+    np.testing.assert_array_equal(whole.tag_scores[1], [0.7, 0.8, 0.9])
 
 
 def test_duplicated_ids_are_named_on_the_fast_path(tmp_path: Path) -> None:

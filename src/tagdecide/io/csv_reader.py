@@ -35,7 +35,9 @@ def iter_csv_batches(
         null_values=[""],
         strings_can_be_null=True,
     )
-    parse_options = pa_csv.ParseOptions(newlines_in_values=False)
+    # A line break inside quotes belongs to its cell (RFC 4180): read as a row end, a quoted
+    # multi-line title would cut its track in two and could add a track that is not there.
+    parse_options = pa_csv.ParseOptions(newlines_in_values=True)
     try:
         reader = pa_csv.open_csv(
             path,
@@ -62,6 +64,7 @@ def _explain_csv_error(path: Path, columns: Sequence[str], error: pa.ArrowInvali
                 include_columns=[ID_COLUMN, *columns],
                 column_types=dict.fromkeys([ID_COLUMN, *columns], pa.string()),
             ),
+            parse_options=pa_csv.ParseOptions(newlines_in_values=True),
         )
         for batch in reader:
             ids = batch.column(ID_COLUMN).to_pylist()
