@@ -21,6 +21,7 @@ import tagdecide.io.truth as truth_module
 from tagdecide.errors import InputError
 from tagdecide.io import iter_scores, read_labelled, read_scores, read_truth
 from tagdecide.io.fast_csv import NotClean, iter_clean_csv, read_clean_csv
+from tagdecide.io.formats import read_columns
 from tagdecide.io.writers import _csv_rows
 
 TAGS = ["rock", "pop", "jazz"]
@@ -96,12 +97,12 @@ def test_fast_and_careful_paths_read_the_same_values(
 
 def test_a_plain_file_takes_the_fast_path(tmp_path: Path) -> None:
     x_path, y_path = _random_files(tmp_path, 0, {})
-    read = read_clean_csv(x_path, TAGS, "score")
+    read = read_clean_csv(x_path, read_columns(x_path), TAGS, "score")
     assert read is not None
     ids, matrix = read
     assert ids.dtype == np.int64 and matrix.shape == (ids.size, len(TAGS))
     assert matrix.flags.f_contiguous and matrix.dtype == np.float64
-    truth = read_clean_csv(y_path, TAGS, "truth")
+    truth = read_clean_csv(y_path, read_columns(y_path), TAGS, "truth")
     assert truth is not None and truth[1].dtype == np.uint8
 
 
@@ -134,16 +135,16 @@ def test_anything_to_report_goes_the_careful_way(tmp_path: Path, row: str, kind:
     good = "1," + ",".join(["0.25" if kind == "score" else "1"] * (len(columns) - 1))
     path = tmp_path / "file.csv"
     path.write_text(",".join(columns) + "\n" + good + "\n" + row + "\n", encoding="utf-8")
-    assert read_clean_csv(path, TAGS, kind) is None  # type: ignore[arg-type]
+    assert read_clean_csv(path, read_columns(path), TAGS, kind) is None  # type: ignore[arg-type]
 
 
 def test_header_only_and_missing_column_go_the_careful_way(tmp_path: Path) -> None:
     path = tmp_path / "X.csv"
     path.write_text("ChallengeID,rock,pop,jazz\n", encoding="utf-8")
-    assert read_clean_csv(path, TAGS, "score") is None
+    assert read_clean_csv(path, read_columns(path), TAGS, "score") is None
     with pytest.raises(InputError, match="no tracks"):
         read_scores(path, TAGS)
-    assert read_clean_csv(path, [*TAGS, "blues"], "score") is None
+    assert read_clean_csv(path, read_columns(path), [*TAGS, "blues"], "score") is None
 
 
 def test_without_polars_the_careful_path_reads(
@@ -159,7 +160,7 @@ def test_without_polars_the_careful_path_reads(
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_polars)
-    assert read_clean_csv(x_path, TAGS, "score") is None
+    assert read_clean_csv(x_path, read_columns(x_path), TAGS, "score") is None
     assert read_scores(x_path, TAGS, ["mood"]).tag_scores.tobytes() == (
         expected.tag_scores.tobytes()
     )
@@ -174,7 +175,7 @@ def test_a_quoted_line_break_stays_in_its_cell(tmp_path: Path) -> None:
         'ChallengeID,rock,pop,jazz,title\n1,0.1,0.2,0.3,"a\n2,0.4,0.5,0.6,b"\n3,0.7,0.8,0.9,c\n',
         encoding="utf-8",
     )
-    assert read_clean_csv(path, TAGS, "score") is None
+    assert read_clean_csv(path, read_columns(path), TAGS, "score") is None
     whole = read_scores(path, TAGS)
     streamed = np.concatenate([batch.ids for batch in iter_scores(path, TAGS)])
     np.testing.assert_array_equal(whole.ids, [1, 3])
@@ -185,7 +186,7 @@ def test_a_quoted_line_break_stays_in_its_cell(tmp_path: Path) -> None:
 def test_duplicated_ids_are_named_on_the_fast_path(tmp_path: Path) -> None:
     path = tmp_path / "X.csv"
     path.write_text("ChallengeID,rock,pop,jazz\n5,0.1,0.2,0.3\n5,0.4,0.5,0.6\n", encoding="utf-8")
-    assert read_clean_csv(path, TAGS, "score") is not None
+    assert read_clean_csv(path, read_columns(path), TAGS, "score") is not None
     with pytest.raises(InputError, match=r"X.csv: ChallengeID appears more than once: 5"):
         read_scores(path, TAGS)
 
@@ -358,7 +359,7 @@ def test_a_plain_file_streams_in_clean_blocks_cut_at_line_ends(tmp_path: Path) -
 def test_ids_follow_the_careful_readers_rule(tmp_path: Path, track: str, fast: bool) -> None:
     path = tmp_path / "X.csv"
     path.write_text(f"ChallengeID,rock,pop,jazz\n1,0.1,0.2,0.3\n{track},0.4,0.5,0.6\n")
-    read = read_clean_csv(path, TAGS, "score")
+    read = read_clean_csv(path, read_columns(path), TAGS, "score")
     assert (read is not None) == fast
     if read is not None:
         np.testing.assert_array_equal(read[0], [1, int(track)])

@@ -179,7 +179,7 @@ def read_scores(
     names = read_columns(path)
     categories = resolve_score_columns(path, names, tag_names, category_names, require_categories)
     columns = [*tag_names, *categories]
-    clean = read_clean_csv(path, columns, "score")
+    clean = read_clean_csv(path, names, columns, "score")
     if clean is not None:
         ids, matrix = clean
     else:  # Parquet, or a CSV file with something to report: read block by block

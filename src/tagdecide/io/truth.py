@@ -66,7 +66,7 @@ def read_truth(path: str | Path, tag_names: Sequence[str] | None = None) -> TagT
     # Fast paths: cells written as plain 0/1 parse as small integers. Arrow's integer parser
     # also takes hex (0x1): a file with an x in its data goes the float way, which refuses it.
     plain = not _may_hold_hex(path)
-    clean = read_clean_csv(path, columns, "truth") if plain else None
+    clean = read_clean_csv(path, names, columns, "truth") if plain else None
     if clean is not None:
         ids, values = clean
         check_unique(ids, path)
