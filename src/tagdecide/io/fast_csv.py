@@ -158,7 +158,7 @@ def iter_clean_csv(
         pending: deque[Future[tuple[np.ndarray, np.ndarray] | None]] = deque()
         blocks = _line_blocks(path, block_bytes)
         while True:
-            while len(pending) < _PARSERS and (text := next(blocks, None)) is not None:
+            while len(pending) <= _PARSERS and (text := next(blocks, None)) is not None:
                 pending.append(pool.submit(parse, text))
             if not pending:
                 return

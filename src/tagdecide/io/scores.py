@@ -137,7 +137,7 @@ def iter_scores(
         # from the first block that is not, the careful reader takes over, which names
         # the culprit.
         try:
-            for ids, matrix in prefetched(iter_clean_csv(path, names, columns)):
+            for ids, matrix in iter_clean_csv(path, names, columns):
                 first_row += ids.size
                 seen_ids.append(ids)
                 yield _track_scores(ids, tag_names, categories, matrix)
