@@ -159,7 +159,7 @@ def _numbers(texts: list[str]) -> list[float]:
     return [float("inf") if text == "never" else float(text) for text in texts]
 
 
-def test_tag_table_sorts_by_a_clicked_header_and_filters_by_name(
+def test_tag_table_sorts_by_a_clicked_header_and_filters_by_name_or_category(
     run_cli: RunCli, tmp_path: Path
 ) -> None:
     x, y, labels, tags = _catalogue(tmp_path)
@@ -215,6 +215,12 @@ def test_tag_table_sorts_by_a_clicked_header_and_filters_by_name(
         assert page.evaluate("document.getElementById('tag-count').textContent") == (
             f"0 of {len(tags)} tags"
         )
+        # A category's name finds its tags too (no tag's name holds "odd").
+        page.evaluate("document.getElementById('tag-filter').value = ''")
+        page.send("Input.insertText", text="Odd")
+        odd = [tag for tag in tags if int(tag[-2:]) % 2]
+        assert not any("odd" in tag for tag in tags)
+        assert sorted(row[0] for row in page.evaluate(VISIBLE_ROWS)) == sorted(odd)
         errors = page.console_errors()
     finally:
         browser.close()

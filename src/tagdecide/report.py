@@ -7,7 +7,7 @@ with matplotlib's Agg canvas (no display, no global pyplot state).
 The page opens with what was evaluated (:class:`ReportSources`: the files, fingerprinted,
 the model's strategy and when it was saved, the date and the versions), shows each class
 and category once, and ends with every tag in one table a reader sorts by any column and
-filters by name.
+filters by name, category or strategy.
 """
 
 from __future__ import annotations
@@ -109,7 +109,8 @@ table.text-1 td:nth-child(n+2), table.text-2 td:nth-child(n+3),
 table.text-3 td:nth-child(n+4) { text-align: right; font-variant-numeric: tabular-nums; }
 """
 #: The script of the table of every tag: sort by a column (numbers as numbers, blanks
-#: last, ties in the model's order), filter by a tag's name. No library, works offline.
+#: last, ties in the model's order), filter by the text columns (a tag's name, its category,
+#: the strategy it follows). No library, works offline.
 _SCRIPT = """
 (() => {
   const table = document.getElementById("tag-table");
@@ -143,11 +144,13 @@ _SCRIPT = """
   });
   const filter = document.getElementById("tag-filter");
   const count = document.getElementById("tag-count");
+  const textColumns = Number(table.dataset.textColumns);
   filter.addEventListener("input", () => {
     const wanted = filter.value.trim().toLowerCase();
     let shown = 0;
     for (const row of rows) {
-      const match = row.cells[0].textContent.toLowerCase().includes(wanted);
+      const match = Array.from(row.cells).slice(0, textColumns).some(
+        (cell) => cell.textContent.toLowerCase().includes(wanted));
       row.hidden = !match;
       shown += match;
     }
@@ -519,8 +522,8 @@ _NUMBER_MARK = ' data-type="number"'
 def _all_tags_section(
     report: ScoreReport, model: Strategy, thresholds: np.ndarray, taxonomy: Taxonomy | None
 ) -> str:
-    """Every tag once, in one table sorted by clicking a column's header and filtered by a
-    tag's name (the page's script); without the script it still lists every tag."""
+    """Every tag once, in one table sorted by clicking a column's header and filtered by
+    its text columns (the page's script); without the script it still lists every tag."""
     text_columns = ["tag"]
     if taxonomy is not None:
         text_columns.append("category")
@@ -547,14 +550,17 @@ def _all_tags_section(
         for name in (*text_columns, *_NUMBER_COLUMNS)
     )
     n_tags = len(report.tags)
+    described = {"tag": "a tag's name", "category": "its category", "strategy": "its strategy"}
+    finds = [described[name] for name in text_columns]
     return (
         "<p class=\"note\">In the model's tag order; click a column's header (or focus it "
         "and press Enter) to sort by it, again to reverse. Threshold: the decision is yes "
         "when the value is &gt;= it; never: the tag is never predicted.</p>\n"
         '<p class="tag-tools"><label>Find a tag: <input type="search" id="tag-filter" '
-        'autocomplete="off" placeholder="part of a tag\'s name"></label> '
+        f'autocomplete="off" placeholder="part of {", ".join(finds)}"></label> '
         f'<span id="tag-count" aria-live="polite">{n_tags} of {n_tags} tags</span></p>\n'
-        f'<table id="tag-table" class="sortable text-{len(text_columns)}">'
+        f'<table id="tag-table" class="sortable text-{len(text_columns)}" '
+        f'data-text-columns="{len(text_columns)}">'
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
 
@@ -753,7 +759,7 @@ def build_report(
         headline weighted F1 beside constant 0.5, F1 per class and category, F1 against
         support, threshold sweeps of the 4 costliest tags, calibration of the raw scores,
         tags per track, the costliest tags, and every tag in a table sorted by any column
-        and filtered by name.
+        and filtered by its name, category or strategy.
     """
     tag_names = list(model.tag_names_)
     truth = np.asarray(truth)
