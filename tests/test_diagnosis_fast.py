@@ -104,6 +104,19 @@ def test_random_scores_give_the_reference_statistic(n_tracks, n_tags, seed) -> N
     assert result.n_tags > 0
 
 
+@pytest.mark.parametrize("block_rows", [64, 100, 5000])
+def test_any_block_size_and_thread_share_give_the_reference(monkeypatch, block_rows) -> None:
+    # Small blocks: many per thread, and a taxonomy's networks each shared by two threads;
+    # one block larger than the data: no sharing at all.
+    from tagdecide import diagnosis
+
+    monkeypatch.setattr(diagnosis, "_BLOCK_ROWS", block_rows)
+    catalogue = _shared.catalogue(3000, seed=1)
+    X = split_scores(catalogue, catalogue.test)
+    assert_same_diagnosis(X, catalogue.test.truth, catalogue.taxonomy)
+    assert_same_diagnosis(*calibrated(1001, 25, 11))
+
+
 def test_column_major_scores_and_boolean_truth_give_the_reference() -> None:
     # The readers give column-major matrices; truth may be boolean.
     X, truth = calibrated(2500, 30, 4)

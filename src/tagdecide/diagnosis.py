@@ -18,8 +18,10 @@ networks' training set mixes both regimes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -63,6 +65,9 @@ _MIN_POSITIVES = 5
 #: Tracks per block in the logits, the Gram matrix and the score test's sums: a block of a
 #: few hundred columns stays in cache, and the matrix products are still long enough.
 _BLOCK_ROWS = 1024
+#: Threads that share a network's tracks (see _share_tracks).
+_WORKERS = 2
+_Part = TypeVar("_Part")
 
 
 @dataclass(frozen=True)
@@ -181,15 +186,37 @@ def _columns_index(columns: np.ndarray) -> slice | np.ndarray:
     return columns
 
 
-def _gather(out: np.ndarray, matrix: np.ndarray, rows: slice, columns: np.ndarray) -> None:
-    """``out[...] = matrix[rows, columns]`` without a temporary of the gathered block."""
+def _block(matrix: np.ndarray, rows: slice, columns: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``matrix[rows, columns]``: a view when the columns are consecutive, else gathered
+    into ``out`` (no temporary when the types agree)."""
     index = _columns_index(columns)
     if isinstance(index, slice):
-        out[...] = matrix[rows, index]
-    elif matrix.dtype == out.dtype:
-        np.take(matrix[rows], index, axis=1, out=out)
-    else:
-        out[...] = matrix[rows][:, index]
+        return matrix[rows, index]
+    if matrix.dtype == out.dtype:
+        return np.take(matrix[rows], index, axis=1, out=out)
+    out[...] = matrix[rows][:, index]
+    return out
+
+
+def _share_tracks(work: Callable[[int, int], _Part], n_tracks: int) -> list[_Part]:
+    """``work(start, stop)`` over consecutive ranges of whole blocks of tracks that cover
+    them all, each range in its own thread (numpy and BLAS release the interpreter's lock),
+    the results in the ranges' order.
+
+    fit runs the diagnosis beside the threshold search: two threads here take both cores
+    once the search is done. The ranges depend only on the number of tracks (not on the
+    machine's cores), and partial sums are added in their order: the same statistic on
+    every machine and every run.
+    """
+    n_blocks = -(-n_tracks // _BLOCK_ROWS)
+    n_shares = min(_WORKERS, n_blocks // 2)  # two blocks at least each: threads cost too
+    if n_shares <= 1:
+        return [work(0, n_tracks)]
+    bounds = [
+        min(n_tracks, n_blocks * share // n_shares * _BLOCK_ROWS) for share in range(n_shares + 1)
+    ]
+    with ThreadPoolExecutor(max_workers=n_shares, thread_name_prefix="tagdecide-regime") as pool:
+        return list(pool.map(work, bounds[:-1], bounds[1:]))
 
 
 def _network_logits(
@@ -205,21 +232,26 @@ def _network_logits(
     """
     n_columns = sum(columns.size for _, columns in parts)
     logits = np.empty((n_tracks, n_columns), dtype=np.float32, order="F")
-    sums = np.zeros(n_columns)
-    scores = np.empty((_BLOCK_ROWS, n_columns), order="F")
-    below = np.empty((_BLOCK_ROWS, n_columns), order="F")
-    for start in range(0, n_tracks, _BLOCK_ROWS):
-        rows = slice(start, min(start + _BLOCK_ROWS, n_tracks))
-        block, rest = scores[: rows.stop - start], below[: rows.stop - start]
-        at = 0
-        for matrix, columns in parts:
-            _gather(block[:, at : at + columns.size], matrix, rows, columns)
-            at += columns.size
-        np.clip(block, EPSILON, 1.0 - EPSILON, out=block)
-        np.subtract(1.0, block, out=rest)
-        np.divide(block, rest, out=block)
-        np.log(block, out=logits[rows], dtype=np.float32)
-        sums += logits[rows].sum(axis=0, dtype=np.float64)
+
+    def fill(first: int, last: int) -> np.ndarray:
+        sums = np.zeros(n_columns)
+        scores = np.empty((_BLOCK_ROWS, n_columns), order="F")
+        below = np.empty((_BLOCK_ROWS, n_columns), order="F")
+        for start in range(first, last, _BLOCK_ROWS):
+            rows = slice(start, min(start + _BLOCK_ROWS, last))
+            block, rest = scores[: rows.stop - start], below[: rows.stop - start]
+            at = 0
+            for matrix, columns in parts:
+                part = block[:, at : at + columns.size]
+                np.clip(_block(matrix, rows, columns, part), EPSILON, 1.0 - EPSILON, out=part)
+                at += columns.size
+            np.subtract(1.0, block, out=rest)
+            np.divide(block, rest, out=block)
+            np.log(block, out=logits[rows], dtype=np.float32)
+            sums += logits[rows].sum(axis=0, dtype=np.float64)
+        return sums
+
+    sums = sum(_share_tracks(fill, n_tracks), np.zeros(n_columns))
     return logits, sums / max(n_tracks, 1)
 
 
@@ -245,24 +277,35 @@ def _leading_components(logits: np.ndarray, mean: np.ndarray, k: int) -> np.ndar
     n_tracks, n_columns = logits.shape
     if n_columns > n_tracks:  # the tracks' Gram matrix is the small one: whole, as before
         return _top_components(logits - mean, k)
-    block = np.empty((_BLOCK_ROWS, n_columns), order="F")
-    gram = np.zeros((n_columns, n_columns))
-    for start in range(0, n_tracks, _BLOCK_ROWS):
-        rows = slice(start, min(start + _BLOCK_ROWS, n_tracks))
-        centred = block[: rows.stop - start]
-        np.subtract(logits[rows], mean, out=centred)
-        gram += centred.T @ centred
-    eigenvalues, eigenvectors = np.linalg.eigh(gram)
+
+    def gram(first: int, last: int) -> np.ndarray:
+        summed = np.zeros((n_columns, n_columns))
+        centred = np.empty((_BLOCK_ROWS, n_columns), order="F")
+        for start in range(first, last, _BLOCK_ROWS):
+            rows = slice(start, min(start + _BLOCK_ROWS, last))
+            block = centred[: rows.stop - start]
+            np.subtract(logits[rows], mean, out=block)
+            summed += block.T @ block
+        return summed
+
+    eigenvalues, eigenvectors = np.linalg.eigh(
+        sum(_share_tracks(gram, n_tracks), np.zeros((n_columns, n_columns)))
+    )
     order = np.argsort(eigenvalues)[::-1]
     keep = order[: min(k, max(n_tracks - 2, 0))]
     keep = keep[eigenvalues[keep] > 1e-9 * max(float(eigenvalues.max(initial=0.0)), 1e-300)]
     axes = eigenvectors[:, keep] / np.sqrt(eigenvalues[keep])
     components = np.empty((n_tracks, keep.size), order="F")
-    for start in range(0, n_tracks, _BLOCK_ROWS):
-        rows = slice(start, min(start + _BLOCK_ROWS, n_tracks))
-        centred = block[: rows.stop - start]
-        np.subtract(logits[rows], mean, out=centred)
-        np.matmul(centred, axes, out=components[rows])
+
+    def project(first: int, last: int) -> None:
+        centred = np.empty((_BLOCK_ROWS, n_columns), order="F")
+        for start in range(first, last, _BLOCK_ROWS):
+            rows = slice(start, min(start + _BLOCK_ROWS, last))
+            block = centred[: rows.stop - start]
+            np.subtract(logits[rows], mean, out=block)
+            np.matmul(block, axes, out=components[rows])
+
+    _share_tracks(project, n_tracks)
     return components
 
 
@@ -283,28 +326,33 @@ def _score_statistics(
     n_tracks, d = design.shape
     n_columns = columns.size
     upper_rows, upper_columns = np.triu_indices(d)
-    gradients = np.zeros((d, n_columns))
-    upper = np.zeros((upper_rows.size, n_columns))
-    p = np.empty((_BLOCK_ROWS, n_columns), order="F")
-    work = np.empty((_BLOCK_ROWS, n_columns), order="F")
-    y = np.empty((_BLOCK_ROWS, n_columns), dtype=truth.dtype, order="F")
-    pairs = np.empty((_BLOCK_ROWS, upper_rows.size), order="F")
-    for start in range(0, n_tracks, _BLOCK_ROWS):
-        rows = slice(start, min(start + _BLOCK_ROWS, n_tracks))
-        size = rows.stop - start
-        block, p_block, y_block, work_block = design[rows], p[:size], y[:size], work[:size]
-        _gather(p_block, scores, rows, columns)
-        np.clip(p_block, EPSILON, 1.0 - EPSILON, out=p_block)
-        _gather(y_block, truth, rows, columns)
-        np.subtract(y_block, p_block, out=work_block)
-        gradients += block.T @ work_block
-        np.subtract(1.0, p_block, out=work_block)
-        np.multiply(p_block, work_block, out=work_block)
-        at = 0
-        for a in range(d):  # columns a..d-1 of row a of the upper triangle
-            np.multiply(block[:, a : a + 1], block[:, a:], out=pairs[:size, at : at + d - a])
-            at += d - a
-        upper += pairs[:size].T @ work_block
+
+    def sums(first: int, last: int) -> tuple[np.ndarray, np.ndarray]:
+        gradients = np.zeros((d, n_columns))
+        upper = np.zeros((upper_rows.size, n_columns))
+        p = np.empty((_BLOCK_ROWS, n_columns), order="F")
+        work = np.empty((_BLOCK_ROWS, n_columns), order="F")
+        y = np.empty((_BLOCK_ROWS, n_columns), dtype=truth.dtype, order="F")
+        pairs = np.empty((_BLOCK_ROWS, upper_rows.size), order="F")
+        for start in range(first, last, _BLOCK_ROWS):
+            rows = slice(start, min(start + _BLOCK_ROWS, last))
+            size = rows.stop - start
+            block, p_block, y_block, work_block = design[rows], p[:size], y[:size], work[:size]
+            np.clip(_block(scores, rows, columns, p_block), EPSILON, 1.0 - EPSILON, out=p_block)
+            np.subtract(_block(truth, rows, columns, y_block), p_block, out=work_block)
+            gradients += block.T @ work_block
+            np.subtract(1.0, p_block, out=work_block)
+            np.multiply(p_block, work_block, out=work_block)
+            at = 0
+            for a in range(d):  # columns a..d-1 of row a of the upper triangle
+                np.multiply(block[:, a : a + 1], block[:, a:], out=pairs[:size, at : at + d - a])
+                at += d - a
+            upper += pairs[:size].T @ work_block
+        return gradients, upper
+
+    shares = _share_tracks(sums, n_tracks)
+    gradients = sum((share[0] for share in shares), np.zeros((d, n_columns)))
+    upper = sum((share[1] for share in shares), np.zeros((upper_rows.size, n_columns)))
     information = np.empty((n_columns, d, d))
     information[:, upper_rows, upper_columns] = upper.T
     information[:, upper_columns, upper_rows] = upper.T
