@@ -35,7 +35,8 @@ def reference_components(logits: np.ndarray, k: int) -> np.ndarray:
     centred = logits - logits.mean(axis=0)
     left, singular, _ = np.linalg.svd(centred, full_matrices=False)
     keep = np.arange(min(k, max(logits.shape[0] - 2, 0), singular.size))
-    keep = keep[singular[keep] ** 2 > 1e-9 * max(float(singular.max(initial=0.0)) ** 2, 1e-300)]
+    floor = max(1e-9 * float(singular.max(initial=0.0)) ** 2, 1e-12 * logits.shape[0])
+    keep = keep[singular[keep] ** 2 > floor]
     return left[:, keep]
 
 
@@ -146,6 +147,16 @@ def test_a_constant_column_gives_the_reference() -> None:
     X = TrackScores(X.ids, X.tag_names, scores)
     result = assert_same_diagnosis(X, truth)
     assert result.n_tags == 20
+
+
+def test_a_network_of_constant_columns_has_the_intercept_alone() -> None:
+    # No spread, no component: S = g^2 / I with g = sum(y - p), I = sum(p (1 - p)).
+    X = TrackScores(np.arange(5), ("a", "b"), np.full((5, 2), 0.3))
+    truth = np.ones((5, 2), dtype=np.uint8)
+    result = diagnose_regime(X, truth)
+    assert result.n_tags == 2
+    assert result.statistic == pytest.approx((5 * 0.7) ** 2 / (5 * 0.3 * 0.7), rel=1e-12)
+    assert_same_diagnosis(X, truth)
 
 
 def test_scores_of_exactly_zero_and_one_give_the_reference() -> None:

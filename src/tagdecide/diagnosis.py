@@ -68,6 +68,8 @@ CROSS_VALIDATION_OPTIMISM = (
     "(--test-x/--test-y on labelled new tracks)"
 )
 _COMPONENTS = 10
+#: Logits that spread less than this per track are constant for the components.
+_NOISE_SPREAD = 1e-6
 _MIN_POSITIVES = 5
 #: Tracks per block in the logits, the Gram matrix and the score test's sums: a block of a
 #: few hundred columns stays in cache, and the matrix products are still long enough.
@@ -262,6 +264,18 @@ def _network_logits(
     return logits, sums / max(n_tracks, 1)
 
 
+def _leading(eigenvalues: np.ndarray, k: int, n_tracks: int) -> np.ndarray:
+    """Indices of the largest eigenvalues of a centred Gram matrix (at most ``k``, and at
+    most ``n_tracks - 2``) that are not rounding noise: above 1e-9 of the largest, and
+    above a spread of 1e-6 logits per track. Without that floor a network of constant
+    columns, whose eigenvalues are all noise, got a component of pure noise (which one
+    depended on the order of the sums); now it has the intercept alone."""
+    order = np.argsort(eigenvalues)[::-1]
+    keep = order[: min(k, max(n_tracks - 2, 0))]
+    floor = max(1e-9 * float(eigenvalues.max(initial=0.0)), _NOISE_SPREAD**2 * n_tracks)
+    return keep[eigenvalues[keep] > floor]
+
+
 def _top_components(centred: np.ndarray, k: int) -> np.ndarray:
     """The top ``k`` left singular vectors of ``centred`` (tracks x columns), from the
     eigendecomposition of its smaller Gram matrix (columns' or tracks'): several times
@@ -269,9 +283,7 @@ def _top_components(centred: np.ndarray, k: int) -> np.ndarray:
     smaller side squared (a file with many columns stays cheap)."""
     wide = centred.shape[1] > centred.shape[0]  # then the tracks' Gram matrix is the small one
     eigenvalues, eigenvectors = np.linalg.eigh(centred @ centred.T if wide else centred.T @ centred)
-    order = np.argsort(eigenvalues)[::-1]
-    keep = order[: min(k, max(centred.shape[0] - 2, 0))]
-    keep = keep[eigenvalues[keep] > 1e-9 * max(float(eigenvalues.max(initial=0.0)), 1e-300)]
+    keep = _leading(eigenvalues, k, centred.shape[0])
     if wide:
         return eigenvectors[:, keep]
     return (centred @ eigenvectors[:, keep]) / np.sqrt(eigenvalues[keep])
@@ -298,9 +310,7 @@ def _leading_components(logits: np.ndarray, mean: np.ndarray, k: int) -> np.ndar
     eigenvalues, eigenvectors = np.linalg.eigh(
         sum(_share_tracks(gram, n_tracks), np.zeros((n_columns, n_columns)))
     )
-    order = np.argsort(eigenvalues)[::-1]
-    keep = order[: min(k, max(n_tracks - 2, 0))]
-    keep = keep[eigenvalues[keep] > 1e-9 * max(float(eigenvalues.max(initial=0.0)), 1e-300)]
+    keep = _leading(eigenvalues, k, n_tracks)
     axes = eigenvectors[:, keep] / np.sqrt(eigenvalues[keep])
     components = np.empty((n_tracks, keep.size), order="F")
 
