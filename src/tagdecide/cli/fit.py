@@ -144,7 +144,7 @@ def fit(
         validation = (held, truth.align_to(held.ids, other_source=str(validate_x)))
     # The other strategies' regime is tested here, in a second thread while the model fits
     # (numpy releases the interpreter lock: on 100,000 tracks the test takes about 0.6 s of
-    # CPU, the per-tag search 0.4 s; the test's own two threads take both cores once the
+    # CPU, the per-tag search 0.2-0.3 s; the test's own two threads take both cores once the
     # search is done); auto tests it while fitting. One BLAS thread throughout: fit and the
     # test each limit it while they run, and whichever finishes first would otherwise lift
     # the limit under the other (extra BLAS threads mostly wait for each other here).
