@@ -208,3 +208,56 @@ def test_per_tag_thresholds_apply_what_the_search_found(
     np.testing.assert_array_equal(decisions, (scores >= expected_thresholds).astype(np.uint8))
     np.testing.assert_allclose(f1_per_tag(truth, decisions), expected_f1, rtol=0, atol=1e-12)
     np.testing.assert_allclose(model.train_f1_, expected_f1, rtol=0, atol=1e-12)
+
+
+# -- the low candidates ruled out before the sort (long columns) ---------------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(labelled_scores(tied=True), st.integers(0, 3))
+def test_ruling_out_low_candidates_matches_brute_force(
+    case: tuple[np.ndarray, np.ndarray], missed: int
+) -> None:
+    # Columns this short are normally sorted whole: here every column is first tried.
+    from unittest import mock
+
+    from tagdecide import search
+
+    scores, truth = case
+    with mock.patch.object(search, "_PRUNE_FROM", 0):
+        check_against_brute_force(scores, truth)
+        for j in range(scores.shape[1]):
+            expected = best_f1_threshold(scores[:, j], truth[:, j], missed=missed)
+            with mock.patch.object(search, "_PRUNE_FROM", 10**9):
+                whole = best_f1_threshold(scores[:, j], truth[:, j], missed=missed)
+            assert expected == whole
+
+
+def test_long_columns_give_the_same_thresholds_as_a_whole_sort() -> None:
+    from unittest import mock
+
+    from tagdecide import search
+
+    rng = np.random.default_rng(5)
+    n_tracks, n_tags = 3 * search._PRUNE_FROM, 12
+    prevalence = np.array([0.0005, 0.002, 0.01, 0.05, 0.2, 0.5, 0.9, 0.01, 0.01, 0.3, 0.02, 1])
+    truth = (rng.random((n_tracks, n_tags)) < prevalence).astype(np.uint8)
+    separation = np.array([3, 2, 1, 0.5, 2, 1, 1, 0, 4, 0.1, 2, 1])
+    scores = 1 / (1 + np.exp(-(rng.normal(-2, 1, truth.shape) + separation * truth)))
+    scores[:, 7] = np.round(scores[:, 7], 2)  # many ties
+    scores[:, 10] = np.round(scores[:, 10], 3)
+    missed = np.arange(n_tags) % 3
+    found = best_f1_thresholds(scores, truth, missed=missed)
+    with mock.patch.object(search, "_PRUNE_FROM", 10**9):
+        whole = best_f1_thresholds(scores, truth, missed=missed)
+    np.testing.assert_array_equal(found[0], whole[0])
+    np.testing.assert_array_equal(found[1], whole[1])
+    # The tries did rule out low candidates on the rarer tags (else this test
+    # would only compare the whole sort with itself).
+    for j in (0, 2, 4, 10):
+        column, positive = scores[:, j], truth[:, j].astype(bool)
+        candidates, at_candidate = np.unique(column[positive], return_counts=True)
+        true_positives = np.cumsum(at_candidate[::-1])[::-1]
+        first = search._first_contender(column, candidates, true_positives, positive.sum())
+        assert 0 < first < candidates.size
+        assert found[0][j] >= candidates[first]

@@ -8,7 +8,10 @@ of them with one binary search per candidate in the sorted column, and reads eve
 candidate's F1 off cumulative counts. numpy sorts floats with SIMD instructions, so the
 sort of a column of 100,000 scores (about 1 ms here) is several times cheaper than the
 binary search of every track among the candidates that it replaced (about 7 ms), with the
-same integer counts. Ties in F1 go to the highest threshold (fewest positive decisions).
+same integer counts. On long columns, F1 is first tried at a few candidates: the low
+candidates that provably cannot win are dropped, and only the tracks above them are sorted
+(100,000 tracks x 248 tags: 0.5 s -> 0.2 s of CPU, the same thresholds and F1, bit for
+bit). Ties in F1 go to the highest threshold (fewest positive decisions).
 """
 
 from __future__ import annotations
@@ -24,6 +27,11 @@ __all__ = ["NEVER", "best_f1_threshold", "best_f1_thresholds"]
 
 #: The threshold of a tag that is never predicted (no positives to learn from).
 NEVER = np.inf
+#: Where, among a tag's candidates (as fractions of their ascending list), F1 is tried
+#: before the sort to rule out the low candidates (see _first_contender).
+_PROBES = np.array([0.1, 0.25, 0.5, 0.75])
+#: Columns of fewer tracks are sorted whole: their sort costs about what the tries do.
+_PRUNE_FROM = 16_384
 
 
 def best_f1_threshold(
@@ -51,17 +59,44 @@ def best_f1_threshold(
     if candidates.size == 0:
         return NEVER, 0.0
     n_positives = int(at_candidate.sum()) + int(missed)
-    # Tracks at or above each candidate: one binary search per candidate in the sorted
-    # column. Counting all tracks (not just the negatives) spares a boolean copy of the
-    # column; positives are taken off again below.
-    reached = scores.size - np.searchsorted(np.sort(scores), candidates, side="left")
     # Positives at or above each candidate: suffix sums.
     true_positives = np.cumsum(at_candidate[::-1])[::-1]
-    false_positives = reached - true_positives
-    f1 = f1_from_counts(true_positives, true_positives + false_positives, n_positives)
+    # Only the candidates from `first` on can win: the tracks below them need no sorting.
+    first = 0
+    if scores.size >= _PRUNE_FROM:
+        first = _first_contender(scores, candidates, true_positives, n_positives)
+    above = scores if first == 0 else scores[scores > candidates[first - 1]]
+    # Tracks at or above each remaining candidate (all of them are in `above`): one binary
+    # search per candidate in the sorted tracks. Counting all tracks (not just the
+    # negatives) spares a boolean copy of the column; F1 takes the positives off again.
+    reached = above.size - np.searchsorted(np.sort(above), candidates[first:], side="left")
+    f1 = f1_from_counts(true_positives[first:], reached, n_positives)
     # Highest threshold among ties: the last maximum in ascending order.
-    best = candidates.size - 1 - int(np.argmax(f1[::-1]))
-    return float(candidates[best]), float(f1[best])
+    best = first + f1.size - 1 - int(np.argmax(f1[::-1]))
+    return float(candidates[best]), float(f1[best - first])
+
+
+def _first_contender(
+    scores: np.ndarray, candidates: np.ndarray, true_positives: np.ndarray, n_positives: int
+) -> int:
+    """The index of the lowest candidate that may still be the best one.
+
+    A few candidates are tried first (one counting pass each). A candidate at or below a
+    tried one reaches at most every positive and at least the tried one's false
+    positives, so its F1 is at most ``2 T / (T + FP + positives)``; where that bound is
+    below an F1 already reached, none of them can win (nor tie: the bound and the F1s are
+    the same correctly rounded quotients of integer counts, and rounding keeps order). The
+    sort is then of the tracks above the highest such candidate only: on 100,000 tracks a
+    few per cent of the column, instead of all of it.
+    """
+    tried = np.unique((_PROBES * (candidates.size - 1)).astype(np.intp))
+    reached = np.array([np.count_nonzero(scores >= candidates[index]) for index in tried])
+    hits = true_positives[tried]
+    reached_f1 = float(f1_from_counts(hits, reached, n_positives).max())
+    every = true_positives[0]
+    at_most = f1_from_counts(every, every + reached - hits, n_positives)
+    beaten = np.flatnonzero(at_most < reached_f1)
+    return int(tried[beaten[-1]]) + 1 if beaten.size else 0
 
 
 def best_f1_thresholds(

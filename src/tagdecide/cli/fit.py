@@ -93,7 +93,10 @@ def fit(
     cross-validation, or its validation set; for the other strategies a 5-fold refit,
     grouped with --groups) and what it is worth (optimistic on in-sample training scores).
     """
+    import contextlib
     from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
 
     from tagdecide._files import check_output
     from tagdecide.diagnosis import diagnose_regime
@@ -102,7 +105,6 @@ def fit(
     from tagdecide.model_file import save_model
     from tagdecide.progress import reporting
     from tagdecide.strategies import make_strategy, parse_params, strategy_class
-    from tagdecide.summary import ESTIMATE_FOLDS, estimate_fit, summarise_fit
 
     check_output(
         out_path,
@@ -141,13 +143,19 @@ def fit(
         truth = read_truth(validate_y, data.scores.tag_names)
         validation = (held, truth.align_to(held.ids, other_source=str(validate_x)))
     # The other strategies' regime is tested here, in a second thread while the model fits
-    # (numpy releases the interpreter lock: on 100,000 tracks the test takes 1.7 s, the
-    # per-tag search 0.4 s); auto tests it while fitting.
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    # (numpy releases the interpreter lock: on 100,000 tracks the test takes about 0.6 s of
+    # CPU, the per-tag search 0.2-0.3 s; the test's own two threads take both cores once the
+    # search is done); auto tests it while fitting. One BLAS thread throughout: fit and the
+    # test each limit it while they run, and whichever finishes first would otherwise lift
+    # the limit under the other (extra BLAS threads mostly wait for each other here).
+    with threadpool_limits(limits=1), ThreadPoolExecutor(max_workers=1) as pool:
         regime = None
         if not model.diagnoses_regime:
             regime = pool.submit(diagnose_regime, data.scores, data.truth, taxonomy=data.taxonomy)
-        with progress(quiet, "fitting", None) as bar, reporting(bar.stage):
+        with contextlib.ExitStack() as showing:
+            if not quiet:  # --quiet spares rich's imports (0.05-0.1 s) for a bar never shown
+                bar = showing.enter_context(progress(quiet, "fitting", None))
+                showing.enter_context(reporting(bar.stage))
             model.fit(
                 data.scores,
                 data.truth,
@@ -160,6 +168,8 @@ def fit(
     save_model(model, out_path)
     if quiet:
         return  # nothing would be printed: no summary, no estimate to pay for
+    from tagdecide.summary import ESTIMATE_FOLDS, estimate_fit, summarise_fit
+
     estimate = None
     if not no_estimate:
         with progress(quiet, "estimating out-of-fold F1", ESTIMATE_FOLDS) as bar:
