@@ -61,6 +61,7 @@ from tagdecide.service._lanes import (
     DEFAULT_INLINE_BELOW,
     DEFAULT_PROCESS_ABOVE,
     DEFAULT_PROCESSES,
+    DEFAULT_SPLIT_ABOVE,
     Lanes,
 )
 from tagdecide.service._schema import (
@@ -164,6 +165,7 @@ def create_app(
     processes: int = DEFAULT_PROCESSES,
     inline_below: int = DEFAULT_INLINE_BELOW,
     process_above: int = DEFAULT_PROCESS_ABOVE,
+    split_above: int | None = DEFAULT_SPLIT_ABOVE,
     spawn_at_start: bool = True,
 ) -> FastAPI:
     """A FastAPI application that decides tracks' tags with a fitted ``model``.
@@ -192,6 +194,10 @@ def create_app(
         Bodies up to this many bytes (a few tracks) are decided on the event loop at once.
     process_above : int
         Bodies larger than this many bytes are decided in a worker process.
+    split_above : int or None
+        A ``/v1/decide`` body larger than this many bytes (and than ``process_above``) that
+        arrives while every worker process is idle is decided by all of them, a run of
+        its tracks each (None: never).
     spawn_at_start : bool
         Start the worker processes when the server starts (else at the first such body).
 
@@ -212,6 +218,7 @@ def create_app(
         processes=processes,
         inline_below=inline_below,
         process_above=process_above,
+        split_above=split_above,
     )
     encode = msgspec.json.encode
     model_info = _model_info(decider).model_dump_json().encode()
