@@ -23,7 +23,7 @@ from fastapi import FastAPI
 
 import tagdecide
 from tagdecide.data import TrackScores
-from tagdecide.service import create_app
+from tagdecide.service import _lanes, create_app
 from tagdecide.service._decide import Decider
 from tagdecide.service._lanes import _Worker
 from tagdecide.service._shared import segment_names
@@ -157,7 +157,9 @@ def _serving(app: FastAPI) -> Iterator[str]:
 
 @pytest.fixture()
 def joined(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """Each time the server joined parts' answers: whether they made the answer."""
+    """Each time the server joined parts' answers: whether they made the answer. The cores
+    count as idle, whatever else the machine runs."""
+    monkeypatch.setattr(_lanes, "idle_cores", lambda: 64)
     calls: list[bool] = []
     original = Decider.join_parts
 
@@ -266,8 +268,21 @@ def test_large_bodies_at_once_get_their_own_answers(model: Strategy, joined: lis
         )
 
 
+def test_bodies_are_decided_whole_while_the_cores_are_busy(
+    model: Strategy, joined: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_lanes, "idle_cores", lambda: 1)  # one core for two parts: no
+    tracks = _tracks()
+    app = create_app(model, process_above=1000, split_above=2000)
+    with _serving(app) as base, httpx.Client(base_url=base, timeout=60) as http:
+        response = http.post("/v1/decide", content=_body(tracks))
+    assert response.status_code == 200
+    assert [track["tags"] for track in response.json()["tracks"]] == _expected_tags(model, tracks)
+    assert joined == []
+
+
 def test_a_worker_killed_while_deciding_its_part(
-    model: Strategy, monkeypatch: pytest.MonkeyPatch
+    model: Strategy, joined: list[bool], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The second part's worker dies as it is given its part: the request gets the answer
     of a stopped worker (500, one line), the other worker stays, the next request is
@@ -294,3 +309,4 @@ def test_a_worker_killed_while_deciding_its_part(
         assert second.status_code == 200
         assert [track["tags"] for track in second.json()["tracks"]] == _expected_tags(model, tracks)
         assert http.get("/health").status_code == 200
+    assert joined == [True]  # the second request, in parts (the first never got to join)

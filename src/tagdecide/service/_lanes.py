@@ -12,17 +12,20 @@ Three lanes, by the body's size:
   parallel on two cores, which threads sharing one lock cannot.
 
 A ``/v1/decide`` body over ``split_above`` bytes that arrives while every worker process is
-idle is decided by all of them at once, each a run of whole tracks of the same shared
-memory (:meth:`~tagdecide.service._decide.Decider.part_ranges`); the parts' answers are
-joined in track order. Anything unusual in any part (a bad track, ids repeated across
-parts) and the body is decided whole by one worker, so its answer, refusals included, is
-the one it would get unsplit.
+idle, and as many cores are idle, is decided by all of them at once, each a run of whole
+tracks of the same shared memory (:meth:`~tagdecide.service._decide.Decider.part_ranges`);
+the parts' answers are joined in track order. The parts cost a little more CPU than the
+whole (each copies its tracks once), and on cores that other processes keep busy the
+answer waits for the slower part: then the body is decided whole. Anything unusual in any
+part (a bad track, ids repeated across parts) and the body is decided whole by one worker,
+so its answer, refusals included, is the one it would get unsplit.
 """
 
 from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import sys
 from collections.abc import Callable
 from functools import partial
@@ -224,6 +227,7 @@ class Lanes:
             and len(body) > self.split_above
             and self.n_processes > 1
             and self._to_process.available_tokens == self.n_processes
+            and idle_cores() >= self.n_processes
         )
 
     async def _in_one_worker(self, kind: str, body: Body | SharedBody) -> Answer:
@@ -312,6 +316,22 @@ class Lanes:
         for worker in list(self._started):
             self._stop(worker)
         self._idle.clear()
+
+
+def idle_cores() -> int:
+    """Cores this process may use that no other thread is running on now: on Linux from
+    ``/proc/loadavg``'s count of runnable threads (less the one reading it); elsewhere all.
+
+    >>> 0 <= idle_cores() <= (os.cpu_count() or 1)
+    True
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:
+        with open("/proc/loadavg", "rb") as load:
+            running = int(load.read().split()[3].split(b"/")[0])
+    except (OSError, ValueError, IndexError):
+        return cores or 1
+    return max(0, (cores or 1) - (running - 1))
 
 
 def _stopped(kind: str) -> Answer:
