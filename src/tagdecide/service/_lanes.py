@@ -24,6 +24,7 @@ so its answer, refusals included, is the one it would get unsplit.
 from __future__ import annotations
 
 import contextlib
+import gc
 import multiprocessing
 import os
 import sys
@@ -82,6 +83,10 @@ def _serve_in_worker(
     decider = Decider(model, name=name, max_tracks=max_tracks)
     mappings = Mappings()
     scratch = _Scratch()
+    # What is loaded now lives as long as the process: out of the collector's sight, a
+    # full collection (every 60 or so 1,000-track bodies) takes under 1 ms instead of 19.
+    gc.collect()
+    gc.freeze()
     while True:
         try:
             kind, segment, size, pooled, part = bodies.recv()
