@@ -268,11 +268,15 @@ def test_large_bodies_at_once_get_their_own_answers(model: Strategy, joined: lis
         )
 
 
-def test_bodies_are_decided_whole_while_the_cores_are_busy(
-    model: Strategy, joined: list[bool], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("why", ["one idle core for two parts", "a body over SPLIT_AT_MOST"])
+def test_bodies_are_decided_whole_when_parts_do_not_pay(
+    model: Strategy, joined: list[bool], monkeypatch: pytest.MonkeyPatch, why: str
 ) -> None:
-    monkeypatch.setattr(_lanes, "idle_cores", lambda: 1)  # one core for two parts: no
     tracks = _tracks()
+    if why.startswith("one idle core"):
+        monkeypatch.setattr(_lanes, "idle_cores", lambda: 1)
+    else:
+        monkeypatch.setattr(_lanes, "SPLIT_AT_MOST", len(_body(tracks)) - 1)
     app = create_app(model, process_above=1000, split_above=2000)
     with _serving(app) as base, httpx.Client(base_url=base, timeout=60) as http:
         response = http.post("/v1/decide", content=_body(tracks))

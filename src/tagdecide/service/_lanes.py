@@ -11,10 +11,11 @@ Three lanes, by the body's size:
   starts). Their parsing cannot hold this process's lock at all, and two of them decide in
   parallel on two cores, which threads sharing one lock cannot.
 
-A ``/v1/decide`` body over ``split_above`` bytes that arrives while every worker process is
-idle, and as many cores are idle, is decided by all of them at once, each a run of whole
-tracks of the same shared memory (:meth:`~tagdecide.service._decide.Decider.part_ranges`);
-the parts' answers are joined in track order. The parts cost a little more CPU than the
+A ``/v1/decide`` body over ``split_above`` bytes (up to ``SPLIT_AT_MOST``) that arrives
+while every worker process is idle, and as many cores are idle, is decided by all of them
+at once, each a run of whole tracks of the same shared memory
+(:meth:`~tagdecide.service._decide.Decider.part_ranges`); the parts' answers are joined in
+track order. The parts cost a little more CPU than the
 whole (each copies its tracks once), and on cores that other processes keep busy the
 answer waits for the slower part: then the body is decided whole. Anything unusual in any
 part (a bad track, ids repeated across parts) and the body is decided whole by one worker,
@@ -47,6 +48,11 @@ DEFAULT_PROCESS_ABOVE = 2**20
 DEFAULT_PROCESSES = 2
 #: ``/v1/decide`` bodies above this many bytes are decided in parts by the idle workers.
 DEFAULT_SPLIT_ABOVE = 2 * 2**20
+#: ... up to this many bytes (about 1,500 tracks of the demo catalogue): a larger body
+#: would hold every worker and core for seconds, and ``/health`` (the event loop) would
+#: wait for a core meanwhile (a 105 MB body in parts: ``/health`` at most 33 ms instead of
+#: 1-4).
+SPLIT_AT_MOST = 16 * 2**20
 
 Answer = tuple[int, bytes]
 #: A part's answer: status (200; 0 to decide the whole body; 500 the worker stopped),
@@ -229,7 +235,7 @@ class Lanes:
         """Whether ``body`` is large enough to split, and every worker idle to take a part."""
         return (
             self.split_above is not None
-            and len(body) > self.split_above
+            and self.split_above < len(body) <= SPLIT_AT_MOST
             and self.n_processes > 1
             and self._to_process.available_tokens == self.n_processes
             and idle_cores() >= self.n_processes
