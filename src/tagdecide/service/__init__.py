@@ -25,7 +25,9 @@ it is parsed, one that stops arriving is refused (408), and when ``workers + max
 requests are in progress another gets 503 with ``Retry-After``. A few tracks are decided on
 the event loop at once; more in threads, and bodies over 1 MiB in worker processes, which
 read them from shared memory written as they arrive (:mod:`tagdecide.service._shared`), so
-``/health`` answers while a large request is decided. The hot paths are answered in front
+``/health`` answers while a large request is decided; a ``/v1/decide`` body of 2 to 16 MiB
+that arrives while both workers and two cores are idle is decided by both, a run of
+tracks each (:mod:`tagdecide.service._lanes`). The hot paths are answered in front
 of FastAPI (see :mod:`tagdecide.service._intake`). ``/docs`` (Swagger UI) and ``/redoc``
 need no network.
 

@@ -15,11 +15,11 @@ A ``/v1/decide`` body over ``split_above`` bytes (up to ``SPLIT_AT_MOST``) that 
 while every worker process is idle, and as many cores are idle, is decided by all of them
 at once, each a run of whole tracks of the same shared memory
 (:meth:`~tagdecide.service._decide.Decider.part_ranges`); the parts' answers are joined in
-track order. The parts cost a little more CPU than the
-whole (each copies its tracks once), and on cores that other processes keep busy the
-answer waits for the slower part: then the body is decided whole. Anything unusual in any
-part (a bad track, ids repeated across parts) and the body is decided whole by one worker,
-so its answer, refusals included, is the one it would get unsplit.
+track order. The parts cost a little more CPU than the whole (each copies its tracks
+once), and on cores that other processes keep busy the answer waits for the slower part:
+then the body is decided whole. Anything unusual in any part (a bad track, ids repeated
+across parts) and the body is decided whole by one worker, so its answer, refusals
+included, is the one it would get unsplit.
 """
 
 from __future__ import annotations
@@ -48,10 +48,9 @@ DEFAULT_PROCESS_ABOVE = 2**20
 DEFAULT_PROCESSES = 2
 #: ``/v1/decide`` bodies above this many bytes are decided in parts by the idle workers.
 DEFAULT_SPLIT_ABOVE = 2 * 2**20
-#: ... up to this many bytes (about 1,500 tracks of the demo catalogue): a larger body
-#: would hold every worker and core for seconds, and ``/health`` (the event loop) would
-#: wait for a core meanwhile (a 105 MB body in parts: ``/health`` at most 33 ms instead of
-#: 1-4).
+#: ... up to this many bytes (about 1,500 tracks of the demo catalogue): a larger body in
+#: parts would hold every worker and both cores for a second or more, while the event loop
+#: (``/health``) waits for a core and every other large body for a worker.
 SPLIT_AT_MOST = 16 * 2**20
 
 Answer = tuple[int, bytes]
