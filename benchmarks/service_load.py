@@ -20,7 +20,9 @@ track, or the output's shape), without parsing JSON. Latency is from the first b
 the last byte received.
 
 Every scenario stops at its request count or its time cap; the servers are stopped at the
-end; all traffic goes to 127.0.0.1. The load average is printed before and after.
+end; all traffic goes to 127.0.0.1. The load average is printed before and after, and the
+1-minute load average at the end of each scenario beside its figures (``load``): the
+machine is shared, and the figures move with it.
 
 Usage: python benchmarks/service_load.py [--quick] [--single 2000] [--batch 40] [--cap 30]
 """
@@ -473,13 +475,22 @@ def main() -> None:
                     for clients in (1, 4):
                         outcome = run_load(port, payload, clients, count, cap)
                         results.append(
-                            (server_name, payload.label, clients, payload.body_bytes, outcome)
+                            (
+                                server_name,
+                                payload.label,
+                                clients,
+                                payload.body_bytes,
+                                outcome,
+                                os.getloadavg()[0],
+                            )
                         )
                 idle = health_probe(port, None, count=50)
+                idle_load = os.getloadavg()[0]
                 big, health = health_during(port, largest)
-                results.append((server_name, "GET /health idle", 1, 0, idle))
-                results.append((server_name, "v1 10,000 tracks", 1, len(largest_body), big))
-                results.append((server_name, "GET /health meanwhile", 1, 0, health))
+                load = os.getloadavg()[0]
+                results.append((server_name, "GET /health idle", 1, 0, idle, idle_load))
+                results.append((server_name, "v1 10,000 tracks", 1, len(largest_body), big, load))
+                results.append((server_name, "GET /health meanwhile", 1, 0, health, load))
             finally:
                 stop(server)
 
@@ -491,7 +502,7 @@ def main() -> None:
     print(f"load average before: {load_before}; after: {load_average()}")
     header = (
         f"{'server':<10} {'request':<22} {'clients':>7} {'body MB':>8} {'requests':>9} "
-        f"{'errors':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}"
+        f"{'errors':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'load':>5}"
     )
     print(header)
     print("-" * len(header))
@@ -499,14 +510,14 @@ def main() -> None:
     p50s: dict[tuple[str, str, int], float] = {}
     p99s: dict[tuple[str, str, int], float] = {}
     maxima: dict[tuple[str, str, int], float] = {}
-    for server_name, label, clients, body_bytes, outcome in results:
+    for server_name, label, clients, body_bytes, outcome, load in results:
         p50, p99, most = percentiles(outcome)
         count = len(outcome.latencies)
         rate = count / outcome.seconds if outcome.seconds else float("nan")
         body_mb = body_bytes / 1e6
         print(
             f"{server_name:<10} {label:<22} {clients:>7} {body_mb:>8.2f} {count:>9} "
-            f"{outcome.errors:>7} {rate:>8.1f} {p50:>8.1f} {p99:>8.1f} {most:>8.1f}"
+            f"{outcome.errors:>7} {rate:>8.1f} {p50:>8.1f} {p99:>8.1f} {most:>8.1f} {load:>5.2f}"
         )
         total_errors += outcome.errors
         p50s[server_name, label, clients] = p50

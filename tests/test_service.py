@@ -16,6 +16,7 @@ from typing import Any
 import httpx2 as httpx
 import numpy as np
 import pytest
+from conftest import RunCli
 from fastapi.testclient import TestClient
 
 import tagdecide
@@ -423,6 +424,38 @@ def test_serve_command(plain_model: Strategy, tmp_path: Path) -> None:
     said = stderr.decode()
     assert f"model {model_path} as 'tagger' (5 tags) at http://127.0.0.1:{port}" in said
     assert '"POST /v1/decide HTTP/1.1" 200' in stdout.decode()  # --log-level info's access log
+
+
+@pytest.mark.parametrize(("level", "access_log"), [("warning", False), ("info", True)])
+def test_serve_freezes_what_it_loaded_and_logs_access_only_when_it_prints(
+    plain_model: Strategy,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    run_cli: RunCli,
+    level: str,
+    access_log: bool,
+) -> None:
+    """``serve`` hands uvicorn a config whose access log is on only at info and below, and
+    freezes the garbage collector's view of what it loaded before it serves (the server
+    itself is not run here)."""
+    import gc
+
+    import uvicorn
+
+    model_path = tmp_path / "model.json"
+    tagdecide.save_model(plain_model, model_path)
+    calls: list[str] = []
+    monkeypatch.setattr(gc, "freeze", lambda: calls.append("freeze"))
+
+    def run(server: uvicorn.Server, sockets: list[socket.socket]) -> None:
+        calls.append("run")
+        assert server.config.access_log is access_log
+        assert sockets and sockets[0].getsockname()[0] == "127.0.0.1"
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    code, _, err = run_cli(["serve", model_path, "--port", _free_port(), "--log-level", level])
+    assert code == 0, err
+    assert calls == ["freeze", "run"]
 
 
 def test_model_info_says_how_an_auto_model_chose(client: TestClient) -> None:

@@ -163,6 +163,12 @@ class _FlatRequest(msgspec.Struct):
     outputs: list[_RequestedOutput] | None = None
 
 
+#: A ``/v1/decide`` body's start and end around its tracks, and the look of the place
+#: between two tracks (JSON's whitespace only).
+_HEAD = re.compile(rb'[ \t\n\r]*\{[ \t\n\r]*"tracks"[ \t\n\r]*:[ \t\n\r]*\[')
+_TAIL = re.compile(rb"\][ \t\n\r]*\}[ \t\n\r]*\Z")
+_BETWEEN_TRACKS = re.compile(rb"\}[ \t\n\r]*,[ \t\n\r]*\{")
+
 _AT = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>.*)`)?$", re.DOTALL)
 _WORDS = {
     "`float`": "a number",
@@ -235,6 +241,7 @@ class Decider:
         )
         fast_top = msgspec.defstruct("FastTop", [("tracks", list[fast_track])])  # type: ignore[valid-type]
         self._fast: msgspec.json.Decoder[Any] = msgspec.json.Decoder(fast_top)
+        self._fast_list: msgspec.json.Decoder[Any] = msgspec.json.Decoder(list[fast_track])  # type: ignore[valid-type]
         self._string = msgspec.json.Decoder(str)
         self._top = msgspec.json.Decoder(_Top)
         self._track = msgspec.json.Decoder(track_type)
@@ -267,6 +274,10 @@ class Decider:
 
     def _decide(self, body: Body) -> bytes:
         ids, matrix = self._fast_matrix(body) or self._careful_matrix(body)
+        return self._encoder.encode({"tracks": self._answer(ids, matrix)})
+
+    def _answer(self, ids: list[str], matrix: np.ndarray) -> list[dict[str, Any]]:
+        """Each track's id and tags, once its ids and scores pass (else :class:`Refusal`)."""
         self._check_unique(ids)
         self._check_range(matrix, lambda row: f"track {short(ids[row])}")
         decisions = self._predict(matrix)
@@ -274,11 +285,81 @@ class Decider:
         given = self._tag_array[columns].tolist()
         ends = np.cumsum(np.count_nonzero(decisions, axis=1)).tolist()
         starts = [0, *ends[:-1]]
-        answer = [
+        return [
             {"id": track_id, "tags": given[start:end]}
             for track_id, start, end in zip(ids, starts, ends, strict=True)
         ]
-        return self._encoder.encode({"tracks": answer})
+
+    # -- one body decided in parts, in parallel ----------------------------------------------
+
+    def part_ranges(self, body: Body, n_parts: int) -> list[tuple[int, int]] | None:
+        """Where to cut a ``/v1/decide`` body into ``n_parts`` runs of whole tracks: each
+        part's ``(start, end)`` bytes of the ``tracks`` list's contents, cut at the commas
+        between tracks; None if the body is not ``{"tracks": [...]}`` with room for
+        ``n_parts`` (then it is decided whole).
+
+        A cut is found by its look (``}, {``), not by parsing up to it: a cut that falls
+        inside an id or a track makes one of the parts fail to decode (an unclosed string
+        or bracket), and the body is then decided whole, so the parts are never trusted
+        unless each is a list of whole tracks.
+
+        >>> decider = Decider.__new__(Decider)
+        >>> decider.min_track_bytes, decider.most_objects = 1, 10**6
+        >>> body = b'{"tracks": [{"id": "a"}, {"id": "b"}, {"id": "c"}]}'
+        >>> [body[start:end] for start, end in decider.part_ranges(body, 2)]
+        [b'{"id": "a"}, {"id": "b"}', b' {"id": "c"}']
+        >>> decider.part_ranges(b'{"tracks": [{"id": "a"}]}', 2) is None
+        True
+        """
+        if len(body) > self.min_track_bytes * self.most_objects:
+            return None  # decided whole: its '{' are counted first
+        head = _HEAD.match(body)
+        tail = _TAIL.search(body, max(0, len(body) - 64))
+        if head is None or tail is None or tail.start() < head.end():
+            return None
+        start, end = head.end(), tail.start()
+        ranges: list[tuple[int, int]] = []
+        for part in range(1, n_parts):
+            cut = _BETWEEN_TRACKS.search(body, start + (end - start) * part // n_parts, end)
+            if cut is None:
+                return None
+            comma = cut.start() + cut.group().index(b",")
+            if ranges and comma <= ranges[-1][1]:
+                return None
+            ranges.append((start if not ranges else ranges[-1][1] + 1, comma))
+        ranges.append(((ranges[-1][1] + 1) if ranges else start, end))
+        return ranges
+
+    def decide_part(self, part: Body) -> tuple[int, bytes, list[str]]:
+        """Decide one part of a body (its tracks as a JSON list: ``[track, ...]``):
+        ``(200, the tracks' answers without the list's brackets, their ids)``, or
+        ``(0, b"", [])`` if anything is unusual: then the whole body is decided at once,
+        which finds and names the first culprit as it always does."""
+        try:
+            tracks = self._fast_list.decode(part)
+            decoded = self._fast_tracks(tracks)
+            if decoded is None:
+                return 0, b"", []
+            ids, matrix = decoded
+            answer = self._encoder.encode(self._answer(ids, matrix))
+        except (msgspec.MsgspecError, Refusal, RecursionError):
+            return 0, b"", []
+        return 200, answer[1:-1], ids
+
+    def join_parts(self, answers: list[tuple[int, bytes, list[str]]]) -> bytes | None:
+        """The whole body's answer from its parts' answers (in order), or None unless every
+        part was decided and the parts' ids are unique together and few enough."""
+        if any(status != 200 for status, _, _ in answers):
+            return None
+        n_tracks = sum(len(ids) for _, _, ids in answers)
+        if n_tracks > self.max_tracks:
+            return None
+        seen: set[str] = set()
+        for _, _, ids in answers:
+            if not seen.isdisjoint(ids):
+                return None
+            seen.update(ids)
+        return b'{"tracks":[' + b",".join(content for _, content, _ in answers) + b"]}"
 
     def _fast_matrix(self, body: Body) -> tuple[list[str], np.ndarray] | None:
         """Ids and score matrix of a body decoded in one call; None for anything unusual
@@ -289,6 +370,10 @@ class Decider:
             tracks = self._fast.decode(body).tracks
         except msgspec.MsgspecError:
             return None
+        return self._fast_tracks(tracks)
+
+    def _fast_tracks(self, tracks: list[Any]) -> tuple[list[str], np.ndarray] | None:
+        """Ids and score matrix of tracks decoded by the fast decoder; None if one is unusual."""
         if not 1 <= len(tracks) <= self.max_tracks:
             return None
         if any(len(track.id) > self.max_id_bytes for track in tracks):
