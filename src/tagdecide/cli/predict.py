@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from pathlib import Path
 
 import click
@@ -123,7 +125,10 @@ def predict(
     )
     model = load_model(model_path)
     shift_lines: list[str] = []
-    with progress(quiet, "predicting", None) as advance:
+    # The bar shows on a terminal only (see progress): elsewhere, a batch job's log, rich
+    # is not even imported (a tenth of a second of every run).
+    bar = progress(quiet, "predicting", None) if sys.stderr.isatty() else contextlib.nullcontext()
+    with bar as advance:
         n_tracks = predict_file(
             model,
             x_path,
