@@ -200,12 +200,14 @@ def _line_blocks(path: Path, block_bytes: int) -> Iterator[bytes]:
             if not more or len(text) > _MOST_HEADER_BYTES:
                 raise NotClean(0)
             text += more
-        rest = text[end + 1 :]
-        while more := handle.read(block_bytes):
-            text = rest + more
-            cut = text.rfind(b"\n") + 1
-            text, rest = text[:cut], text[cut:]
-            if text:
-                yield text
-        if rest:
+        if rest := text[end + 1 :]:
+            if not rest.endswith(b"\n"):
+                rest += handle.readline()
             yield rest
+        # A block, then the rest of its last line: one copy of the text fewer than cutting
+        # at the block's last line end and carrying the rest over (0.06 s against 0.16 s
+        # of CPU for 250 MB).
+        while text := handle.read(block_bytes):
+            if not text.endswith(b"\n"):
+                text += handle.readline()
+            yield text
