@@ -49,7 +49,7 @@ def predict_file(
     summary = getattr(model, "score_summary_", None)
     histogram = None
     if on_shift is not None and summary is not None:
-        histogram = ScoreHistogram(len(model.tag_names_))
+        histogram = ScoreHistogram(len(model.tag_names_), sampled=True)
     taxonomy = model.taxonomy_
     with DecisionWriter(out_path, model.tag_names_, format) as writer:
         for batch in iter_scores(
@@ -79,7 +79,7 @@ def _predict_file_with_scores(
     summary = getattr(model, "score_summary_", None)
     histogram = None
     if on_shift is not None and summary is not None:
-        histogram = ScoreHistogram(len(model.tag_names_))
+        histogram = ScoreHistogram(len(model.tag_names_), sampled=True)
     with ScoredDecisionWriter(out_path, model.tag_names_, format) as writer:
         for batch in iter_scores(
             scores_path, model.tag_names_, **category_columns(model), batch_rows=batch_rows

@@ -112,7 +112,7 @@ def _column_major(frame: pl.DataFrame, columns: Sequence[str], dtype: type) -> n
     ``to_numpy(order="fortran")`` on a block of 248 score columns (the frames polars
     parses in parallel come in several chunks per column, which it gathers first).
     """
-    by_column = np.empty((len(columns), frame.height), dtype=dtype)
+    by_column: np.ndarray = np.empty((len(columns), frame.height), dtype=dtype)
     for j, name in enumerate(columns):
         by_column[j] = frame.get_column(name).to_numpy()
     return by_column.T
