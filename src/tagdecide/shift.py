@@ -270,13 +270,13 @@ _CENSUS_TRACKS = _QUANTILE_SAMPLE
 _SAMPLE_EVERY = 4
 #: Bin codes buffered before they are counted: one bincount over the whole bin range per
 #: buffer, not per batch (its fixed cost, the size of the counts, is that of a batch).
-_PENDING_CODES = 1 << 22
+_PENDING_CODES = 1 << 20
 
 
 class ScoreHistogram:
     """Per-tag counts of scores in fixed log-spaced bins, filled batch by batch.
 
-    Memory is fixed (about 5 KB per tag, plus a buffer of 16 MB) whatever the number of
+    Memory is fixed (about 5 KB per tag, plus a buffer of 4 MB) whatever the number of
     tracks added, so a whole catalogue can be compared with a :class:`ScoreSummary` while
     it streams past.
 
