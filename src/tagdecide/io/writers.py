@@ -10,17 +10,24 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.csv as pa_csv
-import pyarrow.parquet as pq
 
 from tagdecide._files import STDOUT, atomic_path
 from tagdecide.data import ID_COLUMN
 from tagdecide.errors import InputError
+from tagdecide.io._lazy import LazyModule
 from tagdecide.io.formats import DecisionFormat, file_format
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+    import pyarrow.parquet as pq
+else:
+    pa = LazyModule("pyarrow")
+    pa_csv = LazyModule("pyarrow.csv")
+    pq = LazyModule("pyarrow.parquet")
 
 __all__ = [
     "MARGIN_SUFFIX",
@@ -156,7 +163,7 @@ class DecisionWriter:
         self._stack = contextlib.ExitStack()
         self._parquet: pq.ParquetWriter | None = None
         self._handle: IO[bytes] | None = None
-        self._schema = decisions_schema(self.tag_names)
+        self._schema: pa.Schema | None = None  # Parquet's, made when it is opened
 
     def __enter__(self) -> DecisionWriter:
         if str(self.path) == STDOUT:
@@ -172,6 +179,7 @@ class DecisionWriter:
         with contextlib.ExitStack() as opening:
             temporary = opening.enter_context(atomic_path(self.path))
             if self.format == "parquet":
+                self._schema = self._parquet_schema()
                 self._parquet = pq.ParquetWriter(temporary, self._schema)
                 opening.callback(self._parquet.close)
             else:
@@ -179,6 +187,9 @@ class DecisionWriter:
                 self._handle.write(self._header())
             self._stack = opening.pop_all()
         return self
+
+    def _parquet_schema(self) -> pa.Schema:
+        return decisions_schema(self.tag_names)
 
     def _header(self) -> bytes:
         return _csv_header([ID_COLUMN, *self.tag_names]).encode() if self.format == "csv" else b""
@@ -196,6 +207,7 @@ class DecisionWriter:
             self._handle.write(("\n".join(lines) + "\n").encode() if lines else b"")
             return
         if self._parquet is not None:
+            assert self._schema is not None
             self._parquet.write_batch(decisions_batch(ids, decisions, self._schema))
         else:
             assert self._handle is not None
@@ -308,10 +320,12 @@ class ScoredDecisionWriter(DecisionWriter):
     def __init__(self, path: str | Path, tag_names: Sequence[str], format: DecisionFormat) -> None:
         super().__init__(path, tag_names, format)
         self._columns = scored_column_names(self.tag_names)
+
+    def _parquet_schema(self) -> pa.Schema:
         fields = [(ID_COLUMN, pa.int64())]
         for j, name in enumerate(self._columns):
             fields.append((name, pa.int8() if j % 3 == 0 else pa.float64()))
-        self._schema = pa.schema(fields)
+        return pa.schema(fields)
 
     def __enter__(self) -> ScoredDecisionWriter:
         super().__enter__()
