@@ -51,6 +51,7 @@ negatives less well on new tracks; that loss needs the held-out truth to be seen
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -642,7 +643,8 @@ def compare_to(
     for name in names:
         members = [item for item in tags if item.class_name == name]
         ks = np.array([item.ks for item in members])
-        median = float(np.median(ks))
+        # The median of Python's statistics: numpy's imports numpy.ma (15 ms of a run).
+        median = float(statistics.median(ks.tolist()))
         classes.append(
             ClassShift(
                 name=name,
