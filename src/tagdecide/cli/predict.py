@@ -23,7 +23,7 @@ _M_MMAP_THRESHOLD, _M_TRIM_THRESHOLD = -3, -1
 def _reuse_freed_memory() -> None:
     """Let glibc's malloc reuse the blocks of a few MB that every batch frees.
 
-    Each batch allocates arrays of a few MB (4 MB of text, a 2 MB matrix, the decisions'
+    Each batch allocates arrays of a few MB (4 MB of text, a 3 MB matrix, the decisions'
     bytes). By default glibc maps each afresh and unmaps it when freed, so the kernel
     faults in and zeroes its pages again for every batch: on 100,000 tracks, 57,000 page
     faults and 2.3-2.4 s of CPU against 31,000 and 2.0 s when the blocks stay in the heap

@@ -39,7 +39,8 @@ def predict_file(
     ``on_shift``, when given and the model knows its training scores' distribution
     (``score_summary_``), receives after writing the comparison of this file's tag scores
     with the training scores (:func:`tagdecide.shift.compare_to`); the file's scores are
-    counted into a fixed-size histogram on the way, never held whole. ``with_scores``
+    counted into a fixed-size histogram on the way, never held whole (the first 20,000
+    tracks, then every 4th: :class:`~tagdecide.shift.ScoreHistogram` ``sampled``). ``with_scores``
     writes each decision's value and margin beside it (:class:`ScoredDecisionWriter`).
     """
     if with_scores:
