@@ -113,9 +113,12 @@ def batch_ids(batch: pa.RecordBatch, path: str | Path, first_row: int | None) ->
 
 def check_unique(ids: np.ndarray, path: str | Path) -> None:
     """Raise naming the ids that appear more than once in ``ids``."""
-    values, counts = np.unique(ids, return_counts=True)
-    duplicated = values[counts > 1]
-    if duplicated.size:
+    # One sorted copy and a mask: np.unique(return_counts=True) makes four arrays the size
+    # of ids (about 160 MB more at the end of a 5,000,000-track predict).
+    ordered = np.sort(ids)
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    if repeated.size:
+        duplicated = np.unique(repeated)
         raise InputError(
             f"{path}: {ID_COLUMN} appears more than once: "
             f"{list_some([int(value) for value in duplicated])}"
