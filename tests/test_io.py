@@ -700,3 +700,21 @@ def test_read_decisions_jsonl_errors(dataset: Dataset, content: str, message: st
     path.write_text(content)
     with pytest.raises(InputError, match=message):
         read_decisions(path, TAGS)
+
+
+@pytest.mark.parametrize(
+    ("ids", "named"),
+    [
+        ([5, 3, 5, 9, 3, 5], "3, 5"),  # a thrice-repeated id is named once, in order
+        ([*range(10, 0, -1), *range(1, 11)], "1, 2, 3 and 7 more"),
+        ([-(2**63), 2**63 - 1, -(2**63)], str(-(2**63))),  # the int64 extremes
+    ],
+)
+def test_check_unique_names_each_repeated_id_once(ids: list[int], named: str) -> None:
+    from tagdecide.io.ids import check_unique
+
+    values = np.array(ids, dtype=np.int64)
+    with pytest.raises(InputError, match=rf"^x\.csv: {ID} appears more than once: {named}$"):
+        check_unique(values, "x.csv")
+    np.testing.assert_array_equal(values, ids)  # the caller's ids are left in their order
+    check_unique(np.unique(values), "x.csv")  # the same ids once each: nothing to report

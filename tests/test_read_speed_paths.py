@@ -385,3 +385,32 @@ def test_reading_a_clean_csv_file_does_not_import_pandas(tmp_path: Path) -> None
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["False"]
+
+
+def test_predicting_a_clean_csv_file_imports_neither_pyarrow_nor_rich(tmp_path: Path) -> None:
+    """pyarrow (Parquet, the careful reader) and rich (the progress bar, which does not
+    show off a terminal) take about 0.2 s of a run's start: the clean CSV path needs
+    neither. A file with something to report still reaches the careful reader."""
+    from tagdecide.cli import main
+
+    x_path, y_path = _random_files(tmp_path, 1, {})
+    model = tmp_path / "model.json"
+    assert main(["fit", str(x_path), str(y_path), "-o", str(model), "-q"]) == 0
+    bad = tmp_path / "bad.csv"
+    header, first, *rest = x_path.read_text().splitlines()
+    bad.write_text("\n".join([header, first, rest[0].rsplit(",", 2)[0] + ",1.5,0.5", *rest]))
+    code = (
+        "import sys, warnings\n"
+        "warnings.simplefilter('ignore')\n"
+        "from tagdecide.cli import main\n"
+        "outs = sys.argv[1:]\n"
+        f"code = main(['predict', {str(model)!r}, {str(x_path)!r}, '-o', outs[0]])\n"
+        "print(code, [name for name in ('pyarrow', 'rich') if name in sys.modules])\n"
+        f"code = main(['predict', {str(model)!r}, {str(bad)!r}, '-o', outs[1]])\n"
+        "print(code, 'pyarrow' in sys.modules)\n"
+    )
+    outs = [str(tmp_path / "out.csv"), str(tmp_path / "bad_out.csv")]
+    done = subprocess.run([sys.executable, "-c", code, *outs], capture_output=True, text=True)
+    assert done.stdout.splitlines() == ["0 []", "2 True"], done.stderr
+    assert "bad.csv" in done.stderr and "1.5" in done.stderr
+    assert (tmp_path / "out.csv").exists() and not (tmp_path / "bad_out.csv").exists()

@@ -132,6 +132,77 @@ def test_histogram_in_batches_equals_whole() -> None:
     assert whole.counts[:, -1].tolist() == [10] * 4  # exact ones
 
 
+def _in_batches(histogram: ScoreHistogram, scores: np.ndarray, sizes: list[int]) -> None:
+    start = 0
+    for size in sizes:
+        histogram.add(scores[start : start + size])
+        start += size
+    histogram.add(scores[start:])
+
+
+def test_sampled_histogram_counts_everything_up_to_the_census() -> None:
+    scores = beta_scores(np.random.default_rng(3), 20_000)
+    sampled = ScoreHistogram(4, sampled=True)
+    _in_batches(sampled, np.asfortranarray(scores), [1, 999, 7_000, 6_543])
+    exact = ScoreHistogram.from_scores(scores)
+    np.testing.assert_array_equal(sampled.counts, exact.counts)
+    assert sampled.n_counted == sampled.n_tracks == 20_000
+
+
+@pytest.mark.parametrize("sizes", [[30_003], [19_999, 2, 5, 3, 997, 9_997], [1_641] * 18])
+def test_sampled_histogram_takes_every_fourth_track_whatever_the_batches(
+    sizes: list[int],
+) -> None:
+    scores = beta_scores(np.random.default_rng(4), 30_003)
+    scores[25_000] = 1.0  # a sampled row (20,000 + 4 x 1,250): counts for 4
+    scores[25_001] = 0.0  # not sampled: not counted
+    sampled = ScoreHistogram(4, sampled=True)
+    _in_batches(sampled, scores, sizes)
+    # By hand: the first 20,000 rows, then rows 20,000, 20,004, ... 30,000, each for 4.
+    census = ScoreHistogram.from_scores(scores[:20_000])
+    rest = ScoreHistogram.from_scores(scores[20_000::4])
+    np.testing.assert_array_equal(sampled.counts, census.counts + 4 * rest.counts)
+    assert sampled.n_tracks == 30_003
+    assert sampled.n_counted == 20_000 + 2_501
+    np.testing.assert_allclose(sampled.means, scores.mean(axis=0))  # every track summed
+    # Shares of the tracks counted (30,004 here): the CDF just below 1 leaves out exactly
+    # the sampled row at 1 (weight 4), and is not pulled off by the total's rounding.
+    total = 20_000 + 4 * 2_501
+    assert sampled.counts.sum(axis=1).tolist() == [total] * 4
+    np.testing.assert_allclose(sampled.cdf_points()[1][:, -2], 1 - 4 / total)
+
+
+def test_sampled_histogram_buffers_codes_between_counts(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tagdecide.shift as shift
+
+    scores = beta_scores(np.random.default_rng(5), 3_000)
+    monkeypatch.setattr(shift, "_PENDING_CODES", 1_000)  # a count every batch or so
+    often = ScoreHistogram(4)
+    _in_batches(often, scores, [100] * 20)
+    monkeypatch.setattr(shift, "_PENDING_CODES", 10**9)  # one count at the end
+    once = ScoreHistogram(4)
+    _in_batches(once, scores, [100] * 20)
+    np.testing.assert_array_equal(often.counts, once.counts)
+    np.testing.assert_array_equal(once.counts, ScoreHistogram.from_scores(scores).counts)
+
+
+@pytest.mark.parametrize("factor", [1.0, 0.5])
+def test_sampled_histogram_gives_the_exact_verdict(factor: float) -> None:
+    rng = np.random.default_rng(6)
+    summary = ScoreSummary.from_scores(beta_scores(rng, 20_000), NAMES)
+    new = factor * beta_scores(rng, 120_000)
+    exact, sampled = ScoreHistogram(4), ScoreHistogram(4, sampled=True)
+    _in_batches(exact, new, [1_600] * 74)
+    _in_batches(sampled, new, [1_600] * 74)
+    exact_report, sampled_report = compare_to(summary, exact), compare_to(summary, sampled)
+    assert sampled_report.shifted == exact_report.shifted == (factor != 1.0)
+    ks_exact = np.array([tag.ks for tag in exact_report.tags])
+    ks_sampled = np.array([tag.ks for tag in sampled_report.tags])
+    assert np.abs(ks_sampled - ks_exact).max() < 0.01
+    assert sampled_report.n_new == 120_000
+    assert sampled_report.noise_level > exact_report.noise_level  # fewer tracks counted
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_ks_close_to_scipy(seed: int) -> None:
     rng = np.random.default_rng(seed)

@@ -51,6 +51,7 @@ negatives less well on new tracks; that loss needs the held-out truth to be seen
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -264,15 +265,35 @@ class ScoreSummary:
         return cls(tags, n_tracks, means, quantiles, levels)
 
 
+#: A sampled histogram (``ScoreHistogram(..., sampled=True)``, what ``predict`` fills)
+#: counts every track up to this many, then every _SAMPLE_EVERY-th track of the file.
+_CENSUS_TRACKS = _QUANTILE_SAMPLE
+_SAMPLE_EVERY = 4
+#: Bin codes buffered before they are counted: one bincount over the whole bin range per
+#: buffer, not per batch (its fixed cost, the size of the counts, is that of a batch).
+_PENDING_CODES = 1 << 20
+
+
 class ScoreHistogram:
     """Per-tag counts of scores in fixed log-spaced bins, filled batch by batch.
 
-    Memory is fixed (about 5 KB per tag) whatever the number of tracks added, so a whole
-    catalogue can be compared with a :class:`ScoreSummary` while it streams past.
+    Memory is fixed (about 5 KB per tag, plus a buffer of 4 MB) whatever the number of
+    tracks added, so a whole catalogue can be compared with a :class:`ScoreSummary` while
+    it streams past.
 
     Parameters
     ----------
     n_tags : int
+    sampled : bool
+        Count the first 20,000 tracks, then every 4th track of the file (rows 20,000,
+        20,004, ... whatever the batches), each standing for 4: a deterministic, evenly
+        spread sample that costs a quarter of the counting on large files. The statistics
+        allow it: the summary it is compared with holds quantiles of at most 20,000 training
+        tracks (taken the same way, every k-th), and 20,000 tracks or more put the sampling
+        error of a CDF (at most about 0.01 at 1 % risk) well under both the approximation
+        of the statistic (0.01-0.02) and the smallest shift reported (0.1). Means are
+        exact: every track is summed. The noise level of :func:`compare_to` uses the
+        number of tracks counted (:attr:`n_counted`).
 
     Examples
     --------
@@ -283,12 +304,18 @@ class ScoreHistogram:
     (2, [0.2, 0.75])
     """
 
-    def __init__(self, n_tags: int) -> None:
+    def __init__(self, n_tags: int, *, sampled: bool = False) -> None:
         self.n_tags = n_tags
         self.n_tracks = 0
+        #: Tracks counted in the bins (:attr:`n_tracks` unless ``sampled``).
+        self.n_counted = 0
+        self._weight = 0  # the tracks the counted ones stand for
         self.sums = np.zeros(n_tags)
-        #: counts[j, b]: scores of tag j in bin b.
-        self.counts = np.zeros((n_tags, _N_BINS), dtype=np.int64)
+        self._every = _SAMPLE_EVERY if sampled else 1
+        self._counts = np.zeros((n_tags, _N_BINS), dtype=np.int64)
+        #: Flat bin codes not yet counted, by the number of tracks each row stands for.
+        self._pending: dict[int, list[np.ndarray]] = {}
+        self._n_pending = 0
         first_bins = np.arange(n_tags, dtype=np.int32) * _N_BINS
         self._first_bins = first_bins
         self._code_offsets = first_bins - _FIRST_CODE + 1
@@ -314,20 +341,53 @@ class ScoreHistogram:
             raise InputError(
                 f"scores have shape {tag_scores.shape}; expected (n_tracks, {self.n_tags})"
             )
+        n_rows, before = tag_scores.shape[0], self.n_tracks
+        self.sums += tag_scores.sum(axis=0)
+        self.n_tracks += n_rows
+        if self._every == 1:
+            self._code(tag_scores, 1)
+            return
+        census = max(0, min(n_rows, _CENSUS_TRACKS - before))
+        if census:
+            self._code(tag_scores[:census], 1)
+        # The first row after the census whose place in the file is a multiple of _every.
+        first = census + (_CENSUS_TRACKS - before - census) % self._every
+        if first < n_rows:
+            self._code(tag_scores[first :: self._every], self._every)
+
+    def _code(self, tag_scores: np.ndarray, weight: int) -> None:
+        """Buffer the flat bin codes of ``tag_scores``' cells, each standing for ``weight``."""
         # A handful of passes over the batch, no Python loop over tags: this runs on every
         # batch of `predict` and must stay cheap next to parsing the file.
         codes = tag_scores.astype(np.float32).view(np.int32)
         np.right_shift(codes, _BIT_SHIFT, out=codes)
         codes += self._code_offsets
         np.maximum(codes, self._first_bins, out=codes)  # tiny scores into bin 0
-        flat = codes.ravel(order="K")
-        counts = self.counts.reshape(-1)
-        if flat.size * 8 < counts.size:  # small batch: cheaper than a full-length bincount
-            np.add.at(counts, flat, 1)
-        else:
-            counts += np.bincount(flat, minlength=counts.size)
-        self.sums += tag_scores.sum(axis=0)
-        self.n_tracks += tag_scores.shape[0]
+        self._pending.setdefault(weight, []).append(codes.ravel(order="K"))
+        self._n_pending += codes.size
+        self.n_counted += tag_scores.shape[0]
+        self._weight += tag_scores.shape[0] * weight
+        if self._n_pending >= _PENDING_CODES:
+            self._count_pending()
+
+    def _count_pending(self) -> None:
+        counts = self._counts.reshape(-1)
+        for weight, parts in self._pending.items():
+            flat = np.concatenate(parts)
+            if flat.size * 8 < counts.size:  # few codes: cheaper than a full-length bincount
+                np.add.at(counts, flat, weight)
+            else:
+                counts += weight * np.bincount(flat, minlength=counts.size)
+        self._pending.clear()
+        self._n_pending = 0
+
+    @property
+    def counts(self) -> np.ndarray:
+        """``counts[j, b]``: scores of tag ``j`` in bin ``b`` (each counted score standing
+        for the tracks it represents), shape ``(n_tags, n_bins)``."""
+        if self._pending:
+            self._count_pending()
+        return self._counts
 
     @property
     def means(self) -> np.ndarray:
@@ -337,7 +397,9 @@ class ScoreHistogram:
     def cdf_points(self) -> tuple[np.ndarray, np.ndarray]:
         """Breakpoints of every tag's piecewise-linear CDF: ``x`` of shape (n_points,),
         shared by the tags, and ``F(x)`` of shape (n_tags, n_points)."""
-        shares = np.cumsum(self.counts, axis=1) / max(self.n_tracks, 1)
+        # Of the tracks counted (all of them, unless sampled: then 4 stand for the last
+        # rows' 1 to 4, so the total differs from n_tracks by up to 3).
+        shares = np.cumsum(self.counts, axis=1) / max(self._weight, 1)
         ones = np.ones((self.n_tags, 1))
         # 0 -> 0, jump to the share of zeros, flat to 2**-20, linear in each bin, jump at 1.
         return _CDF_POINTS, np.hstack([0 * ones, shares[:, :1], shares[:, :-1], ones])
@@ -572,7 +634,7 @@ def compare_to(
                 ks=float(ks[j]),
             )
         )
-    noise_level = _noise_level(reference.n_tracks, histogram.n_tracks)
+    noise_level = _noise_level(reference.n_tracks, histogram.n_counted)
     threshold = max(KS_THRESHOLD, noise_level)
     names = list(dict.fromkeys(item.class_name for item in tags))
     if taxonomy is not None:  # the taxonomy's class order
@@ -581,7 +643,8 @@ def compare_to(
     for name in names:
         members = [item for item in tags if item.class_name == name]
         ks = np.array([item.ks for item in members])
-        median = float(np.median(ks))
+        # The median of Python's statistics: numpy's imports numpy.ma (15 ms of a run).
+        median = float(statistics.median(ks.tolist()))
         classes.append(
             ClassShift(
                 name=name,

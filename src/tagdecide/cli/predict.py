@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from pathlib import Path
 
 import click
@@ -9,6 +11,35 @@ import click
 from tagdecide.cli._common import progress, quiet_option, say
 
 __all__ = ["predict"]
+
+#: glibc's malloc maps blocks this large or larger afresh (unmapping them when freed), and
+#: gives free memory beyond _TRIM_THRESHOLD at the top of its heap back to the system.
+_MMAP_THRESHOLD = 32 << 20
+_TRIM_THRESHOLD = 64 << 20
+#: mallopt's parameter numbers for them (glibc's malloc.h).
+_M_MMAP_THRESHOLD, _M_TRIM_THRESHOLD = -3, -1
+
+
+def _reuse_freed_memory() -> None:
+    """Let glibc's malloc reuse the blocks of a few MB that every batch frees.
+
+    Each batch allocates arrays of a few MB (4 MB of text, a 3 MB matrix, the decisions'
+    bytes). By default glibc maps each afresh and unmaps it when freed, so the kernel
+    faults in and zeroes its pages again for every batch: on 100,000 tracks, 57,000 page
+    faults and 2.3-2.4 s of CPU against 31,000 and 2.0 s when the blocks stay in the heap
+    (10 MB more memory). Set for this command's process only (a library does not tune
+    its host's allocator), and only on Linux with glibc.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # a C library without mallopt (musl)
+        return
+    mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
+    mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
 
 
 def _infer_format(path: Path, given: str | None) -> str:
@@ -121,9 +152,13 @@ def predict(
         writes=f"{', '.join(suffixes)} files, or - (standard output)",
         stdout=True,
     )
+    _reuse_freed_memory()
     model = load_model(model_path)
     shift_lines: list[str] = []
-    with progress(quiet, "predicting", None) as advance:
+    # The bar shows on a terminal only (see progress): elsewhere, a batch job's log, rich
+    # is not even imported (a tenth of a second of every run).
+    bar = progress(quiet, "predicting", None) if sys.stderr.isatty() else contextlib.nullcontext()
+    with bar as advance:
         n_tracks = predict_file(
             model,
             x_path,

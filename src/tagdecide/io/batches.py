@@ -6,17 +6,23 @@ import queue
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyarrow as pa
 
 from tagdecide.data import ID_COLUMN
 from tagdecide.errors import InputError
+from tagdecide.io._lazy import LazyModule
 from tagdecide.io.cells import batch_matrix, check_cells, column_is_clean, null_mask
 from tagdecide.io.csv_reader import CSV_BLOCK_BYTES, iter_csv_batches
 from tagdecide.io.formats import CellKind, file_format
 from tagdecide.io.ids import batch_ids
 from tagdecide.io.parquet_reader import iter_parquet_batches
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+else:
+    pa = LazyModule("pyarrow")
 
 __all__ = [
     "DEFAULT_BATCH_ROWS",

@@ -5,16 +5,23 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from tagdecide._validation import check_scores, check_truth
 from tagdecide.data import ID_COLUMN
 from tagdecide.errors import InputError
+from tagdecide.io._lazy import LazyModule
 from tagdecide.io.formats import CellKind
 from tagdecide.io.ids import DECIMAL_INTEGER
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+else:
+    pa = LazyModule("pyarrow")
+    pc = LazyModule("pyarrow.compute")
 
 #: A number as Arrow's CSV reader takes it: ASCII digits, a point, an exponent, or the
 #: words nan/inf. Python's ``float`` also takes '０.５' (full-width digits) and '0.5_0',

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-
-import pyarrow as pa
-import pyarrow.csv as pa_csv
+from typing import TYPE_CHECKING
 
 from tagdecide.data import ID_COLUMN
 from tagdecide.errors import InputError
+from tagdecide.io._lazy import LazyModule
 from tagdecide.io.cells import raise_first_unparsable
 from tagdecide.io.formats import first_line
 from tagdecide.io.ids import decimal_ids
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+else:
+    pa = LazyModule("pyarrow")
+    pa_csv = LazyModule("pyarrow.csv")
 
 __all__ = ["CSV_BLOCK_BYTES", "STREAM_BLOCK_BYTES", "iter_csv_batches"]
 

@@ -7,13 +7,18 @@ import os
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Literal
 
 from tagdecide.data import ID_COLUMN
 from tagdecide.errors import InputError, list_some
+from tagdecide.io._lazy import LazyModule
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+else:
+    pa = LazyModule("pyarrow")
+    pq = LazyModule("pyarrow.parquet")
 
 __all__ = [
     "DECISION_SUFFIXES",

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.csv as pa_csv
-import pyarrow.parquet as pq
 
 from tagdecide.data import ID_COLUMN
 from tagdecide.errors import InputError, list_some
+from tagdecide.io._lazy import LazyModule
 from tagdecide.io.formats import file_format, first_line, read_columns
 from tagdecide.io.ids import check_unique
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+    import pyarrow.parquet as pq
+else:
+    pa = LazyModule("pyarrow")
+    pa_csv = LazyModule("pyarrow.csv")
+    pq = LazyModule("pyarrow.parquet")
 
 __all__ = ["read_groups"]
 

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from tagdecide.data import ID_COLUMN
 from tagdecide.errors import InputError, list_some
+from tagdecide.io._lazy import LazyModule
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+else:
+    pa = LazyModule("pyarrow")
+    pc = LazyModule("pyarrow.compute")
 
 __all__ = [
     "DECIMAL_INTEGER",
@@ -106,9 +113,12 @@ def batch_ids(batch: pa.RecordBatch, path: str | Path, first_row: int | None) ->
 
 def check_unique(ids: np.ndarray, path: str | Path) -> None:
     """Raise naming the ids that appear more than once in ``ids``."""
-    values, counts = np.unique(ids, return_counts=True)
-    duplicated = values[counts > 1]
-    if duplicated.size:
+    # One sorted copy and a mask: np.unique(return_counts=True) makes four arrays the size
+    # of ids (about 160 MB more at the end of a 5,000,000-track predict).
+    ordered = np.sort(ids)
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    if repeated.size:
+        duplicated = np.unique(repeated)
         raise InputError(
             f"{path}: {ID_COLUMN} appears more than once: "
             f"{list_some([int(value) for value in duplicated])}"

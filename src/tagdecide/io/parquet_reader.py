@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import BinaryIO
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, BinaryIO
 
 from tagdecide.data import ID_COLUMN
 from tagdecide.errors import InputError
+from tagdecide.io._lazy import LazyModule
 from tagdecide.io.cells import raise_first_unparsable
 from tagdecide.io.formats import first_line
 from tagdecide.io.ids import decimal_ids
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+else:
+    pa = LazyModule("pyarrow")
+    pq = LazyModule("pyarrow.parquet")
 
 __all__ = ["cast_batch", "even_batches", "iter_parquet_batches"]
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyarrow as pa
 
 from tagdecide._validation import bad_score_cells, check_scores, normalisation_note
 from tagdecide.data import ID_COLUMN, TrackScores
 from tagdecide.errors import InputError, TagdecideWarning, list_some
+from tagdecide.io._lazy import LazyModule
 from tagdecide.io.batches import (
     DEFAULT_BATCH_ROWS,
     checked_batches,
@@ -24,6 +25,11 @@ from tagdecide.io.csv_reader import STREAM_BLOCK_BYTES
 from tagdecide.io.fast_csv import NotClean, iter_clean_csv, read_clean_csv
 from tagdecide.io.formats import file_format, read_columns
 from tagdecide.io.ids import batch_ids, check_unique
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+else:
+    pa = LazyModule("pyarrow")
 
 __all__ = [
     "check_score_batch",

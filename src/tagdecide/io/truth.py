@@ -7,17 +7,23 @@ import mmap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyarrow as pa
 
 from tagdecide._validation import normalisation_note
 from tagdecide.data import ID_COLUMN
 from tagdecide.errors import InputError, list_some
+from tagdecide.io._lazy import LazyModule
 from tagdecide.io.batches import DEFAULT_BATCH_ROWS, checked_batches, stacked_matrix
 from tagdecide.io.fast_csv import read_clean_csv
 from tagdecide.io.formats import file_format, read_columns
 from tagdecide.io.ids import check_unique, match_ids
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+else:
+    pa = LazyModule("pyarrow")
 
 __all__ = ["TagTable", "read_truth"]
 
