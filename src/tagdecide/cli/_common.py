@@ -144,3 +144,17 @@ strategies_option = click.option(
 group_by_option = click.option(
     "--group-by", help="Which group column of --groups to use when it has several."
 )
+
+
+def labelled_set_inputs(command: F) -> F:
+    """TRAIN_X, TRAIN_Y and the options that shape a labelled set (--labels, --groups,
+    --group-by): what fit, compare and diagnose read, declared once."""
+    for decorator in (
+        group_by_option,
+        groups_option,
+        labels_option,
+        click.argument("train_y", type=click.Path(path_type=Path)),
+        click.argument("train_x", type=click.Path(path_type=Path)),
+    ):
+        command = decorator(command)
+    return command

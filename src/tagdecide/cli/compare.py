@@ -9,9 +9,7 @@ import click
 
 from tagdecide.cli._common import (
     console,
-    group_by_option,
-    groups_option,
-    labels_option,
+    labelled_set_inputs,
     progress,
     quiet_option,
     read_taxonomy,
@@ -24,11 +22,7 @@ __all__ = ["compare"]
 
 
 @click.command("compare")
-@click.argument("train_x", type=click.Path(path_type=Path))
-@click.argument("train_y", type=click.Path(path_type=Path))
-@labels_option
-@groups_option
-@group_by_option
+@labelled_set_inputs
 @click.option(
     "--folds",
     type=click.IntRange(min=2),

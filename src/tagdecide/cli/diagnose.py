@@ -10,9 +10,7 @@ import click
 
 from tagdecide.cli._common import (
     console,
-    group_by_option,
-    groups_option,
-    labels_option,
+    labelled_set_inputs,
     quiet_option,
     read_taxonomy,
     say,
@@ -22,11 +20,7 @@ __all__ = ["diagnose"]
 
 
 @click.command("diagnose")
-@click.argument("train_x", type=click.Path(path_type=Path))
-@click.argument("train_y", type=click.Path(path_type=Path))
-@labels_option
-@groups_option
-@group_by_option
+@labelled_set_inputs
 @click.option(
     "--target-x",
     type=click.Path(path_type=Path),

@@ -8,9 +8,7 @@ import click
 
 from tagdecide.cli._common import (
     DATA_SUFFIXES,
-    group_by_option,
-    groups_option,
-    labels_option,
+    labelled_set_inputs,
     out_option,
     progress,
     quiet_option,
@@ -22,11 +20,7 @@ __all__ = ["fit"]
 
 
 @click.command("fit")
-@click.argument("train_x", type=click.Path(path_type=Path))
-@click.argument("train_y", type=click.Path(path_type=Path))
-@labels_option
-@groups_option
-@group_by_option
+@labelled_set_inputs
 @click.option(
     "--strategy",
     default="auto",
