@@ -356,8 +356,6 @@ class Lanes:
         """Like :meth:`_in_worker`, for one part."""
         try:
             worker = self._alive(worker)
-            if rows is None:
-                return worker, worker.ask_part(body, start, end)
             return worker, worker.ask_part(body, start, end, rows)
         except (EOFError, OSError):
             if worker is not None:
