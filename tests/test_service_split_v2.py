@@ -65,7 +65,10 @@ LAYOUTS: dict[str, dict[str, Any]] = {
 def _good_bodies(matrix: np.ndarray) -> dict[str, bytes]:
     bodies = {name: _body(_request(matrix), **dumps) for name, dumps in LAYOUTS.items()}
     request = _request(matrix, id="request-7", outputs=[{"name": "decisions"}])
-    request["inputs"][0]["parameters"] = {"note": "data: [1, 2]"}  # data's look in a string
+    tensor = request["inputs"][0]
+    data = tensor.pop("data")
+    tensor["parameters"] = {"note": '"data": [1, 2]'}  # data's look in a string, before it
+    tensor["data"] = data
     bodies["id, outputs and parameters"] = _body(request)
     request = _request(matrix, parameters={"x": {"data": [0.5]}})  # a "data" key after
     request["inputs"][0] = {"data": request["inputs"][0].pop("data"), **request["inputs"][0]}
