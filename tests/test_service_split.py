@@ -294,12 +294,12 @@ def test_a_worker_killed_while_deciding_its_part(
     original = _Worker.ask_part
     killed: list[_Worker] = []
 
-    def ask_part(self: _Worker, body: Any, start: int, end: int) -> Any:
+    def ask_part(self: _Worker, body: Any, start: int, end: int, rows: Any = None) -> Any:
         if start > 100 and not killed:
             killed.append(self)
             self.process.kill()
             self.process.join(timeout=10)
-        return original(self, body, start, end)
+        return original(self, body, start, end, rows)
 
     monkeypatch.setattr(_Worker, "ask_part", ask_part)
     tracks = _tracks()

@@ -209,9 +209,9 @@ def create_app(
     process_above : int
         Bodies larger than this many bytes are decided in a worker process.
     split_above : int or None
-        A ``/v1/decide`` body larger than this many bytes (and than ``process_above``) that
-        arrives while every worker process is idle is decided by all of them, a run of
-        its tracks each (None: never).
+        A ``/v1/decide`` or infer body larger than this many bytes (and than
+        ``process_above``) that arrives while every worker process is idle is decided by
+        all of them, a run of its tracks (or of its tensor's rows) each (None: never).
     spawn_at_start : bool
         Start the worker processes when the server starts (else at the first such body).
 

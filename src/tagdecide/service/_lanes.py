@@ -20,6 +20,11 @@ once), and on cores that other processes keep busy the answer waits for the slow
 then the body is decided whole. Anything unusual in any part (a bad track, ids repeated
 across parts) and the body is decided whole by one worker, so its answer, refusals
 included, is the one it would get unsplit.
+
+An infer body (``/v2/models/NAME/infer``) of that size is split the same way when it is the
+plain case (:meth:`~tagdecide.service._decide.Decider.infer_parts`): one input, its data a
+flat array of numbers; each worker decodes and decides a run of whole rows of it, and the
+parts' 0/1 decisions are joined in row order into the answer the whole body would get.
 """
 
 from __future__ import annotations
@@ -46,7 +51,7 @@ DEFAULT_INLINE_BELOW = 64 * 2**10
 DEFAULT_PROCESS_ABOVE = 2**20
 #: Worker processes for the large bodies.
 DEFAULT_PROCESSES = 2
-#: ``/v1/decide`` bodies above this many bytes are decided in parts by the idle workers.
+#: Bodies above this many bytes (both protocols) are decided in parts by the idle workers.
 DEFAULT_SPLIT_ABOVE = 2 * 2**20
 #: ... up to this many bytes (about 1,500 tracks of the demo catalogue): a larger body in
 #: parts would hold every worker and both cores for a second or more, while the event loop
@@ -57,6 +62,8 @@ Answer = tuple[int, bytes]
 #: A part's answer: status (200; 0 to decide the whole body; 500 the worker stopped),
 #: the tracks' answers, their ids.
 PartAnswer = tuple[int, bytes, list[str]]
+#: A part to decide: its ``(start, end)`` bytes, and for an infer body ``(n_rows, datatype)``.
+Part = tuple[int, int, tuple[int, str] | None]
 _STOPPED = 500
 
 
@@ -83,7 +90,8 @@ def _serve_in_worker(
 
     Each body is announced by ``(kind, segment, size, pooled, part)``: read from the shared
     memory ``segment`` in place, or (no segment) sent down the pipe next; ``part`` is None,
-    or the ``(start, end)`` bytes of the tracks this worker decides (kind ``"v1 part"``).
+    or the ``(start, end)`` bytes of the tracks this worker decides (kind ``"v1 part"``),
+    or ``(start, end, n_rows, datatype)`` of the rows of an infer body's data (``"v2 part"``).
     """
     decider = Decider(model, name=name, max_tracks=max_tracks)
     mappings = Mappings()
@@ -102,6 +110,9 @@ def _serve_in_worker(
         if kind == "v1 part":
             start, end = part
             call = partial(_decide_part, decider, scratch, start, end)
+        elif kind == "v2 part":
+            start, end, n_rows, datatype = part
+            call = partial(_infer_part, decider, scratch, start, end, n_rows, datatype)
         else:
             call = decider.decide if kind == "v1" else decider.infer
         answer = call(body) if body is not None else mappings.read(segment, size, pooled, call)
@@ -134,6 +145,21 @@ def _decide_part(
     made a JSON list, in ``scratch``."""
     with scratch.bracketed(body, start, end) as part:
         return decider.decide_part(part)
+
+
+def _infer_part(
+    decider: Decider,
+    scratch: _Scratch,
+    start: int,
+    end: int,
+    n_rows: int,
+    datatype: str,
+    body: Body,
+) -> tuple[object, ...]:
+    """``decider.decide_infer_part`` of the ``n_rows`` rows of values in ``body[start:end]``
+    made a JSON list, in ``scratch``."""
+    with scratch.bracketed(body, start, end) as part:
+        return decider.decide_infer_part(part, n_rows, datatype)
 
 
 class _Worker:
@@ -170,9 +196,16 @@ class _Worker:
         status, content = self.answers.recv()
         return int(status), content
 
-    def ask_part(self, body: SharedBody, start: int, end: int) -> PartAnswer:
-        """The answer for the tracks in ``body``'s bytes ``start`` to ``end``."""
-        self.bodies.send(("v1 part", body.name, len(body), body.pooled, (start, end)))
+    def ask_part(
+        self, body: SharedBody, start: int, end: int, rows: tuple[int, str] | None = None
+    ) -> PartAnswer:
+        """The answer for the tracks in ``body``'s bytes ``start`` to ``end``, or with
+        ``rows`` (``(n_rows, datatype)``), for those rows of an infer body's data."""
+        if rows is None:
+            self.bodies.send(("v1 part", body.name, len(body), body.pooled, (start, end)))
+        else:
+            part = (start, end, *rows)
+            self.bodies.send(("v2 part", body.name, len(body), body.pooled, part))
         status, content, ids = self.answers.recv()
         return int(status), content, ids
 
@@ -223,10 +256,21 @@ class Lanes:
                 return call(body)
             if len(body) <= self.process_above:
                 return await anyio.to_thread.run_sync(call, body, limiter=self.threads)
-        if kind == "v1" and isinstance(body, SharedBody) and self._may_split(body):
-            ranges = self.decider.part_ranges(body.buffer[: len(body)], self.n_processes)
-            if ranges is not None:
-                return await self._in_parts(body, ranges)
+        if isinstance(body, SharedBody) and self._may_split(body):
+            parts: list[Part]
+            if kind == "v1":
+                ranges = self.decider.part_ranges(body.buffer[: len(body)], self.n_processes)
+                if ranges is not None:
+                    parts = [(start, end, None) for start, end in ranges]
+                    return await self._in_parts("v1", body, parts, self.decider.join_parts)
+            else:
+                plan = self.decider.infer_parts(body.buffer[: len(body)], self.n_processes)
+                if plan is not None:
+                    parts = [
+                        (start, end, (n_rows, plan.datatype)) for start, end, n_rows in plan.parts
+                    ]
+                    join = partial(self.decider.join_infer_parts, plan)
+                    return await self._in_parts("v2", body, parts, join)
         async with self._to_process:
             return await self._in_one_worker(kind, body)
 
@@ -248,33 +292,42 @@ class Lanes:
             self._idle.append(worker)
         return answer
 
-    async def _in_parts(self, body: SharedBody, ranges: list[tuple[int, int]]) -> Answer:
-        """``body`` decided by every worker at once, a part each; decided whole by one if a
-        part is unusual (see the module)."""
+    async def _in_parts(
+        self,
+        kind: str,
+        body: SharedBody,
+        ranges: list[Part],
+        join: Callable[[list[PartAnswer]], bytes | None],
+    ) -> Answer:
+        """``body`` decided by every worker at once, a part each (``(start, end, rows)``, as
+        :meth:`_Worker.ask_part` takes them), the answers joined by ``join``; decided whole
+        by one if a part is unusual (see the module)."""
         borrowers = [object() for _ in ranges]  # a token each: no other body gets a worker
         for borrower in borrowers:
             self._to_process.acquire_on_behalf_of_nowait(borrower)
         try:
             answers: list[PartAnswer] = [(0, b"", [])] * len(ranges)
 
-            async def decide(index: int, start: int, end: int) -> None:
+            async def decide(
+                index: int, start: int, end: int, rows: tuple[int, str] | None
+            ) -> None:
                 worker = self._idle.pop() if self._idle else None
                 worker, answers[index] = await anyio.to_thread.run_sync(
-                    self._part_in_worker, worker, body, start, end
+                    self._part_in_worker, worker, kind, body, start, end, rows
                 )
                 if worker is not None:
                     self._idle.append(worker)
 
             async with anyio.create_task_group() as group:
-                for index, (start, end) in enumerate(ranges):
-                    group.start_soon(decide, index, start, end)
+                for index, (start, end, rows) in enumerate(ranges):
+                    group.start_soon(decide, index, start, end, rows)
             for status, content, _ in answers:
                 if status == _STOPPED:  # as an unsplit body's answer would say
                     return status, content
-            joined = self.decider.join_parts(answers)
+            joined = join(answers)
             if joined is not None:
                 return 200, joined
-            return await self._in_one_worker("v1", body)
+            return await self._in_one_worker(kind, body)
         finally:
             for borrower in borrowers:
                 self._to_process.release_on_behalf_of(borrower)
@@ -292,16 +345,22 @@ class Lanes:
             return None, _stopped(kind)
 
     def _part_in_worker(
-        self, worker: _Worker | None, body: SharedBody, start: int, end: int
+        self,
+        worker: _Worker | None,
+        kind: str,
+        body: SharedBody,
+        start: int,
+        end: int,
+        rows: tuple[int, str] | None,
     ) -> tuple[_Worker | None, PartAnswer]:
         """Like :meth:`_in_worker`, for one part."""
         try:
             worker = self._alive(worker)
-            return worker, worker.ask_part(body, start, end)
+            return worker, worker.ask_part(body, start, end, rows)
         except (EOFError, OSError):
             if worker is not None:
                 self._stop(worker)
-            return None, (*_stopped("v1"), [])
+            return None, (*_stopped(kind), [])
 
     def _alive(self, worker: _Worker | None) -> _Worker:
         """``worker``, or a new one if there is none or it died while idle."""
