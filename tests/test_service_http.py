@@ -285,6 +285,11 @@ def test_v2_infer_like_the_protocol_example(
             422,
             "scores must be numbers in [0, 1]: row 1 'mood' = 1.5",
         ),
+        (  # beyond FP32's range: inf once rounded to the tensor's type, refused quietly
+            {"data": [0.5] * 13 + [1e39]},
+            422,
+            "scores must be numbers in [0, 1]: row 1 'mood' = inf",
+        ),
         (
             {"name": "x" * 100},
             400,

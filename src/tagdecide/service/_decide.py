@@ -857,7 +857,10 @@ class Decider:
         matrix = np.fromiter(values, dtype=np.float64, count=len(values))
         matrix = matrix.reshape(n_rows, len(self.columns))
         if datatype == "FP32":  # decide on the values the tensor holds
-            matrix = matrix.astype(np.float32).astype(np.float64)
+            # A value beyond FP32's range becomes inf, which the range check refuses in one
+            # line: numpy's overflow warning would only add noise on the worker's stderr.
+            with np.errstate(over="ignore"):
+                matrix = matrix.astype(np.float32).astype(np.float64)
         return matrix
 
     def _checked_tensor(
