@@ -16,6 +16,7 @@ from typing import Any
 import httpx2 as httpx
 import numpy as np
 import pytest
+from _serving import free_port
 from conftest import RunCli
 from fastapi.testclient import TestClient
 
@@ -375,17 +376,11 @@ def test_unfitted_model_is_refused() -> None:
 # -- the real command ------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_serve_command(plain_model: Strategy, tmp_path: Path) -> None:
     """``serve --name --log-level info``: both protocols answer, the access log is printed."""
     model_path = tmp_path / "model.json"
     tagdecide.save_model(plain_model, model_path)
-    port = _free_port()
+    port = free_port()
     script = Path(sys.executable).parent / "tagdecide"
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
@@ -453,7 +448,7 @@ def test_serve_freezes_what_it_loaded_and_logs_access_only_when_it_prints(
         assert sockets and sockets[0].getsockname()[0] == "127.0.0.1"
 
     monkeypatch.setattr(uvicorn.Server, "run", run)
-    code, _, err = run_cli(["serve", model_path, "--port", _free_port(), "--log-level", level])
+    code, _, err = run_cli(["serve", model_path, "--port", free_port(), "--log-level", level])
     assert code == 0, err
     assert calls == ["freeze", "run"]
 

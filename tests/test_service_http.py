@@ -15,14 +15,12 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx2 as httpx
 import numpy as np
 import pytest
-import uvicorn
-from fastapi import FastAPI
+from _serving import serving
 
 import tagdecide
 from tagdecide.data import TrackScores
@@ -52,36 +50,9 @@ def model() -> Strategy:
     return tagdecide.make_strategy("hierarchical").fit(training, truth, taxonomy=TAXONOMY)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextmanager
-def _serving(app: FastAPI) -> Iterator[str]:
-    """Serve ``app`` on 127.0.0.1 in a background thread; yield its URL; stop it."""
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 20
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
-    assert not thread.is_alive(), "uvicorn did not stop"
-
-
 @pytest.fixture(scope="module")
 def url(model: Strategy) -> Iterator[str]:
-    with _serving(create_app(model, name="tagger", spawn_at_start=False)) as base:
+    with serving(create_app(model, name="tagger", spawn_at_start=False)) as base:
         yield base
 
 
@@ -390,7 +361,7 @@ def test_health_answers_while_a_large_request_is_decided(model: Strategy) -> Non
     )
     body = _tracks_body(_matrix(4000, len(names)), names)
     with (
-        _serving(create_app(wide, spawn_at_start=False)) as base,
+        serving(create_app(wide, spawn_at_start=False)) as base,
         httpx.Client(base_url=base, timeout=60) as http,
     ):
         big: dict[str, Any] = {}
@@ -415,7 +386,7 @@ def test_health_answers_while_a_large_request_is_decided(model: Strategy) -> Non
 
 def test_busy_server_answers_503_and_stays_live(model: Strategy) -> None:
     app = create_app(model, workers=1, max_queued=0, spawn_at_start=False)
-    with _serving(app) as base, httpx.Client(base_url=base, timeout=30) as http:
+    with serving(app) as base, httpx.Client(base_url=base, timeout=30) as http:
         head = "POST /v1/decide HTTP/1.1\r\nhost: x\r\ncontent-length: 1000\r\n"
         holder = _raw_request(base, head, b'{"tracks": ')  # admitted; its body is unfinished
         try:
@@ -438,7 +409,7 @@ def test_busy_server_answers_503_and_stays_live(model: Strategy) -> None:
 
 
 def test_client_that_stops_sending_is_timed_out(model: Strategy) -> None:
-    with _serving(create_app(model, body_timeout=0.5, spawn_at_start=False)) as base:
+    with serving(create_app(model, body_timeout=0.5, spawn_at_start=False)) as base:
         head = "POST /v1/decide HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n"
         connection = _raw_request(base, head, b'{"tracks": [')
         with connection:
@@ -456,7 +427,7 @@ def test_client_that_stops_sending_is_timed_out(model: Strategy) -> None:
 def test_large_bodies_are_decided_in_a_process(model: Strategy) -> None:
     matrix = _matrix(200, 7, seed=3)
     app = create_app(model, name="tagger", process_above=1000)
-    with _serving(app) as base, httpx.Client(base_url=base, timeout=120) as http:
+    with serving(app) as base, httpx.Client(base_url=base, timeout=120) as http:
         response = http.post("/v1/decide", content=_tracks_body(matrix))
         assert response.status_code == 200, response.text
         expected = _expected(model, matrix)
@@ -489,7 +460,7 @@ def test_every_lane_gives_the_same_decisions(model: Strategy) -> None:
     assert one_track < 400 < 1500 < whole  # the 1-track bodies go inline, the 30-track ones not
     for process_above in (10**6, 1500):  # 30 tracks in a thread, then in a process
         app = create_app(model, name="tagger", inline_below=400, process_above=process_above)
-        with _serving(app) as base, httpx.Client(base_url=base, timeout=120) as http:
+        with serving(app) as base, httpx.Client(base_url=base, timeout=120) as http:
             together = http.post("/v1/decide", content=_tracks_body(matrix)).json()["tracks"]
             v2 = http.post("/v2/models/tagger/infer", content=_infer_body(matrix)).json()
             alone = [
@@ -515,7 +486,7 @@ def test_concurrent_large_requests_share_the_worker_processes(model: Strategy) -
     matrices = [_matrix(40, 7, seed=seed) for seed in range(6)]
     app = create_app(model, name="tagger", processes=2, process_above=1000)
     answers: dict[int, Any] = {}
-    with _serving(app) as base:
+    with serving(app) as base:
 
         def send(index: int) -> None:
             with httpx.Client(base_url=base, timeout=120) as http:

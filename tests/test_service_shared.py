@@ -9,19 +9,15 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import anyio
 import numpy as np
 import pytest
-import uvicorn
-from fastapi import FastAPI
+from _serving import TAGS, five_tag_model, serving
 
-import tagdecide
 from tagdecide.data import TrackScores
 from tagdecide.service import create_app
 from tagdecide.service._decide import Decider
@@ -30,19 +26,12 @@ from tagdecide.service._lanes import Lanes
 from tagdecide.service._shared import BodyPool, Mappings, SharedBody, segment_names
 from tagdecide.strategies import Strategy
 
-TAGS = ("blues-rock", "punk", "happy", "sad", "calm")
 N_TRACKS = 60
 
 
 @pytest.fixture(scope="module")
 def model() -> Strategy:
-    rng = np.random.default_rng(0)
-    truth = (rng.uniform(size=(N_TRACKS, len(TAGS))) < 0.3).astype(np.uint8)
-    truth[0] = 1
-    scores = np.clip(0.4 * truth + rng.uniform(0, 0.6, truth.shape), 0, 1)
-    return tagdecide.make_strategy("thresholds").fit(
-        TrackScores(np.arange(N_TRACKS), TAGS, scores), truth
-    )
+    return five_tag_model(N_TRACKS)
 
 
 @pytest.fixture(autouse=True)
@@ -269,27 +258,6 @@ def test_a_killed_worker_is_replaced_and_the_segment_read_by_the_next(model: Str
 # -- through real HTTP -----------------------------------------------------------------------
 
 
-@contextmanager
-def _serving(app: FastAPI) -> Iterator[int]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 20
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.02)
-        yield port
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
-    assert not thread.is_alive(), "uvicorn did not stop"
-
-
 def _in_pieces(port: int, path: str, body: bytes, pieces: int = 4) -> tuple[int, Any]:
     """POST ``body`` in ``pieces`` sent 20 ms apart (so it arrives in several messages)."""
     with socket.create_connection(("127.0.0.1", port), timeout=60) as connection:
@@ -314,7 +282,8 @@ def test_bodies_sent_in_pieces_are_decided_from_shared_memory(model: Strategy) -
     matrix = _matrix(120, seed=5)
     expected = _tags(model, matrix)
     app = create_app(model, name="tagger", process_above=1000)
-    with _serving(app) as port:
+    with serving(app) as url:
+        port = int(url.rsplit(":", 1)[1])
         status, answer = _in_pieces(port, "/v1/decide", _v1_body(matrix))
         assert status == 200
         assert [track["tags"] for track in answer["tracks"]] == expected

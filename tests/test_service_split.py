@@ -7,21 +7,16 @@ decides its part."""
 from __future__ import annotations
 
 import json
-import socket
 import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx2 as httpx
 import msgspec
 import numpy as np
 import pytest
-import uvicorn
-from fastapi import FastAPI
+from _serving import TAGS, five_tag_model, serving
 
-import tagdecide
 from tagdecide.data import TrackScores
 from tagdecide.service import _lanes, create_app
 from tagdecide.service._decide import Decider
@@ -29,20 +24,13 @@ from tagdecide.service._lanes import _Worker
 from tagdecide.service._shared import segment_names
 from tagdecide.strategies import Strategy
 
-TAGS = ("blues-rock", "punk", "happy", "sad", "calm")
 N_TRACKS = 60
 N_SENT = 2500  # tracks: over 256 KiB, so the body arrives in pieces, into shared memory
 
 
 @pytest.fixture(scope="module")
 def model() -> Strategy:
-    rng = np.random.default_rng(0)
-    truth = (rng.uniform(size=(N_TRACKS, len(TAGS))) < 0.3).astype(np.uint8)
-    truth[0] = 1
-    scores = np.clip(0.4 * truth + rng.uniform(0, 0.6, truth.shape), 0, 1)
-    return tagdecide.make_strategy("thresholds").fit(
-        TrackScores(np.arange(N_TRACKS), TAGS, scores), truth
-    )
+    return five_tag_model(N_TRACKS)
 
 
 @pytest.fixture(autouse=True)
@@ -134,27 +122,6 @@ def test_a_cut_inside_an_id_is_not_trusted(model: Strategy) -> None:
 # -- through real HTTP -----------------------------------------------------------------------
 
 
-@contextmanager
-def _serving(app: FastAPI) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 20
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
-    assert not thread.is_alive(), "uvicorn did not stop"
-
-
 @pytest.fixture()
 def joined(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """Each time the server joined parts' answers: whether they made the answer. The cores
@@ -214,7 +181,7 @@ def test_split_answers_are_the_whole_answers(model: Strategy, joined: list[bool]
     assert min(len(body) for body in bodies.values()) > 2000
     answers: dict[str, list[tuple[int, bytes]]] = {}
     for app in (split, whole):
-        with _serving(app) as base, httpx.Client(base_url=base, timeout=60) as http:
+        with serving(app) as base, httpx.Client(base_url=base, timeout=60) as http:
             for name, body in bodies.items():
                 response = http.post("/v1/decide", content=body)
                 answers.setdefault(name, []).append((response.status_code, response.content))
@@ -250,7 +217,7 @@ def test_large_bodies_at_once_get_their_own_answers(model: Strategy, joined: lis
     app = create_app(model, process_above=1000, split_above=2000)
     bodies = [_tracks(N_SENT, seed=seed) for seed in range(4)]
     answers: dict[int, Any] = {}
-    with _serving(app) as base:
+    with serving(app) as base:
 
         def send(index: int) -> None:
             with httpx.Client(base_url=base, timeout=60) as http:
@@ -278,7 +245,7 @@ def test_bodies_are_decided_whole_when_parts_do_not_pay(
     else:
         monkeypatch.setattr(_lanes, "SPLIT_AT_MOST", len(_body(tracks)) - 1)
     app = create_app(model, process_above=1000, split_above=2000)
-    with _serving(app) as base, httpx.Client(base_url=base, timeout=60) as http:
+    with serving(app) as base, httpx.Client(base_url=base, timeout=60) as http:
         response = http.post("/v1/decide", content=_body(tracks))
     assert response.status_code == 200
     assert [track["tags"] for track in response.json()["tracks"]] == _expected_tags(model, tracks)
@@ -304,7 +271,7 @@ def test_a_worker_killed_while_deciding_its_part(
     monkeypatch.setattr(_Worker, "ask_part", ask_part)
     tracks = _tracks()
     app = create_app(model, process_above=1000, split_above=2000)
-    with _serving(app) as base, httpx.Client(base_url=base, timeout=60) as http:
+    with serving(app) as base, httpx.Client(base_url=base, timeout=60) as http:
         first = http.post("/v1/decide", content=_body(tracks))
         assert first.status_code == 500
         assert first.json() == {"detail": "the worker process stopped; try again"}

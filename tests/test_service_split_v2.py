@@ -14,6 +14,7 @@ import httpx2 as httpx
 import msgspec
 import numpy as np
 import pytest
+from _serving import TAGS, five_tag_model, serving
 
 from tagdecide.data import TrackScores
 from tagdecide.service import _lanes, create_app
@@ -21,11 +22,14 @@ from tagdecide.service._decide import AROUND_DATA, Decider
 from tagdecide.service._lanes import _Worker
 from tagdecide.service._shared import segment_names
 from tagdecide.strategies import Strategy
-from tests.test_service_split import TAGS, _serving
-from tests.test_service_split import model as model  # the fixture
 
 N_ROWS = 4000  # over 256 KiB of data (5 columns), so the body arrives in pieces, into shared memory
 INFER = "/v2/models/model/infer"
+
+
+@pytest.fixture(scope="module")
+def model() -> Strategy:
+    return five_tag_model()
 
 
 @pytest.fixture(autouse=True)
@@ -277,7 +281,7 @@ def test_split_answers_are_the_whole_answers(model: Strategy, joined: list[bool]
     answers: dict[str, list[tuple[int, bytes]]] = {}
     in_parts: dict[str, list[bool]] = {}  # each body's joins in the split app
     for app in (split, whole):
-        with _serving(app) as base, httpx.Client(base_url=base, timeout=60) as http:
+        with serving(app) as base, httpx.Client(base_url=base, timeout=60) as http:
             for name, body in bodies.items():
                 before = len(joined)
                 response = http.post(INFER, content=body)
@@ -333,7 +337,7 @@ def test_a_worker_killed_while_deciding_its_part(
     monkeypatch.setattr(_Worker, "ask_part", ask_part)
     matrix = _matrix()
     app = create_app(model, process_above=1000, split_above=2000)
-    with _serving(app) as base, httpx.Client(base_url=base, timeout=60) as http:
+    with serving(app) as base, httpx.Client(base_url=base, timeout=60) as http:
         first = http.post(INFER, content=_body(_request(matrix)))
         assert first.status_code == 500
         assert first.json() == {"error": "the worker process stopped; try again"}
@@ -351,7 +355,7 @@ def test_bodies_are_decided_whole_when_parts_do_not_pay(
     monkeypatch.setattr(_lanes, "idle_cores", lambda: 1)
     matrix = _matrix()
     app = create_app(model, process_above=1000, split_above=2000)
-    with _serving(app) as base, httpx.Client(base_url=base, timeout=60) as http:
+    with serving(app) as base, httpx.Client(base_url=base, timeout=60) as http:
         response = http.post(INFER, content=_body(_request(matrix)))
     assert response.status_code == 200
     assert response.json()["outputs"][0]["data"] == _expected(model, matrix)
