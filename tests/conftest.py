@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,6 +129,17 @@ def make_dataset(folder: Path, seed: int = 0) -> Dataset:
         writer.writerow(["category", *TAG_CATEGORIES])
         writer.writerow(["class", *TAG_CLASSES])
     return dataset
+
+
+@pytest.fixture
+def no_segment_left() -> Iterator[None]:
+    """The service's shared memory segments: none before the test, none left after it
+    (for ``pytest.mark.usefixtures`` in the modules that make them)."""
+    from tagdecide.service._shared import segment_names
+
+    assert segment_names() == []
+    yield
+    assert segment_names() == [], "a shared memory segment outlived its test"
 
 
 @pytest.fixture

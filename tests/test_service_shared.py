@@ -10,7 +10,6 @@ import asyncio
 import json
 import socket
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -29,16 +28,13 @@ from tagdecide.strategies import Strategy
 N_TRACKS = 60
 
 
+#: Every test starts and ends with no shared memory segment (see conftest).
+pytestmark = pytest.mark.usefixtures("no_segment_left")
+
+
 @pytest.fixture(scope="module")
 def model() -> Strategy:
     return five_tag_model(N_TRACKS)
-
-
-@pytest.fixture(autouse=True)
-def no_segments_before_or_after() -> Iterator[None]:
-    assert segment_names() == []
-    yield
-    assert segment_names() == [], "a shared memory segment outlived its test"
 
 
 def _matrix(n_tracks: int, seed: int) -> np.ndarray:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import httpx2 as httpx
@@ -21,23 +20,19 @@ from tagdecide.data import TrackScores
 from tagdecide.service import _lanes, create_app
 from tagdecide.service._decide import Decider
 from tagdecide.service._lanes import _Worker
-from tagdecide.service._shared import segment_names
 from tagdecide.strategies import Strategy
 
 N_TRACKS = 60
 N_SENT = 2500  # tracks: over 256 KiB, so the body arrives in pieces, into shared memory
 
 
+#: Every test starts and ends with no shared memory segment (see conftest).
+pytestmark = pytest.mark.usefixtures("no_segment_left")
+
+
 @pytest.fixture(scope="module")
 def model() -> Strategy:
     return five_tag_model(N_TRACKS)
-
-
-@pytest.fixture(autouse=True)
-def no_segments_before_or_after() -> Iterator[None]:
-    assert segment_names() == []
-    yield
-    assert segment_names() == [], "a shared memory segment outlived its test"
 
 
 def _tracks(n_tracks: int = N_SENT, seed: int = 4) -> list[dict[str, Any]]:

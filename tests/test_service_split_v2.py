@@ -7,7 +7,6 @@ a worker killed while it decides its part."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx2 as httpx
@@ -20,23 +19,19 @@ from tagdecide.data import TrackScores
 from tagdecide.service import _lanes, create_app
 from tagdecide.service._decide import AROUND_DATA, Decider
 from tagdecide.service._lanes import _Worker
-from tagdecide.service._shared import segment_names
 from tagdecide.strategies import Strategy
 
 N_ROWS = 4000  # over 256 KiB of data (5 columns), so the body arrives in pieces, into shared memory
 INFER = "/v2/models/model/infer"
 
 
+#: Every test starts and ends with no shared memory segment (see conftest).
+pytestmark = pytest.mark.usefixtures("no_segment_left")
+
+
 @pytest.fixture(scope="module")
 def model() -> Strategy:
     return five_tag_model()
-
-
-@pytest.fixture(autouse=True)
-def no_segments_before_or_after() -> Iterator[None]:
-    assert segment_names() == []
-    yield
-    assert segment_names() == [], "a shared memory segment outlived its test"
 
 
 def _matrix(n_rows: int = N_ROWS, seed: int = 4) -> np.ndarray:
