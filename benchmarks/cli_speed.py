@@ -7,7 +7,10 @@ X (whole processes, fresh interpreters, measured in this run). Beside them, in t
 polars' and pyarrow's readers, the peer library `optimal-classification-cutoffs` (its
 per-tag F1-optimal threshold search alone, on data already in memory, looped over the tags:
 it optimises one binary label at a time), `predict` from the same catalogue as Parquet
-(tracks/s beside CSV), and the peak RSS of each process. At 1,000,000 tracks and more only
+(tracks/s beside CSV), and the peak RSS of each process. Two floors, also in the same run:
+polars reading only the columns `predict` reads (no command that parses with polars can
+predict faster), and tagdecide's regime diagnosis alone on data in memory (`fit` runs it on
+every training track and reports it, issue 10 part 4). At 1,000,000 tracks and more only
 `predict` runs (CSV and Parquet), to show that its memory stays flat.
 
 The machine is shared: wall times move with its load, so each line also gives the CPU
@@ -59,7 +62,25 @@ if sys.argv[3] == "peer":
         for j in range(scores.shape[1]) if truth[:, j].any()
     ]
     result["peer"] = time.perf_counter() - started
+if sys.argv[4] == "diagnosis":
+    from tagdecide.diagnosis import diagnose_regime
+    started = time.perf_counter()
+    diagnose_regime(data.scores, data.truth, taxonomy=data.taxonomy)
+    result["diagnosis"] = time.perf_counter() - started
 print(json.dumps(result))
+"""
+
+
+#: What `predict` reads of X, read by polars alone: the ids and the model's 248 tag columns
+#: as text and float64 (and the last column, as predict's reader does, to see ragged rows).
+#: No tool that parses with polars can predict faster than this.
+POLARS_PREDICT_COLUMNS = """
+import sys, polars
+header = open(sys.argv[1]).readline().rstrip("\\n").split(",")
+wanted = header[:249] + header[-1:]
+types = {name: polars.Float64 for name in header[1:249]}
+polars.read_csv(sys.argv[1], columns=wanted, schema_overrides={header[0]: polars.String, **types},
+                infer_schema=False)
 """
 
 
@@ -71,7 +92,15 @@ def read_command(reader: str, *paths: Path) -> list[str]:
 def searches(x_path: Path, y_path: Path, peer: bool) -> dict[str, float]:
     """Seconds of tagdecide's and the peer's threshold searches alone (one process)."""
     done = subprocess.run(
-        [sys.executable, "-c", SEARCHES, str(x_path), str(y_path), "peer" if peer else "-"],
+        [
+            sys.executable,
+            "-c",
+            SEARCHES,
+            str(x_path),
+            str(y_path),
+            "peer" if peer else "-",
+            "diagnosis",
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -118,6 +147,10 @@ def main() -> None:
                     read_command(reader, x_path, y_path),
                     None,
                 )
+            commands["polars read_csv(X), predict's columns only"] = (
+                [sys.executable, "-c", POLARS_PREDICT_COLUMNS, str(x_path)],
+                "pandas read_csv(X)",
+            )
             commands["tagdecide fit --strategy thresholds --quiet"] = (
                 fit_command(x_path, y_path, args.folder / f"model_{n_tracks}_run.json"),
                 "pandas read_csv(X) + read_csv(Y)",
@@ -148,7 +181,7 @@ def main() -> None:
             elif reference is None and step.endswith("read_csv(X)"):
                 reference = best.get("pandas read_csv(X)")
             ratio = f"{run['seconds'] / reference['seconds']:.2f}" if reference else ""
-            speed = f"{n_tracks / run['seconds']:.0f}" if "predict" in step else ""
+            speed = f"{n_tracks / run['seconds']:.0f}" if step.startswith("tagdecide predict") else ""
             print(
                 f"{n_tracks:>9} {step:<44} {run['seconds']:>8.2f} {run['cpu_seconds']:>7.2f} "
                 f"{ratio:>6} {speed:>9} {run['peak_mib']:>9.0f}",
@@ -160,6 +193,7 @@ def main() -> None:
             for name, label in (
                 ("tagdecide", "tagdecide threshold search alone (in memory)"),
                 ("peer", "optimal-classification-cutoffs search alone"),
+                ("diagnosis", "tagdecide regime diagnosis alone (in memory)"),
             ):
                 if name in searched:
                     print(

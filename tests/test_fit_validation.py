@@ -3,6 +3,8 @@ strategies that cannot use one (every one but ``auto``), never silently ignored.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -58,8 +60,66 @@ def test_validation_must_be_a_pair() -> None:
     X, _ = data(seed=1)
     with pytest.raises(InputError, match=r"validation must be a pair \(scores, truth\); got list"):
         fit_auto_with([X])
-    with pytest.raises(InputError, match="validation scores must be TrackScores; got ndarray"):
+    # An array is read as predict reads one: the training columns (5: tags, categories).
+    with pytest.raises(
+        InputError, match=r"^validation scores has 3 features, but \w+ is expecting 5 features"
+    ):
         fit_auto_with((X.tag_scores, np.zeros((120, 3))))
+
+
+def _model_json(model: object) -> str:
+    from tagdecide.model_file import model_to_dict
+
+    document = model_to_dict(model)
+    document.pop("created", None)
+    return json.dumps(document, sort_keys=True)
+
+
+def test_validation_in_any_form_predict_takes_gives_the_same_choice() -> None:
+    """DataFrames (pandas and polars, columns by name, in another order) and arrays (the
+    training column order) choose as TrackScores do: the same model file."""
+    pandas = pytest.importorskip("pandas")
+    polars = pytest.importorskip("polars")
+    X, Y = data()
+    valid_X, valid_Y = data(seed=1)
+
+    def fitted(validation: object) -> str:
+        model = make_strategy("auto", candidates="thresholds,shrunk")
+        return _model_json(model.fit(X, Y, validation=validation))  # type: ignore[arg-type]
+
+    expected = fitted((valid_X, valid_Y))
+    matrix = np.hstack([valid_X.tag_scores, valid_X.category_scores])
+    columns = [*TAGS, *CATEGORIES]
+    frame = pandas.DataFrame(matrix, columns=columns)[[*CATEGORIES, "c", "a", "b"]]
+    truth = pandas.DataFrame(valid_Y, columns=TAGS)[["b", "c", "a"]]
+    assert fitted((frame, truth)) == expected
+    assert fitted((polars.from_pandas(frame), polars.from_pandas(truth))) == expected
+    assert fitted((matrix, valid_Y)) == expected
+    assert fitted([matrix, valid_Y.tolist()]) == expected
+
+
+def test_validation_frames_are_checked_like_predicts_input() -> None:
+    pandas = pytest.importorskip("pandas")
+    valid_X, valid_Y = data(seed=1)
+    frame = pandas.DataFrame(
+        np.hstack([valid_X.tag_scores, valid_X.category_scores]), columns=[*TAGS, *CATEGORIES]
+    )
+    with pytest.raises(InputError, match=r"^validation scores: missing column\(s\) 'c'$"):
+        fit_auto_with((frame.drop(columns="c"), valid_Y))
+    with pytest.raises(InputError, match=r"^validation scores: column\(s\) not seen in fit 'd'"):
+        fit_auto_with((frame.assign(d=0.5), valid_Y))
+    broken = frame.copy()
+    broken.loc[7, "b"] = 1.5
+    with pytest.raises(InputError, match=r"^validation scores: .*'b'.*1\.5"):
+        fit_auto_with((broken, valid_Y))
+    with pytest.raises(InputError, match="^Y: missing tag column"):
+        fit_auto_with((frame, pandas.DataFrame(valid_Y[:, :2], columns=TAGS[:2])))
+    # A refused validation set leaves the strategy unfitted.
+    model = make_strategy("auto", candidates="thresholds")
+    X, Y = data()
+    with pytest.raises(InputError):
+        model.fit(X, Y, validation=(frame.drop(columns="c"), valid_Y))
+    assert not hasattr(model, "tag_names_")
 
 
 def test_validation_tags_must_be_the_training_tags_in_order() -> None:

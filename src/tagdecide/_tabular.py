@@ -350,9 +350,29 @@ def scores_for(strategy: FittedColumns, X: Any) -> TrackScores:
     if isinstance(X, TrackScores):
         return X
     strategy.check_fitted()
-    table = read_table(X, source="X")
-    tags, categories = strategy.tag_names_, strategy.category_names_
-    columns: tuple[str, ...] = strategy.input_columns_
+    return scores_in_columns(
+        X,
+        strategy.tag_names_,
+        strategy.category_names_,
+        strategy.input_columns_,
+        reader=type(strategy).__name__,
+    )
+
+
+def scores_in_columns(
+    X: Any,
+    tags: tuple[str, ...],
+    categories: tuple[str, ...],
+    columns: tuple[str, ...],
+    *,
+    reader: str,
+    source: str = "X",
+) -> TrackScores:
+    """``X`` (a DataFrame or an array) as the scores of ``tags`` and ``categories``: a
+    DataFrame matched by column name (columns not among the training ``columns`` refused),
+    an array by position in ``columns``. ``reader`` names what expects them and ``source``
+    the data, in messages."""
+    table = read_table(X, source=source)
     if table.names is not None:
         present = set(table.names)
         missing = [name for name in (*tags, *categories) if name not in present]
@@ -361,17 +381,18 @@ def scores_for(strategy: FittedColumns, X: Any) -> TrackScores:
         problems = [f"missing column(s) {list_some(missing)}"] if missing else []
         problems += [f"column(s) not seen in fit {list_some(extra)}"] if extra else []
         if problems:
-            raise InputError("X: " + "; ".join(problems))
+            raise InputError(f"{source}: " + "; ".join(problems))
         matrix = np.column_stack([_pick(table, tags), _pick(table, categories)])
     else:
         if table.n_columns != len(columns):
             raise InputError(
-                f"X has {table.n_columns} features, but {type(strategy).__name__} is expecting "
-                f"{len(columns)} features as input ({list_some(list(columns))}, in that order)"
+                f"{source} has {table.n_columns} features, but {reader} is "
+                f"expecting {len(columns)} features as input ({list_some(list(columns))}, in "
+                "that order)"
             )
         position = {name: j for j, name in enumerate(columns)}
         matrix = table.matrix[:, [position[name] for name in (*tags, *categories)]]
-    check_scores(matrix, names=(*tags, *categories), ids=table.ids, source="X")
+    check_scores(matrix, names=(*tags, *categories), ids=table.ids, source=source)
     n_tags = len(tags)
     return TrackScores(
         ids=np.arange(matrix.shape[0]) if table.ids is None else table.ids,

@@ -45,9 +45,9 @@ __all__ = [
     "strategy_class",
 ]
 
-#: A labelled validation set: its tracks' scores and their 0/1 truth, shape
-#: ``(n_tracks, n_tags)``, columns in the order of the scores' tags.
-Validation = tuple[TrackScores, np.ndarray]
+#: A labelled validation set: its tracks' scores (TrackScores, a DataFrame or an array) and
+#: their 0/1 truth (an array or a DataFrame): see :meth:`Strategy.fit`.
+Validation = tuple[Any, Any]
 
 _REGISTRY: dict[str, type[Strategy]] = {}
 _BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
@@ -306,10 +306,13 @@ class Strategy:
             fold.
         taxonomy : Taxonomy, optional
             Categories and classes of the tags.
-        validation : (TrackScores, ndarray), optional
-            Scores and 0/1 truth of other labelled tracks, with the tag columns of ``X``
-            (and its category columns, for a strategy that reads them). Only strategies
-            with :attr:`uses_validation` take one (see :meth:`check_validation_use`).
+        validation : (scores, truth), optional
+            Scores and 0/1 truth of other labelled tracks, in any form :meth:`predict` and
+            ``Y`` take: TrackScores, or a DataFrame matched by column name, or an array in
+            ``X``'s column order; truth as an array or a DataFrame of the tags. Its scores
+            have the tag columns of ``X`` (and its category columns, for a strategy that
+            reads them). Only strategies with :attr:`uses_validation` take one (see
+            :meth:`check_validation_use`).
 
         Returns
         -------
@@ -335,10 +338,13 @@ class Strategy:
         reads = self.uses_categories or self.reads_categories
         check_truth(Y, names=X.tag_names, ids=X.ids)
         check_track_scores(X, categories=reads)
+        category_names = X.category_names if reads and X.category_scores is not None else ()
         if validation is not None:
-            validation = _checked_validation(validation, X, categories=reads)
+            validation = _checked_validation(
+                validation, X, category_names, columns, reader=type(self).__name__
+            )
         self.tag_names_ = X.tag_names
-        self.category_names_ = X.category_names if reads and X.category_scores is not None else ()
+        self.category_names_ = category_names
         self.input_columns_ = columns
         self.one_d_y_ = one_d
         if named:
@@ -657,27 +663,40 @@ class ThresholdStrategy(Strategy):
 
 
 def _checked_validation(
-    validation: Validation, X: TrackScores, *, categories: bool
+    validation: Any,
+    X: TrackScores,
+    category_names: tuple[str, ...],
+    columns: tuple[str, ...],
+    *,
+    reader: str,
 ) -> tuple[TrackScores, np.ndarray]:
     """``validation`` as (scores, uint8 truth), after checking it against the training
-    scores ``X``: the same tag columns (and category columns when ``categories``), one
-    truth row per track, truth 0/1 and scores in [0, 1]."""
-    if not (isinstance(validation, tuple) and len(validation) == 2):
+    scores ``X``: the same tag columns (and the categories the fit reads,
+    ``category_names``), one truth row per track, truth 0/1 and scores in [0, 1]. Scores
+    and truth may be arrays or DataFrames, read as :meth:`Strategy.predict` reads them
+    once fitted (``columns``: the training columns, in order)."""
+    from tagdecide._tabular import scores_in_columns, truth_for
+
+    categories = bool(category_names)
+    if not (isinstance(validation, tuple | list) and len(validation) == 2):
         raise InputError(
             f"validation must be a pair (scores, truth); got {type(validation).__name__}"
         )
     scores, truth = validation
     if not isinstance(scores, TrackScores):
-        raise InputError(f"validation scores must be TrackScores; got {type(scores).__name__}")
-    columns = [("tag", scores.tag_names, X.tag_names)]
+        scores = scores_in_columns(
+            scores, X.tag_names, category_names, columns, reader=reader, source="validation scores"
+        )
+    truth = truth_for(truth, X.tag_names)
+    compared = [("tag", scores.tag_names, X.tag_names)]
     if categories and X.category_scores is not None:
         if scores.category_scores is None:
             raise InputError(
                 f"validation scores have no category columns; the training scores have "
                 f"{len(X.category_names)} ({list_some(list(X.category_names))})"
             )
-        columns.append(("category", scores.category_names, X.category_names))
-    for what, given, expected in columns:
+        compared.append(("category", scores.category_names, X.category_names))
+    for what, given, expected in compared:
         if tuple(given) != tuple(expected):
             missing = [name for name in expected if name not in set(given)]
             extra = [name for name in given if name not in set(expected)]
