@@ -181,7 +181,8 @@ def main() -> None:
             elif reference is None and step.endswith("read_csv(X)"):
                 reference = best.get("pandas read_csv(X)")
             ratio = f"{run['seconds'] / reference['seconds']:.2f}" if reference else ""
-            speed = f"{n_tracks / run['seconds']:.0f}" if step.startswith("tagdecide predict") else ""
+            predicts = step.startswith("tagdecide predict")
+            speed = f"{n_tracks / run['seconds']:.0f}" if predicts else ""
             print(
                 f"{n_tracks:>9} {step:<44} {run['seconds']:>8.2f} {run['cpu_seconds']:>7.2f} "
                 f"{ratio:>6} {speed:>9} {run['peak_mib']:>9.0f}",
