@@ -444,6 +444,54 @@ def test_score_is_the_weighted_f1() -> None:
     assert model.score(X, Y) == pytest.approx(expected)
 
 
+def _shuffled(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sample(frac=1.0, random_state=3).reset_index(drop=True)
+
+
+def test_truth_whose_ids_are_in_another_order_is_refused_not_misaligned() -> None:
+    """Scores that name their tracks (TrackScores, a DataFrame with ChallengeID) and truth
+    with a ChallengeID column must list the same tracks in the same order, in fit (with
+    TrackScores as well as DataFrames) and in score: otherwise rows would be matched to
+    the wrong tracks without a word."""
+    X, Y, _ = tiny()
+    other_order = r"X and Y list other tracks: row \d+ is ChallengeID \d+ in X and \d+ in Y"
+    with pytest.raises(InputError, match=other_order):
+        make_strategy("thresholds").fit(as_track_scores(X), _shuffled(Y))
+    model = make_strategy("thresholds").fit(as_track_scores(X), Y)
+    by_array = make_strategy("thresholds").fit(as_track_scores(X), Y[list(TAGS)].to_numpy())
+    np.testing.assert_array_equal(model.thresholds_, by_array.thresholds_)  # type: ignore[attr-defined]
+    with pytest.raises(InputError, match=other_order):
+        model.score(X, _shuffled(Y))
+    with pytest.raises(InputError, match=other_order):
+        model.score(as_track_scores(X), _shuffled(Y))
+    with pytest.raises(InputError, match="X has 160 tracks .* but Y has 159"):
+        model.score(X, Y.iloc[1:])
+    # Rows matched by position where the scores name no tracks (an array, or no id column).
+    no_ids = X.drop(columns="ChallengeID")
+    assert model.score(no_ids, Y) == model.score(X, Y) == model.score(X[list(X.columns)], Y)
+    assert model.score(no_ids[list(TAGS) + list(CATEGORIES)].to_numpy(), Y) == model.score(X, Y)
+    # The same ids written as text in the truth are the same tracks.
+    as_text = Y.assign(ChallengeID=Y["ChallengeID"].astype(str))
+    assert model.score(X, as_text) == model.score(X, Y)
+
+
+def test_validation_truth_in_another_order_is_refused() -> None:
+    X, Y, _ = tiny()
+    valid_X, valid_Y, _ = tiny(seed=1)
+    auto = make_strategy("auto", candidates="thresholds")
+    with pytest.raises(
+        InputError,
+        match=r"^validation scores and validation truth list other tracks: row \d+ is "
+        r"ChallengeID \d+ in validation scores",
+    ):
+        auto.fit(X, Y, validation=(valid_X, _shuffled(valid_Y)))
+    with pytest.raises(InputError, match="validation scores and validation truth list other"):
+        auto.fit(X, Y, validation=(as_track_scores(valid_X), _shuffled(valid_Y)))
+    assert not hasattr(auto, "tag_names_")
+    auto.fit(X, Y, validation=(valid_X, valid_Y))
+    assert auto.chosen_on_ == "validation"  # type: ignore[attr-defined]
+
+
 def test_grid_search_with_groups_and_group_kfold() -> None:
     X, Y, albums = tiny()
     search = GridSearchCV(

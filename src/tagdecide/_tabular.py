@@ -220,20 +220,61 @@ def _same_rows(X: Table, Y: Table) -> None:
             f"X has {X.matrix.shape[0]} tracks (rows) but Y has {Y.matrix.shape[0]}; "
             "expected one truth row per track"
         )
-    if X.ids is not None and Y.ids is not None and not np.array_equal(X.ids, Y.ids):
-        row = int(np.flatnonzero(X.ids != Y.ids)[0]) if X.ids.shape == Y.ids.shape else 0
+    if X.ids is not None and Y.ids is not None:
+        _same_tracks(X.ids, Y.ids)
+
+
+def _same_tracks(
+    x_ids: np.ndarray, y_ids: np.ndarray, *, scores: str = "X", truth: str = "Y"
+) -> None:
+    """Refuse truth whose ``ChallengeID`` column lists other tracks, or the same tracks in
+    another order, than the scores' ids: its rows would be matched to the wrong tracks."""
+    if len(x_ids) == len(y_ids) and (
+        np.array_equal(x_ids, y_ids)
+        # The same ids written as numbers on one side and as text on the other.
+        or np.array_equal(np.asarray(x_ids).astype(str), np.asarray(y_ids).astype(str))
+    ):
+        return
+    if len(x_ids) != len(y_ids):
         raise InputError(
-            f"X and Y list other tracks: row {row} is {ID_COLUMN} {X.ids[row]} in X and "
-            f"{Y.ids[row]} in Y; give them in the same order"
+            f"{scores} has {len(x_ids)} tracks (rows) but {truth} has {len(y_ids)}; "
+            "expected one truth row per track"
         )
+    row = int(np.flatnonzero(np.asarray(x_ids != y_ids, dtype=bool))[0])
+    raise InputError(
+        f"{scores} and {truth} list other tracks: row {row} is {ID_COLUMN} {x_ids[row]} in "
+        f"{scores} and {y_ids[row]} in {truth}; give them in the same order"
+    )
 
 
-def truth_for(Y: Any, tag_names: Sequence[str], *, ids: np.ndarray | None = None) -> np.ndarray:
+def named_ids(X: Any, scores: TrackScores) -> np.ndarray | None:
+    """``scores.ids`` when ``X`` (what ``scores`` were read from) names its tracks: a
+    :class:`TrackScores`, or a DataFrame with a ``ChallengeID`` column; else None (an
+    array's rows are matched to the truth's by position)."""
+    if isinstance(X, TrackScores):
+        return X.ids
+    if is_dataframe(X) and ID_COLUMN in [str(key) for key in X.columns]:
+        return scores.ids
+    return None
+
+
+def truth_for(
+    Y: Any,
+    tag_names: Sequence[str],
+    *,
+    ids: np.ndarray | None = None,
+    scores: str = "X",
+    truth: str = "Y",
+) -> np.ndarray:
     """``Y`` (a 0/1 array, or a DataFrame matched to ``tag_names`` by column name) as a
-    matrix whose columns follow ``tag_names``."""
+    matrix whose columns follow ``tag_names``. When the scores name their tracks (``ids``,
+    see :func:`named_ids`) and ``Y`` has a ``ChallengeID`` column, the two must list the
+    same tracks in the same order (``scores`` and ``truth`` name them in the message)."""
     if isinstance(Y, np.ndarray):
         return Y.reshape(-1, 1) if Y.ndim == 1 else Y  # checked by the strategy's fit
     table = _truth_matrix(Y)
+    if ids is not None and table.ids is not None:
+        _same_tracks(ids, table.ids, scores=scores, truth=truth)
     if table.names is None:
         return table.matrix
     _match_names(table.names, tag_names, source="Y", what="tag")
@@ -270,7 +311,7 @@ def training_data(
     the others ignore).
     """
     if isinstance(X, TrackScores):
-        return X, truth_for(Y, X.tag_names), (*X.tag_names, *X.category_names), False
+        return X, truth_for(Y, X.tag_names, ids=X.ids), (*X.tag_names, *X.category_names), False
     table = read_table(X, source="X")
     truth = _truth_matrix(Y)
     _same_rows(table, truth)

@@ -420,11 +420,11 @@ class Strategy:
     def score(self, X: TrackScores | Any, Y: np.ndarray | Any) -> float:
         """Support-weighted F1 of :meth:`predict` on ``X`` against the 0/1 truth ``Y``
         (higher is better): what ``GridSearchCV`` maximises by default."""
-        from tagdecide._tabular import scores_for, truth_for
+        from tagdecide._tabular import named_ids, scores_for, truth_for
         from tagdecide.metrics import weighted_f1_score
 
         scores = scores_for(self, X)
-        truth = np.asarray(truth_for(Y, self.tag_names_))
+        truth = np.asarray(truth_for(Y, self.tag_names_, ids=named_ids(X, scores)))
         if truth.shape != scores.tag_scores.shape:
             raise InputError(f"truth has shape {truth.shape} but scores {scores.tag_scores.shape}")
         check_truth(truth, names=scores.tag_names, ids=scores.ids)
@@ -675,19 +675,23 @@ def _checked_validation(
     ``category_names``), one truth row per track, truth 0/1 and scores in [0, 1]. Scores
     and truth may be arrays or DataFrames, read as :meth:`Strategy.predict` reads them
     once fitted (``columns``: the training columns, in order)."""
-    from tagdecide._tabular import scores_in_columns, truth_for
+    from tagdecide._tabular import named_ids, scores_in_columns, truth_for
 
     categories = bool(category_names)
     if not (isinstance(validation, tuple | list) and len(validation) == 2):
         raise InputError(
             f"validation must be a pair (scores, truth); got {type(validation).__name__}"
         )
-    scores, truth = validation
+    given, truth = validation
+    scores = given
     if not isinstance(scores, TrackScores):
         scores = scores_in_columns(
             scores, X.tag_names, category_names, columns, reader=reader, source="validation scores"
         )
-    truth = truth_for(truth, X.tag_names)
+    ids = named_ids(given, scores)
+    truth = truth_for(
+        truth, X.tag_names, ids=ids, scores="validation scores", truth="validation truth"
+    )
     compared = [("tag", scores.tag_names, X.tag_names)]
     if categories and X.category_scores is not None:
         if scores.category_scores is None:
