@@ -100,3 +100,29 @@ def test_more_columns_than_tracks_stays_cheap_and_calibrated() -> None:
     truth = (rng.random(scores.shape) < scores).astype(np.uint8)
     X = TrackScores(np.arange(300), tuple(f"t{j}" for j in range(3000)), scores)
     assert 0.7 < diagnose_regime(X, truth).statistic < 1.3
+
+
+def test_data_frames_give_the_statistic_of_track_scores_and_bad_values_are_refused() -> None:
+    pandas = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    scores = rng.beta(0.5, 4.0, size=(1500, 12))
+    truth = (rng.random(scores.shape) < scores).astype(np.uint8)
+    names = tuple(f"t{j}" for j in range(12))
+    X = TrackScores(np.arange(1500), names, scores)
+    expected = diagnose_regime(X, truth).statistic
+    frame = pandas.DataFrame(scores, columns=list(names))
+    truth_frame = pandas.DataFrame(truth, columns=list(names))[list(reversed(names))]
+    # The same up to rounding: a DataFrame is read into a column-major matrix.
+    assert diagnose_regime(frame, truth_frame).statistic == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(InputError, match=r"X and Y list other tracks"):
+        diagnose_regime(X, truth_frame.assign(ChallengeID=np.arange(1500)[::-1]))
+    # Values the test would read wrongly, without a word, before: truth other than 0/1, and
+    # scores outside [0, 1] in TrackScores built by hand.
+    bad_truth = truth.copy()
+    bad_truth[7, 3] = 2
+    with pytest.raises(InputError, match=r"column 't3', ChallengeID 7: value 2"):
+        diagnose_regime(X, bad_truth)
+    bad_scores = scores.copy()
+    bad_scores[9, 1] = np.nan
+    with pytest.raises(InputError, match=r"'t1'.*ChallengeID 9.*NaN"):
+        diagnose_regime(TrackScores(np.arange(1500), names, bad_scores), truth)

@@ -299,3 +299,47 @@ def test_per_tag_rows_agree_with_scikit_learn() -> None:
             assert row[7:] == pytest.approx((precision[j], recall[j], f1[j]), abs=1e-12)
     with pytest.raises(InputError, match="2 tag names for 5 tag columns"):
         per_tag_rows(truth, decisions, ["a", "b"])
+
+
+# -- data frames -------------------------------------------------------------------------
+
+
+def _frames(n_tracks: int = 240, seed: int = 3) -> tuple[TrackScores, np.ndarray, object, object]:
+    pandas = pytest.importorskip("pandas")
+    X, Y = low_scores(n_tracks, seed=seed)
+    Y = Y.copy()
+    Y[np.random.default_rng(seed).random(Y.shape) < 0.1] ^= 1  # imperfect: folds differ
+    ids = np.arange(5000, 5000 + n_tracks)
+    X = TrackScores(ids, TAG_NAMES, X.tag_scores)
+    columns = dict(zip(TAG_NAMES, X.tag_scores.T, strict=True))
+    scores = pandas.DataFrame({"ChallengeID": ids} | columns)
+    truth = pandas.DataFrame({"ChallengeID": ids} | dict(zip(TAG_NAMES, Y.T, strict=True)))
+    return X, Y, scores, truth
+
+
+def test_compare_and_cross_validate_take_data_frames_as_fit_does() -> None:
+    X, Y, scores, truth = _frames()
+    strategies = [ConstantThreshold(), PerTagThresholds()]
+    expected = compare_strategies(strategies, X, Y, n_folds=4)
+    reordered = truth[["ChallengeID", "happy", "rock", "violin", "punk", "cello"]]
+    board = compare_strategies(strategies, scores, reordered, n_folds=4)
+    # The same up to rounding: a DataFrame is read into a column-major matrix.
+    assert [result.strategy for result in board.results] == ["thresholds", "constant"]
+    for got, want in zip(board.results, expected.results, strict=True):
+        assert got.fold_scores == pytest.approx(want.fold_scores, rel=1e-12, abs=1e-15)
+    folds = make_folds(X.n_tracks, 4)
+    by_frames = cross_validate(PerTagThresholds(), scores, truth, folds)
+    assert by_frames.fold_scores == pytest.approx(
+        cross_validate(PerTagThresholds(), X, Y, folds).fold_scores, rel=1e-12
+    )
+    assert by_frames.mean > 0.7
+
+
+def test_truth_frames_in_another_order_are_refused_not_misaligned() -> None:
+    X, _, scores, truth = _frames()
+    shuffled = truth.sample(frac=1.0, random_state=0)  # type: ignore[attr-defined]
+    other_order = r"^X and Y list other tracks: row \d+ is ChallengeID \d+ in X"
+    with pytest.raises(InputError, match=other_order):
+        compare_strategies([PerTagThresholds()], X, shuffled, n_folds=4)
+    with pytest.raises(InputError, match=other_order):
+        cross_validate(PerTagThresholds(), scores, shuffled, make_folds(X.n_tracks, 4))

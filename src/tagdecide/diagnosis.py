@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from tagdecide._validation import check_track_scores, check_truth
 from tagdecide.data import TrackScores
 from tagdecide.errors import InputError, ModelFileError
 from tagdecide.features import EPSILON
@@ -385,9 +386,11 @@ def _score_statistics(
 
 
 def diagnose_regime(
-    X: TrackScores, Y: np.ndarray, *, taxonomy: Taxonomy | None = None
+    X: TrackScores | Any, Y: np.ndarray | Any, *, taxonomy: Taxonomy | None = None
 ) -> RegimeDiagnosis:
-    """Test whether training scores ``X`` are in-sample for the networks, given truth ``Y``.
+    """Test whether training scores ``X`` are in-sample for the networks, given truth ``Y``
+    (0/1; both in any form :meth:`Strategy.fit` takes: TrackScores, arrays, DataFrames
+    matched by column name and ``ChallengeID``).
 
     Examples
     --------
@@ -399,9 +402,14 @@ def diagnose_regime(
     >>> diagnose_regime(train, c.train.truth, taxonomy=c.taxonomy).verdict
     'in-sample'
     """
+    from tagdecide._tabular import training_data
+
+    X, Y, _, _ = training_data(X, Y, taxonomy=taxonomy)
     Y = np.asarray(Y)
     if Y.shape != X.tag_scores.shape:
         raise InputError(f"truth has shape {Y.shape} but scores {X.tag_scores.shape}")
+    check_truth(Y, names=X.tag_names, ids=X.ids)
+    check_track_scores(X, categories=X.category_scores is not None)  # 13 ms at 100,000 x 289
     # Small products: on a busy machine extra BLAS threads make them several times slower.
     with threadpool_limits(limits=1):
         return _diagnose(X, Y, taxonomy)

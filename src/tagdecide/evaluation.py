@@ -80,21 +80,37 @@ class CrossValidation:
 
 def cross_validate(
     strategy: Strategy,
-    X: TrackScores,
-    Y: np.ndarray,
+    X: TrackScores | Any,
+    Y: np.ndarray | Any,
     folds: Sequence[tuple[np.ndarray, np.ndarray]],
     *,
     groups: np.ndarray | None = None,
     taxonomy: Taxonomy | None = None,
     on_fold: Progress | None = None,
 ) -> CrossValidation:
-    """Fit a clone of ``strategy`` on each fold's training part, score its held-out part."""
+    """Fit a clone of ``strategy`` on each fold's training part, score its held-out part.
+
+    ``X`` and ``Y`` come in any form :meth:`Strategy.fit` takes (TrackScores, arrays,
+    pandas or polars DataFrames matched by column name and ``ChallengeID``)."""
+    X, Y = _labelled(X, Y, taxonomy)
     outcomes = []
     for train, test in folds:
         outcomes.append(_fit_and_score(strategy, X, Y, train, test, groups, taxonomy))
         if on_fold is not None:
             on_fold()
     return _collect(strategy.name, outcomes)
+
+
+def _labelled(X: Any, Y: Any, taxonomy: Taxonomy | None) -> tuple[TrackScores, np.ndarray]:
+    """Scores and truth as :meth:`Strategy.fit` reads them (DataFrames by column name,
+    truth matched to the scores' ``ChallengeID``); the folds' fits check the values."""
+    from tagdecide._tabular import training_data
+
+    scores, truth, _, _ = training_data(X, Y, taxonomy=taxonomy)
+    truth = np.asarray(truth)
+    if truth.shape != scores.tag_scores.shape:
+        raise InputError(f"truth has shape {truth.shape} but scores {scores.tag_scores.shape}")
+    return scores, truth
 
 
 #: One fold of one strategy: weighted F1 on the held-out part, per class, fit seconds, and
@@ -303,8 +319,8 @@ def _with_the_regime_of_every_track(
 
 def compare_strategies(
     strategies: Sequence[Strategy],
-    X: TrackScores,
-    Y: np.ndarray,
+    X: TrackScores | Any,
+    Y: np.ndarray | Any,
     *,
     n_folds: int = 5,
     groups: np.ndarray | None = None,
@@ -324,8 +340,9 @@ def compare_strategies(
     many processes (each with one BLAS thread and the caller's scikit-learn
     configuration); the figures are the same, the callbacks come as folds finish.
     ``regime``: the in-sample test of ``X`` when the caller has it (else it is run when a
-    strategy needs it).
+    strategy needs it). ``X`` and ``Y`` come in any form :meth:`Strategy.fit` takes.
     """
+    X, Y = _labelled(X, Y, taxonomy)
     strategies = _with_the_regime_of_every_track(strategies, X, Y, taxonomy, regime)
     folds = make_folds(X.n_tracks, n_folds, groups=groups, seed=seed)
     if n_jobs > 1 and len(strategies) * len(folds) > 1:
