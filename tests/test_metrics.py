@@ -129,6 +129,29 @@ def test_bad_shapes_raise() -> None:
         micro_f1_score(TRUTH, DECISIONS.ravel())
 
 
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(2, "2"), (-1, "-1"), (0.5, "0.5"), (np.nan, "nan"), (np.inf, "inf"), (255, "255")],
+)
+@pytest.mark.parametrize("which", ["truth", "decisions"])
+def test_values_other_than_zero_and_one_are_refused_not_counted(
+    value: float, shown: str, which: str
+) -> None:
+    """A 2 or a NaN would otherwise count as a positive without a word (scikit-learn's F1
+    refuses them too); the first one is named by row and column."""
+    dtype = np.uint8 if value == 255 else np.float64 if isinstance(value, float) else np.int64
+    matrix = (TRUTH if which == "truth" else DECISIONS).astype(dtype)
+    matrix[2, 1] = value
+    truth, decisions = (matrix, DECISIONS) if which == "truth" else (TRUTH, matrix)
+    message = rf"^{which}: row 2, column 1: value {shown}; expected 0 or 1$"
+    for metric in (*OURS.values(), f1_per_tag):
+        with pytest.raises(InputError, match=message):
+            metric(truth, decisions)
+    texts = (truth.astype(str), decisions) if which == "truth" else (truth, decisions.astype(str))
+    with pytest.raises(InputError, match=rf"^{which} must hold 0/1 numbers"):
+        weighted_f1_score(*texts)
+
+
 # -- parity with scikit-learn -------------------------------------------------------------
 
 

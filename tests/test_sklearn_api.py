@@ -617,6 +617,40 @@ def test_other_methods_name_the_conversion_instead_of_an_attribute_error() -> No
     np.testing.assert_array_equal(values >= thresholds, model.predict(X))
 
 
+def test_workflows_take_frames_and_arrays_as_predict_does() -> None:
+    """choose_tracks_to_label, review_queue and explain_track read X as predict does: a
+    DataFrame (tracks named by its ChallengeID) or an array (tracks named by row)."""
+    from tagdecide import choose_tracks_to_label, explain_track, review_queue
+
+    X, Y, _ = tiny()
+    model = make_strategy("thresholds").fit(X, Y)
+    scores = as_track_scores(X)
+    shuffled = X[["ChallengeID", "happy", "genres", "cello", "rock", "mood", "jazz", "strings"]]
+    expected = choose_tracks_to_label(model, scores, 12, seed=1)
+    by_frame = choose_tracks_to_label(model, shuffled, 12, seed=1)
+    np.testing.assert_array_equal(by_frame.ids, expected.ids)
+    by_array = choose_tracks_to_label(model, X.drop(columns="ChallengeID").to_numpy(), 12, seed=1)
+    np.testing.assert_array_equal(by_array.rows, expected.rows)
+    # The same items; distances the same up to rounding (a DataFrame is read column-major).
+    queue, queue_expected = review_queue(model, shuffled, 7), review_queue(model, scores, 7)
+    assert [(item.track, item.tag, item.decision) for item in queue] == [
+        (item.track, item.tag, item.decision) for item in queue_expected
+    ]
+    assert [item.distance for item in queue] == pytest.approx(
+        [item.distance for item in queue_expected], rel=1e-12
+    )
+    explained, explained_expected = (
+        explain_track(model, shuffled, 1007),
+        explain_track(model, scores, 1007),
+    )
+    assert explained.track == 1007
+    assert [tag.tag for tag in explained.yes] == [tag.tag for tag in explained_expected.yes]
+    with pytest.raises(InputError, match=r"X: column\(s\) not seen in fit 'oops'"):
+        review_queue(model, X.assign(oops=0.5), 3)
+    with pytest.raises(InputError, match=r"X: column 'jazz', ChallengeID 1003: value 1\.5"):
+        explain_track(model, X.assign(jazz=np.where(X["ChallengeID"] == 1003, 1.5, 0.2)), 1003)
+
+
 @pytest.mark.parametrize(
     ("columns", "message"),
     [

@@ -58,7 +58,7 @@ def _tag_dict(item: TagExplanation) -> dict[str, Any]:
 
 def explain_track(
     model: Strategy,
-    X: TrackScores,
+    X: TrackScores | Any,
     track: int,
     *,
     near: int = 5,
@@ -68,8 +68,11 @@ def explain_track(
     """Explain ``model``'s decisions for track ``track`` of ``X``.
 
     Near misses are the ``near`` tags not given whose value came closest to the threshold,
-    measured in units of the tag's spread over ``X`` (as in the review queue).
+    measured in units of the tag's spread over ``X`` (as in the review queue). ``X`` is
+    TrackScores, or an array or DataFrame as :meth:`Strategy.predict` takes (tracks named
+    by a ``ChallengeID`` column, else by row number).
     """
+    X = model.scores_for(X)
     rows = np.flatnonzero(X.ids == track)
     if rows.size == 0:
         raise InputError(f"{source}: no track with ChallengeID {track}")

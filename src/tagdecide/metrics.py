@@ -52,9 +52,25 @@ class TagCounts:
 
 
 def _as_binary(matrix: np.ndarray, name: str) -> np.ndarray:
+    """``matrix`` as booleans, refusing any value but 0 and 1 (a 2 or a NaN would otherwise
+    count as a positive without a word; scikit-learn's F1 refuses them too)."""
     matrix = np.asarray(matrix)
     if matrix.ndim != 2:
         raise InputError(f"{name} must be 2-D (n_tracks, n_tags); got shape {matrix.shape}")
+    if matrix.dtype == np.bool_:
+        return matrix
+    if matrix.dtype.kind == "u":
+        clean = matrix.size == 0 or int(matrix.max()) <= 1  # a few ms for 100,000 x 248
+    elif matrix.dtype.kind in "if":
+        clean = bool(((matrix == 0) | (matrix == 1)).all())
+    else:
+        raise InputError(f"{name} must hold 0/1 numbers; got values of type {matrix.dtype}")
+    if not clean:
+        row, column = np.argwhere((matrix != 0) & (matrix != 1))[0]
+        raise InputError(
+            f"{name}: row {row}, column {column}: value {matrix[row, column].item()!r}; "
+            "expected 0 or 1"
+        )
     return matrix.astype(bool, copy=False)
 
 

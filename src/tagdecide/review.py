@@ -10,6 +10,7 @@ are never predicted (no training positives) are left out: there is no boundary t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -49,8 +50,9 @@ def decision_distances(
     return values, thresholds, distance
 
 
-def review_queue(model: Strategy, X: TrackScores, top: int) -> list[ReviewItem]:
-    """The ``top`` decisions of ``model`` on ``X`` nearest to their decision boundary.
+def review_queue(model: Strategy, X: TrackScores | Any, top: int) -> list[ReviewItem]:
+    """The ``top`` decisions of ``model`` on ``X`` nearest to their decision boundary
+    (``X``: TrackScores, or an array or DataFrame as :meth:`Strategy.predict` takes).
 
     Examples
     --------
@@ -63,6 +65,7 @@ def review_queue(model: Strategy, X: TrackScores, top: int) -> list[ReviewItem]:
     """
     if top < 1:
         raise InputError(f"--top must be at least 1; got {top}")
+    X = model.scores_for(X)
     values, thresholds, distance = decision_distances(model, X)
     flat = distance.ravel()
     count = min(top, int(np.isfinite(flat).sum()))

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -82,7 +83,7 @@ def _evidence(model: Strategy, X: TrackScores) -> tuple[np.ndarray, np.ndarray]:
 
 def choose_tracks_to_label(
     model: Strategy,
-    X: TrackScores,
+    X: TrackScores | Any,
     n: int,
     *,
     groups: np.ndarray | None = None,
@@ -95,8 +96,9 @@ def choose_tracks_to_label(
     ----------
     model : Strategy
         A fitted model (any strategy; for ``auto``, its members' disagreements count).
-    X : TrackScores
-        Scores of unlabelled tracks, ideally not the networks' training tracks.
+    X : TrackScores, ndarray or DataFrame
+        Scores of unlabelled tracks, ideally not the networks' training tracks (an array or
+        DataFrame as :meth:`Strategy.predict` takes it).
     n : int
         How many tracks to choose (at least 1). With ``n >= X.n_tracks`` every track is
         returned, with a note.
@@ -122,6 +124,7 @@ def choose_tracks_to_label(
     """
     if n < 1:
         raise InputError(f"--n must be at least 1; got {n}")
+    X = model.scores_for(X)
     if groups is not None and len(groups) != X.n_tracks:
         raise InputError(f"groups: {len(groups)} labels for {X.n_tracks} tracks")
     if max_per_group is not None and max_per_group < 1:
