@@ -261,3 +261,42 @@ def test_long_columns_give_the_same_thresholds_as_a_whole_sort() -> None:
         first = search._first_contender(column, candidates, true_positives, positive.sum())
         assert 0 < first < candidates.size
         assert found[0][j] >= candidates[first]
+
+
+def test_bad_truth_and_nan_scores_are_refused_by_name() -> None:
+    """A 2 in the truth would count as a positive, and a NaN score sorts last and compares
+    false: both used to give thresholds without a word."""
+    rng = np.random.default_rng(0)
+    scores = rng.random((40, 3))
+    truth = (rng.random((40, 3)) < 0.3).astype(np.uint8)
+    bad_truth = truth.copy()
+    bad_truth[5, 2] = 2
+    with pytest.raises(InputError, match=r"^truth: row 5, column 2: value 2; expected 0 or 1$"):
+        best_f1_thresholds(scores, bad_truth)
+    bad_scores = scores.copy()
+    bad_scores[8, 1] = np.nan
+    with pytest.raises(InputError, match=r"^scores: row 8, column 1: NaN is not a score$"):
+        best_f1_thresholds(bad_scores, truth)
+    # Booleans are 0/1, and any real score is a score (the search is not only for [0, 1]).
+    thresholds, _ = best_f1_thresholds(scores * 7 - 3, truth.astype(bool))
+    np.testing.assert_allclose(thresholds, best_f1_thresholds(scores, truth)[0] * 7 - 3)
+
+
+@pytest.mark.parametrize(
+    ("tags", "categories", "repeated"),
+    [(("a", "a", "b"), (), "'a'"), (("a", "b"), ("c", "c"), "'c'"), (("a", "b"), ("b",), "'b'")],
+)
+def test_track_scores_refuse_a_name_twice(
+    tags: tuple[str, ...], categories: tuple[str, ...], repeated: str
+) -> None:
+    """Two columns of one name would be one column to everything that reads them by name
+    (and a model fitted on them wrote a file that could not be loaded)."""
+    n_tracks = 4
+    with pytest.raises(InputError, match=f"^column names appear more than once: {repeated}$"):
+        TrackScores(
+            np.arange(n_tracks),
+            tags,
+            np.full((n_tracks, len(tags)), 0.5),
+            categories,
+            np.full((n_tracks, len(categories)), 0.5) if categories else None,
+        )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tagdecide.errors import InputError
+from tagdecide.errors import InputError, list_some
 from tagdecide.taxonomy import Taxonomy
 
 __all__ = ["ID_COLUMN", "LabelledSet", "TrackScores"]
@@ -47,6 +47,7 @@ class TrackScores:
     category_scores: np.ndarray | None = None
 
     def __post_init__(self) -> None:
+        _refuse_repeated_names(self.tag_names, self.category_names)
         n_tracks = len(self.ids)
         if self.tag_scores.shape != (n_tracks, len(self.tag_names)):
             raise InputError(
@@ -130,3 +131,13 @@ class LabelledSet:
     truth: np.ndarray
     groups: np.ndarray | None = None
     taxonomy: Taxonomy | None = None
+
+
+def _refuse_repeated_names(tag_names: Sequence[str], category_names: Sequence[str]) -> None:
+    """A name twice among the tags, the categories or both would make two columns one (and
+    a model fitted on them a file that cannot be loaded)."""
+    names = [*tag_names, *category_names]
+    if len(set(names)) == len(names):
+        return
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    raise InputError(f"column names appear more than once: {list_some(repeated)}")

@@ -20,6 +20,7 @@ from tagdecide.taxonomy import Taxonomy, group_tag_columns
 __all__ = [
     "ScoreReport",
     "TagCounts",
+    "as_binary",
     "f1_from_counts",
     "f1_per_tag",
     "macro_f1_score",
@@ -51,9 +52,10 @@ class TagCounts:
         return self.true_positives + self.false_positives
 
 
-def _as_binary(matrix: np.ndarray, name: str) -> np.ndarray:
-    """``matrix`` as booleans, refusing any value but 0 and 1 (a 2 or a NaN would otherwise
-    count as a positive without a word; scikit-learn's F1 refuses them too)."""
+def as_binary(matrix: np.ndarray, name: str) -> np.ndarray:
+    """``matrix`` (2-D) as booleans, refusing any value but 0 and 1, the first one named by
+    row and column (a 2 or a NaN would otherwise count as a positive without a word;
+    scikit-learn's F1 refuses them too). ``name`` names the matrix in messages."""
     matrix = np.asarray(matrix)
     if matrix.ndim != 2:
         raise InputError(f"{name} must be 2-D (n_tracks, n_tags); got shape {matrix.shape}")
@@ -82,7 +84,7 @@ def tag_counts(truth: np.ndarray, decisions: np.ndarray) -> TagCounts:
     truth, decisions : ndarray of shape (n_tracks, n_tags)
         0/1 (or boolean) matrices.
     """
-    truth, decisions = _as_binary(truth, "truth"), _as_binary(decisions, "decisions")
+    truth, decisions = as_binary(truth, "truth"), as_binary(decisions, "decisions")
     if truth.shape != decisions.shape:
         raise InputError(f"truth has shape {truth.shape} but decisions {decisions.shape}")
     true_positives = np.count_nonzero(truth & decisions, axis=0)
@@ -199,7 +201,7 @@ def micro_f1_score(truth: np.ndarray, decisions: np.ndarray, zero_division: floa
 
 def samples_f1_score(truth: np.ndarray, decisions: np.ndarray, zero_division: float = 0.0) -> float:
     """Mean over tracks of each track's F1 across its tags."""
-    truth, decisions = _as_binary(truth, "truth"), _as_binary(decisions, "decisions")
+    truth, decisions = as_binary(truth, "truth"), as_binary(decisions, "decisions")
     per_track = f1_from_counts(
         np.count_nonzero(truth & decisions, axis=1),
         np.count_nonzero(decisions, axis=1),

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from tagdecide.errors import InputError
-from tagdecide.metrics import f1_from_counts
+from tagdecide.metrics import as_binary, f1_from_counts
 
 __all__ = ["NEVER", "best_f1_threshold", "best_f1_thresholds"]
 
@@ -140,6 +140,10 @@ def best_f1_thresholds(
     truth = np.asarray(truth)
     if scores.ndim != 2 or scores.shape != truth.shape:
         raise InputError(f"scores {scores.shape} and truth {truth.shape} must share a 2-D shape")
+    as_binary(truth, "truth")  # 0/1 only: a 2 would count as a positive
+    if np.isnan(scores).any():  # NaN sorts last and compares false: silently never given
+        row, column = np.argwhere(np.isnan(scores))[0]
+        raise InputError(f"scores: row {row}, column {column}: NaN is not a score")
     n_tags = scores.shape[1]
     # Per-tag work reads columns: make each one contiguous once (free for column-major input).
     scores_by_tag = np.ascontiguousarray(scores.T)
