@@ -236,3 +236,41 @@ def test_disk_full_is_one_line_and_keeps_the_old_output(
     assert err == f"tagdecide: error: {target}: cannot write (No space left on device)\n"
     assert target.read_text() == "old"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["d.csv", "data"]
+
+
+def test_the_library_never_writes_over_its_input(files: Files) -> None:
+    """predict_file and predict_parquet_folder refuse, as the command does, an output that
+    is their input (by name, symbolic link or hard link) or, for folders, inside or holding
+    it; the input is untouched."""
+    from tagdecide.engines.local import predict_file
+    from tagdecide.errors import InputError
+    from tagdecide.model_file import load_model
+
+    model = load_model(files.model)
+    x_csv = files.ds.x_csv
+    before = _snapshot(files.ds.folder)
+    for out in (x_csv, str(x_csv), x_csv.parent / "." / x_csv.name, files.path("x_link.csv")):
+        with pytest.raises(InputError, match=r"^out_path .*: is an input \(.*\); choose another"):
+            predict_file(model, x_csv, out)
+    with pytest.raises(InputError, match=r"^out_path .*x_hard_link\.csv: is an input"):
+        predict_file(model, x_csv, files.path("x_hard_link.csv"))
+    assert _snapshot(files.ds.folder) == before
+    assert predict_file(model, x_csv, files.path("decided.csv")) > 0
+
+
+def test_the_dask_library_path_never_writes_over_its_input_folder(files: Files) -> None:
+    pytest.importorskip("dask")
+    from tagdecide.engines.dask import predict_parquet_folder
+    from tagdecide.errors import InputError
+    from tagdecide.model_file import load_model
+
+    model = load_model(files.model)
+    before = _snapshot(files.ds.folder)
+    for out, message in (
+        (files.x_folder, r"^out_folder .*x_parts: is an input"),
+        (files.x_folder / "decided", r"^out_folder .*decided: is inside the input folder"),
+        (files.ds.folder, r"^out_folder .*: holds the input"),
+    ):
+        with pytest.raises(InputError, match=message):
+            predict_parquet_folder(model, files.x_folder, out)
+    assert _snapshot(files.ds.folder) == before

@@ -172,6 +172,21 @@ def _writable(path: Path) -> bool:
     return os.access(path, os.W_OK) and bool(os.stat(path).st_mode & 0o222)
 
 
+def check_not_an_input(
+    out: str | Path, inputs: Sequence[str | Path], *, option: str, folder: bool = False
+) -> None:
+    """Refuse ``out`` when it is one of ``inputs`` (by path, symbolic or hard link) or, for
+    a ``folder``, inside an input folder or holding one: the library's writers never
+    replace what they read. ``option`` names the output in the message (the parameter).
+    """
+    if str(out) == STDOUT or is_url(out):
+        return
+    for given in inputs:
+        if is_url(given) or str(given) == STDOUT:
+            continue
+        _check_not_input(Path(out), Path(given), f"{option} {out}", folder=folder)
+
+
 def _check_not_input(out: Path, given: Path, shown: str, *, folder: bool) -> None:
     out_resolved, given_resolved = out.resolve(), given.resolve()
     same = out_resolved == given_resolved

@@ -28,6 +28,7 @@ import numpy as np
 
 from tagdecide._files import (
     TEMPORARY_MARK,
+    check_not_an_input,
     is_url,
     move_folder_into_place,
     new_temporary_folder,
@@ -94,6 +95,7 @@ def predict_parquet_folder(
 
     source, target = str(in_folder), str(out_folder)
     _check_input_folder(source)
+    check_not_an_input(target, [source], option="out_folder", folder=True)
     files = _parquet_files(source)
     columns = category_columns(model)
     tags = list(model.tag_names_)

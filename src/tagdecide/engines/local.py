@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tagdecide._files import check_not_an_input
 from tagdecide.data import TrackScores
 from tagdecide.io import (
     DEFAULT_BATCH_ROWS,
@@ -35,7 +36,8 @@ def predict_file(
     """Decide every track of ``scores_path`` and write the decisions to ``out_path``.
 
     The output appears only when every batch succeeded; an existing file is untouched on
-    error. Returns the number of tracks written. ``on_batch`` receives each batch's size.
+    error, and ``out_path`` naming the input itself is refused (:class:`InputError`).
+    Returns the number of tracks written. ``on_batch`` receives each batch's size.
     ``on_shift``, when given and the model knows its training scores' distribution
     (``score_summary_``), receives after writing the comparison of this file's tag scores
     with the training scores (:func:`tagdecide.shift.compare_to`); the file's scores are
@@ -43,6 +45,7 @@ def predict_file(
     tracks, then every 4th: :class:`~tagdecide.shift.ScoreHistogram` ``sampled``). ``with_scores``
     writes each decision's value and margin beside it (:class:`ScoredDecisionWriter`).
     """
+    check_not_an_input(out_path, [scores_path], option="out_path")
     if with_scores:
         return _predict_file_with_scores(
             model, scores_path, out_path, format, batch_rows, on_batch, on_shift
