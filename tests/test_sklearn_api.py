@@ -682,3 +682,24 @@ def test_the_service_shows_a_splitter_as_the_model_file_stores_it() -> None:
     info = TestClient(create_app(model)).get("/v1/model").json()
     assert info["strategy"]["params"]["cv"] == model_to_dict(model)["strategy"]["params"]["cv"]
     assert info["strategy"]["params"]["cv"]["splitter"] == "GroupKFold"
+
+
+def test_boolean_scores_are_refused_and_boolean_truth_and_decimals_are_read() -> None:
+    """True/False are decisions, not scores (the file readers refuse a boolean score
+    column too); as truth they are 1/0. Decimals (polars' Decimal, a database's) are
+    numbers."""
+    X, Y, _ = tiny()
+    model = make_strategy("thresholds").fit(X, Y)
+    decisions = r"X: column 'jazz': True/False values are decisions, not scores"
+    with pytest.raises(InputError, match=decisions):
+        model.predict(X.assign(jazz=X["jazz"] > 0.5))
+    with pytest.raises(InputError, match=decisions):
+        model.predict(pl.from_pandas(X).with_columns(pl.col("jazz") > 0.5))
+    with pytest.raises(InputError, match="True/False values are decisions, not scores"):
+        make_strategy("thresholds").fit(X[list(TAGS)].to_numpy() > 0.5, Y[list(TAGS)].to_numpy())
+    truth_as_booleans = Y.assign(**{tag: Y[tag].astype(bool) for tag in TAGS})
+    by_booleans = make_strategy("thresholds").fit(X, truth_as_booleans)
+    np.testing.assert_array_equal(by_booleans.thresholds_, model.thresholds_)  # type: ignore[attr-defined]
+    rounded = X.assign(jazz=X["jazz"].round(4))
+    as_decimals = pl.from_pandas(rounded).with_columns(pl.col("jazz").cast(pl.Decimal(10, 4)))
+    np.testing.assert_array_equal(model.predict(as_decimals), model.predict(rounded))

@@ -12,6 +12,7 @@ column and the row (or ``ChallengeID``), never a raw ``AttributeError`` from dee
 
 from __future__ import annotations
 
+import decimal
 import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -82,21 +83,41 @@ def _where(ids: np.ndarray | None, row: int) -> str:
     return f"{ID_COLUMN} {int(track) if isinstance(track, np.integer | int) else track}"
 
 
-def _numbers(values: np.ndarray, source: str, column: str, ids: np.ndarray | None) -> np.ndarray:
+def _numbers(
+    values: np.ndarray,
+    source: str,
+    column: str,
+    ids: np.ndarray | None,
+    *,
+    booleans: bool = False,
+) -> np.ndarray:
     """``values`` (one column) as float64; :class:`InputError` naming the first cell that
-    is not a real number (text, an empty cell, a complex number)."""
-    if values.dtype.kind in "biuf":
+    is not a real number (text, an empty cell, a complex number) or, unless ``booleans``
+    (truth), a boolean: True/False are decisions, not scores (the file readers refuse a
+    boolean score column too). Decimals (a database's, polars' ``Decimal``) are numbers."""
+    if values.dtype.kind in "iuf" or (booleans and values.dtype.kind == "b"):
         return values.astype(np.float64, copy=False)
+    if values.dtype.kind == "b":
+        raise InputError(_not_scores(source, column))
     if values.dtype.kind == "c":
         raise InputError(f"{source}: column {column!r}: Complex data not supported")
     for row, cell in enumerate(values.tolist()):
         if cell is None or (not isinstance(cell, str) and _is_missing(cell)):
             raise InputError(f"{source}: column {column!r}, {_where(ids, row)}: empty cell")
-        if isinstance(cell, bool) or not isinstance(cell, numbers.Real):
+        if isinstance(cell, bool) and not booleans:
+            raise InputError(_not_scores(source, column))
+        if not isinstance(cell, numbers.Real | decimal.Decimal):
             raise InputError(
                 f"{source}: column {column!r}, {_where(ids, row)}: {cell!r} is not a number"
             )
-    return values.astype(np.float64)
+    return np.array([float(cell) for cell in values.tolist()], dtype=np.float64)
+
+
+def _not_scores(source: str, column: str) -> str:
+    return (
+        f"{source}: column {column!r}: True/False values are decisions, not scores; give the "
+        "network's scores (numbers in [0, 1])"
+    )
 
 
 def _is_missing(cell: object) -> bool:
@@ -113,9 +134,10 @@ def _column_values(frame: Any, key: object) -> np.ndarray:
     return np.asarray(to_numpy() if to_numpy is not None else column)
 
 
-def read_table(data: Any, *, source: str) -> Table:
+def read_table(data: Any, *, source: str, booleans: bool = False) -> Table:
     """``data`` (a DataFrame, an array or nested lists) as a 2-D float64 matrix with its
-    column names and ids; :class:`InputError` for anything else, naming the culprit."""
+    column names and ids; :class:`InputError` for anything else, naming the culprit.
+    True/False cells are read as 1/0 only with ``booleans`` (truth, not scores)."""
     if is_dataframe(data):
         keys = list(data.columns)
         names = [str(key) for key in keys]
@@ -130,7 +152,7 @@ def read_table(data: Any, *, source: str) -> Table:
         _check_not_empty((n_rows, len(kept)), source)
         matrix = np.empty((n_rows, len(kept)), dtype=np.float64, order="F")
         for j, (key, name) in enumerate(kept):
-            matrix[:, j] = _numbers(_column_values(data, key), source, name, ids)
+            matrix[:, j] = _numbers(_column_values(data, key), source, name, ids, booleans=booleans)
         return Table(matrix, tuple(name for _, name in kept), ids)
     if hasattr(data, "tocsr") or type(data).__module__.startswith("scipy.sparse"):
         raise InputError(
@@ -149,9 +171,10 @@ def read_table(data: Any, *, source: str) -> Table:
     _check_not_empty(array.shape, source)
     if array.dtype.kind == "c":
         raise InputError(f"{source}: Complex data not supported")
-    if array.dtype.kind not in "biuf":
+    if array.dtype.kind not in "iuf":
         columns = [
-            _numbers(array[:, j], source, f"column {j}", None) for j in range(array.shape[1])
+            _numbers(array[:, j], source, f"column {j}", None, booleans=booleans)
+            for j in range(array.shape[1])
         ]
         array = np.column_stack(columns) if columns else array.astype(np.float64)
     return Table(np.asarray(array, dtype=np.float64), None, None)
@@ -188,10 +211,11 @@ def _truth_matrix(Y: Any) -> Table:
         if column is not None:  # one tag: a 1-D y, a pandas or polars Series
             name = getattr(Y, "name", None)
             label = (name,) if isinstance(name, str) and name else None
-            table = Table(read_table(column.reshape(-1, 1), source="Y").matrix, label, None)
+            matrix = read_table(column.reshape(-1, 1), source="Y", booleans=True).matrix
+            table = Table(matrix, label, None)
             check_truth(table.matrix, names=label or ("y",), source="Y")
             return table
-    table = read_table(Y, source="Y")
+    table = read_table(Y, source="Y", booleans=True)
     columns = table.names or [f"column {j}" for j in range(table.n_columns)]
     check_truth(table.matrix, names=columns, ids=table.ids, source="Y")
     return table
