@@ -300,3 +300,31 @@ def test_track_scores_refuse_a_name_twice(
             categories,
             np.full((n_tracks, len(categories)), 0.5) if categories else None,
         )
+
+
+@pytest.mark.parametrize(
+    ("truth", "message"),
+    [
+        (np.ones((3, 2), dtype=np.uint8), r"^truth has shape \(3, 2\) but scores \(4, 2\)"),
+        (np.ones((4, 3), dtype=np.uint8), r"^truth has shape \(4, 3\) but scores \(4, 2\)"),
+        (
+            np.array([[0, 1], [1, 0], [0, 2], [1, 1]]),
+            r"^truth: column 'b', ChallengeID 12: value 2;",
+        ),
+        (
+            np.array([[0, 1], [1, 0], [0, 0], [np.nan, 1]]),
+            r"^truth: column 'a', ChallengeID 13: value nan",
+        ),
+    ],
+)
+def test_a_labelled_set_built_by_hand_is_checked(truth: np.ndarray, message: str) -> None:
+    """One truth row per track and 0/1 per tag: a set made in Python (the readers check
+    far more) that is not would be read wrongly by everything downstream."""
+    from tagdecide.data import LabelledSet
+
+    scores = TrackScores(np.arange(10, 14), ("a", "b"), np.full((4, 2), 0.5))
+    with pytest.raises(InputError, match=message):
+        LabelledSet(scores, truth)
+    with pytest.raises(InputError, match=r"^groups: 3 labels for 4 tracks"):
+        LabelledSet(scores, np.zeros((4, 2), dtype=np.uint8), groups=np.arange(3))
+    assert LabelledSet(scores, np.ones((4, 2), dtype=bool)).truth.all()

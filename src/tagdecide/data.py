@@ -132,6 +132,29 @@ class LabelledSet:
     groups: np.ndarray | None = None
     taxonomy: Taxonomy | None = None
 
+    def __post_init__(self) -> None:
+        # The readers check far more; a set built by hand must at least be one truth row
+        # per track and a 0/1 column per tag, or everything downstream reads it wrongly.
+        truth = np.asarray(self.truth)
+        expected = self.scores.tag_scores.shape
+        if truth.shape != expected:
+            raise InputError(f"truth has shape {truth.shape} but scores {expected} (tracks x tags)")
+        if truth.dtype.kind == "u":
+            clean = truth.size == 0 or int(truth.max()) <= 1  # 2 ms for 100,000 x 248
+        else:
+            clean = truth.dtype == np.bool_ or bool(((truth == 0) | (truth == 1)).all())
+        if not clean:
+            row, column = np.argwhere((truth != 0) & (truth != 1))[0]
+            raise InputError(
+                f"truth: column {self.scores.tag_names[column]!r}, ChallengeID "
+                f"{self.scores.ids[row]}: value {truth[row, column].item()!r}; truth must "
+                "be 0 or 1"
+            )
+        if self.groups is not None and len(self.groups) != len(truth):
+            raise InputError(
+                f"groups: {len(self.groups)} labels for {len(truth)} tracks; one per track"
+            )
+
 
 def _refuse_repeated_names(tag_names: Sequence[str], category_names: Sequence[str]) -> None:
     """A name twice among the tags, the categories or both would make two columns one (and
