@@ -53,6 +53,7 @@ def test_progress_bar_shows_an_eta_on_a_terminal(
     screen = io.StringIO()
     terminal = Console(file=screen, force_terminal=True, width=120, color_system=None)
     monkeypatch.setattr(tagdecide.cli._common, "console", lambda stderr=False: terminal)
+    monkeypatch.setattr(tagdecide.cli._common, "stderr_is_terminal", lambda: True)
     code, _, err = run_cli(
         ["compare", dataset.x_csv, dataset.y_csv, "--folds", "2", "--strategies", "constant"]
     )

@@ -87,7 +87,6 @@ def fit(
     cross-validation, or its validation set; for the other strategies a 5-fold refit,
     grouped with --groups) and what it is worth (optimistic on in-sample training scores).
     """
-    import contextlib
     from concurrent.futures import ThreadPoolExecutor
 
     from threadpoolctl import threadpool_limits
@@ -146,10 +145,7 @@ def fit(
         regime = None
         if not model.diagnoses_regime:
             regime = pool.submit(diagnose_regime, data.scores, data.truth, taxonomy=data.taxonomy)
-        with contextlib.ExitStack() as showing:
-            if not quiet:  # --quiet spares rich's imports (0.05-0.1 s) for a bar never shown
-                bar = showing.enter_context(progress(quiet, "fitting", None))
-                showing.enter_context(reporting(bar.stage))
+        with progress(quiet, "fitting", None) as bar, reporting(bar.stage):
             model.fit(
                 data.scores,
                 data.truth,

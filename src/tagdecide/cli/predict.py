@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from pathlib import Path
 
@@ -155,10 +154,7 @@ def predict(
     _reuse_freed_memory()
     model = load_model(model_path)
     shift_lines: list[str] = []
-    # The bar shows on a terminal only (see progress): elsewhere, a batch job's log, rich
-    # is not even imported (a tenth of a second of every run).
-    bar = progress(quiet, "predicting", None) if sys.stderr.isatty() else contextlib.nullcontext()
-    with bar as advance:
+    with progress(quiet, "predicting", None) as advance:
         n_tracks = predict_file(
             model,
             x_path,
