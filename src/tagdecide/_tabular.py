@@ -320,7 +320,8 @@ def training_data(
 ) -> tuple[TrackScores, np.ndarray, tuple[str, ...], bool]:
     """Scores and truth to fit on, from any accepted form.
 
-    Returns the scores, the truth (columns in the order of the tags), the input columns
+    Returns the scores, the truth (a matrix of the scores' tag shape, columns in the order
+    of the tags; any other shape is refused), the input columns
     in the training order (what arrays given to ``predict`` must follow) and whether
     they were named (a DataFrame ``X``).
 
@@ -335,7 +336,10 @@ def training_data(
     the others ignore).
     """
     if isinstance(X, TrackScores):
-        return X, truth_for(Y, X.tag_names, ids=X.ids), (*X.tag_names, *X.category_names), False
+        given = np.asarray(truth_for(Y, X.tag_names, ids=X.ids))
+        if given.shape != X.tag_scores.shape:
+            raise InputError(f"truth has shape {given.shape} but scores {X.tag_scores.shape}")
+        return X, given, (*X.tag_names, *X.category_names), False
     table = read_table(X, source="X")
     truth = _truth_matrix(Y)
     _same_rows(table, truth)

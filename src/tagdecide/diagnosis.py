@@ -36,7 +36,7 @@ from threadpoolctl import threadpool_limits
 
 from tagdecide._validation import check_track_scores, check_truth
 from tagdecide.data import TrackScores
-from tagdecide.errors import InputError, ModelFileError
+from tagdecide.errors import ModelFileError
 from tagdecide.features import EPSILON
 from tagdecide.taxonomy import Taxonomy, group_tag_columns
 
@@ -405,9 +405,6 @@ def diagnose_regime(
     from tagdecide._tabular import training_data
 
     X, Y, _, _ = training_data(X, Y, taxonomy=taxonomy)
-    Y = np.asarray(Y)
-    if Y.shape != X.tag_scores.shape:
-        raise InputError(f"truth has shape {Y.shape} but scores {X.tag_scores.shape}")
     check_truth(Y, names=X.tag_names, ids=X.ids)
     check_track_scores(X, categories=X.category_scores is not None)  # 13 ms at 100,000 x 289
     # Small products: on a busy machine extra BLAS threads make them several times slower.

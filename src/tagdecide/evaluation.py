@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from tagdecide._tabular import training_data
 from tagdecide.data import LabelledSet, TrackScores
 from tagdecide.diagnosis import RegimeDiagnosis, diagnose_regime
 from tagdecide.errors import InputError, list_some
@@ -92,25 +93,13 @@ def cross_validate(
 
     ``X`` and ``Y`` come in any form :meth:`Strategy.fit` takes (TrackScores, arrays,
     pandas or polars DataFrames matched by column name and ``ChallengeID``)."""
-    X, Y = _labelled(X, Y, taxonomy)
+    X, Y, _, _ = training_data(X, Y, taxonomy=taxonomy)
     outcomes = []
     for train, test in folds:
         outcomes.append(_fit_and_score(strategy, X, Y, train, test, groups, taxonomy))
         if on_fold is not None:
             on_fold()
     return _collect(strategy.name, outcomes)
-
-
-def _labelled(X: Any, Y: Any, taxonomy: Taxonomy | None) -> tuple[TrackScores, np.ndarray]:
-    """Scores and truth as :meth:`Strategy.fit` reads them (DataFrames by column name,
-    truth matched to the scores' ``ChallengeID``); the folds' fits check the values."""
-    from tagdecide._tabular import training_data
-
-    scores, truth, _, _ = training_data(X, Y, taxonomy=taxonomy)
-    truth = np.asarray(truth)
-    if truth.shape != scores.tag_scores.shape:
-        raise InputError(f"truth has shape {truth.shape} but scores {scores.tag_scores.shape}")
-    return scores, truth
 
 
 #: One fold of one strategy: weighted F1 on the held-out part, per class, fit seconds, and
@@ -342,7 +331,7 @@ def compare_strategies(
     ``regime``: the in-sample test of ``X`` when the caller has it (else it is run when a
     strategy needs it). ``X`` and ``Y`` come in any form :meth:`Strategy.fit` takes.
     """
-    X, Y = _labelled(X, Y, taxonomy)
+    X, Y, _, _ = training_data(X, Y, taxonomy=taxonomy)
     strategies = _with_the_regime_of_every_track(strategies, X, Y, taxonomy, regime)
     folds = make_folds(X.n_tracks, n_folds, groups=groups, seed=seed)
     if n_jobs > 1 and len(strategies) * len(folds) > 1:

@@ -325,9 +325,6 @@ class Strategy:
             self.check_validation_use()
         one_d = not is_dataframe(Y) and one_column(Y) is not None
         X, Y, columns, named = training_data(X, Y, taxonomy=taxonomy)
-        Y = np.asarray(Y)
-        if Y.shape != X.tag_scores.shape:
-            raise InputError(f"truth has shape {Y.shape} but scores {X.tag_scores.shape}")
         if groups is not None:
             check_groups(np.asarray(groups), X.n_tracks, ids=X.ids)
         if self.uses_categories and X.category_scores is None:
