@@ -10,7 +10,7 @@ import numpy as np
 from tagdecide.errors import InputError, list_some
 from tagdecide.taxonomy import Taxonomy
 
-__all__ = ["ID_COLUMN", "LabelledSet", "TrackScores"]
+__all__ = ["ID_COLUMN", "LabelledSet", "TrackScores", "first_non_binary"]
 
 #: The track id column of every file in the reference format.
 ID_COLUMN = "ChallengeID"
@@ -139,12 +139,9 @@ class LabelledSet:
         expected = self.scores.tag_scores.shape
         if truth.shape != expected:
             raise InputError(f"truth has shape {truth.shape} but scores {expected} (tracks x tags)")
-        if truth.dtype.kind == "u":
-            clean = truth.size == 0 or int(truth.max()) <= 1  # 2 ms for 100,000 x 248
-        else:
-            clean = truth.dtype == np.bool_ or bool(((truth == 0) | (truth == 1)).all())
-        if not clean:
-            row, column = np.argwhere((truth != 0) & (truth != 1))[0]
+        first = first_non_binary(truth)
+        if first is not None:
+            row, column = first
             raise InputError(
                 f"truth: column {self.scores.tag_names[column]!r}, ChallengeID "
                 f"{self.scores.ids[row]}: value {truth[row, column].item()!r}; truth must "
@@ -164,3 +161,22 @@ def _refuse_repeated_names(tag_names: Sequence[str], category_names: Sequence[st
         return
     repeated = sorted({name for name in names if names.count(name) > 1})
     raise InputError(f"column names appear more than once: {list_some(repeated)}")
+
+
+def first_non_binary(matrix: np.ndarray) -> tuple[int, int] | None:
+    """The (row, column) of the first cell of a 2-D numeric ``matrix`` that is neither 0
+    nor 1 (NaN included), or None: booleans at once, unsigned integers in one maximum
+    (2 ms for 100,000 x 248), anything else in one pass over the cells.
+
+    >>> first_non_binary(np.array([[0, 1], [2, 1]])), first_non_binary(np.eye(2))
+    ((1, 0), None)
+    """
+    if matrix.dtype == np.bool_ or matrix.size == 0:
+        return None
+    if matrix.dtype.kind == "u" and int(matrix.max()) <= 1:
+        return None
+    bad = (matrix != 0) & (matrix != 1)
+    if not bad.any():
+        return None
+    row, column = np.argwhere(bad)[0]
+    return int(row), int(column)

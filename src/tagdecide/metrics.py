@@ -14,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
+from tagdecide.data import first_non_binary
 from tagdecide.errors import InputError
 from tagdecide.taxonomy import Taxonomy, group_tag_columns
 
@@ -59,16 +60,11 @@ def as_binary(matrix: np.ndarray, name: str) -> np.ndarray:
     matrix = np.asarray(matrix)
     if matrix.ndim != 2:
         raise InputError(f"{name} must be 2-D (n_tracks, n_tags); got shape {matrix.shape}")
-    if matrix.dtype == np.bool_:
-        return matrix
-    if matrix.dtype.kind == "u":
-        clean = matrix.size == 0 or int(matrix.max()) <= 1  # a few ms for 100,000 x 248
-    elif matrix.dtype.kind in "if":
-        clean = bool(((matrix == 0) | (matrix == 1)).all())
-    else:
+    if matrix.dtype.kind not in "biuf":
         raise InputError(f"{name} must hold 0/1 numbers; got values of type {matrix.dtype}")
-    if not clean:
-        row, column = np.argwhere((matrix != 0) & (matrix != 1))[0]
+    first = first_non_binary(matrix)
+    if first is not None:
+        row, column = first
         raise InputError(
             f"{name}: row {row}, column {column}: value {matrix[row, column].item()!r}; "
             "expected 0 or 1"

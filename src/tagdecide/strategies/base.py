@@ -679,13 +679,13 @@ def _checked_validation(
         raise InputError(
             f"validation must be a pair (scores, truth); got {type(validation).__name__}"
         )
-    given, truth = validation
-    scores = given
+    raw_scores, truth = validation
+    scores = raw_scores
     if not isinstance(scores, TrackScores):
         scores = scores_in_columns(
             scores, X.tag_names, category_names, columns, reader=reader, source="validation scores"
         )
-    ids = named_ids(given, scores)
+    ids = named_ids(raw_scores, scores)
     truth = truth_for(
         truth, X.tag_names, ids=ids, scores="validation scores", truth="validation truth"
     )
