@@ -1,5 +1,6 @@
 """The service over real HTTP in the tests: an app served by uvicorn in a background thread,
-and the small model (five tags) that the shared-memory and split tests decide with."""
+the small model (five tags) that the shared-memory and split tests decide with, and a
+worker process killed as it is given a part of a split body."""
 
 from __future__ import annotations
 
@@ -8,13 +9,16 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
+import pytest
 import uvicorn
 from fastapi import FastAPI
 
 import tagdecide
 from tagdecide.data import TrackScores
+from tagdecide.service._lanes import _Worker
 from tagdecide.strategies import Strategy
 
 #: The five tags of :func:`five_tag_model`.
@@ -60,3 +64,23 @@ def five_tag_model(n_tracks: int = 60) -> Strategy:
     return tagdecide.make_strategy("thresholds").fit(
         TrackScores(np.arange(n_tracks), TAGS, scores), truth
     )
+
+
+def kill_a_worker_at_its_part(
+    monkeypatch: pytest.MonkeyPatch, *, after_byte: int, infer: bool = False
+) -> list[_Worker]:
+    """Kill, once, the worker process given a part that starts past ``after_byte`` of the
+    body (of an infer body's data with ``infer``), just before it is asked to decide it;
+    the list returned holds the killed worker once it happened."""
+    original = _Worker.ask_part
+    killed: list[_Worker] = []
+
+    def ask_part(self: _Worker, body: Any, start: int, end: int, rows: Any = None) -> Any:
+        if (rows is not None or not infer) and start > after_byte and not killed:
+            killed.append(self)
+            self.process.kill()
+            self.process.join(timeout=10)
+        return original(self, body, start, end, rows)
+
+    monkeypatch.setattr(_Worker, "ask_part", ask_part)
+    return killed

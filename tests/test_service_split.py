@@ -14,12 +14,11 @@ import httpx2 as httpx
 import msgspec
 import numpy as np
 import pytest
-from _serving import TAGS, five_tag_model, serving
+from _serving import TAGS, five_tag_model, kill_a_worker_at_its_part, serving
 
 from tagdecide.data import TrackScores
 from tagdecide.service import _lanes, create_app
 from tagdecide.service._decide import Decider
-from tagdecide.service._lanes import _Worker
 from tagdecide.strategies import Strategy
 
 N_TRACKS = 60
@@ -253,17 +252,7 @@ def test_a_worker_killed_while_deciding_its_part(
     """The second part's worker dies as it is given its part: the request gets the answer
     of a stopped worker (500, one line), the other worker stays, the next request is
     decided in parts by it and a new one, and no segment is left behind."""
-    original = _Worker.ask_part
-    killed: list[_Worker] = []
-
-    def ask_part(self: _Worker, body: Any, start: int, end: int, rows: Any = None) -> Any:
-        if start > 100 and not killed:
-            killed.append(self)
-            self.process.kill()
-            self.process.join(timeout=10)
-        return original(self, body, start, end, rows)
-
-    monkeypatch.setattr(_Worker, "ask_part", ask_part)
+    killed = kill_a_worker_at_its_part(monkeypatch, after_byte=100)
     tracks = _tracks()
     app = create_app(model, process_above=1000, split_above=2000)
     with serving(app) as base, httpx.Client(base_url=base, timeout=60) as http:
