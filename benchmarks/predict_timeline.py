@@ -63,8 +63,10 @@ def main() -> None:
             [sys.executable, "-c", RUN, args.model, args.scores, args.out],
             capture_output=True,
             text=True,
-            check=True,
         )
+        if done.returncode != 0:  # a refused input or output: its one line, not a traceback
+            lines = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
+            sys.exit(f"predict_timeline.py: {lines[-1]}")
         runs.append(json.loads(done.stdout.splitlines()[-1]))
     print(f"{'step':<36} " + " ".join(f"{'run ' + str(n + 1):>17}" for n in range(len(runs))))
     print(f"{'':<36} " + " ".join(f"{'wall s':>8} {'cpu s':>8}" for _ in runs))
