@@ -45,9 +45,10 @@ __all__ = [
     "strategy_class",
 ]
 
-#: A labelled validation set: its tracks' scores (TrackScores, a DataFrame or an array) and
-#: their 0/1 truth (an array or a DataFrame): see :meth:`Strategy.fit`.
-Validation = tuple[Any, Any]
+#: A labelled validation set as strategies' ``_fit`` get it, checked: its tracks' scores and
+#: their 0/1 truth, shape ``(n_tracks, n_tags)``, columns in the order of the scores' tags
+#: (:meth:`Strategy.fit` takes it in any form ``predict`` takes, and converts it).
+Validation = tuple[TrackScores, np.ndarray]
 
 _REGISTRY: dict[str, type[Strategy]] = {}
 _BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
@@ -286,7 +287,7 @@ class Strategy:
         *,
         groups: np.ndarray | None = None,
         taxonomy: Taxonomy | None = None,
-        validation: Validation | None = None,
+        validation: tuple[Any, Any] | None = None,
     ) -> Self:
         """Learn decisions from scores ``X`` and 0/1 truth ``Y``.
 
